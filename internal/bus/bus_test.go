@@ -1,0 +1,320 @@
+package bus_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+)
+
+const (
+	numKeys = 1000
+	sigHdr  = "passerelle-sig"
+)
+
+// record builds the n-th record: key k<n mod numKeys>, a value carrying the
+// per-key sequence number, and a header that must survive untouched.
+func record(topic string, n int) kafka.Message {
+	key := fmt.Sprintf("k%04d", n%numKeys)
+	val := make([]byte, 16)
+	binary.BigEndian.PutUint64(val, uint64(n/numKeys))
+	binary.BigEndian.PutUint64(val[8:], uint64(n))
+	return kafka.Message{
+		Topic:   topic,
+		Key:     []byte(key),
+		Value:   val,
+		Headers: []kafka.Header{{Key: sigHdr, Value: []byte("sig-" + key)}, {Key: "empty", Value: []byte{}}},
+	}
+}
+
+func produce(t *testing.T, w *bus.Writer, topic string, from, to, batch int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	msgs := make([]kafka.Message, 0, batch)
+	for n := from; n < to; n++ {
+		msgs = append(msgs, record(topic, n))
+		if len(msgs) == batch || n == to-1 {
+			if err := w.Write(ctx, msgs...); err != nil {
+				t.Fatal(err)
+			}
+			msgs = msgs[:0]
+		}
+	}
+}
+
+// checker verifies what a consumer saw: every record once, per-key order,
+// headers intact.
+type checker struct {
+	mu      sync.Mutex
+	seen    map[uint64]bool
+	lastSeq map[string]int64
+	dups    int
+}
+
+func newChecker() *checker {
+	return &checker{seen: map[uint64]bool{}, lastSeq: map[string]int64{}}
+}
+
+func (c *checker) add(t testing.TB, m kafka.Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(m.Value) != 16 {
+		t.Errorf("value of %d bytes at offset %d", len(m.Value), m.Offset)
+		return
+	}
+	seq := int64(binary.BigEndian.Uint64(m.Value))
+	n := binary.BigEndian.Uint64(m.Value[8:])
+	key := string(m.Key)
+	if c.seen[n] {
+		c.dups++
+		return
+	}
+	c.seen[n] = true
+	if last, ok := c.lastSeq[key]; ok && seq <= last {
+		t.Errorf("key %s: sequence %d after %d: per-key order broken", key, seq, last)
+	}
+	c.lastSeq[key] = seq
+	if len(m.Headers) != 2 || m.Headers[0].Key != sigHdr || string(m.Headers[0].Value) != "sig-"+key || m.Headers[1].Key != "empty" || len(m.Headers[1].Value) != 0 {
+		t.Errorf("record %d: headers changed: %v", n, m.Headers)
+	}
+}
+
+func (c *checker) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.seen)
+}
+
+func TestProduceConsume100k(t *testing.T) {
+	const total = 100_000
+	bustest.Each(t, func(t *testing.T, tg bustest.Target) {
+		c := tg.Client(t)
+		topic := bustest.Topic(t, c, 6)
+		w := c.NewWriter(nil)
+		defer w.Close()
+		produce(t, w, topic, 0, total, 5000)
+
+		r, err := c.NewGroupReader("g-"+topic, []string{topic}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		chk := newChecker()
+		for chk.count() < total {
+			m, err := r.Fetch(ctx)
+			if err != nil {
+				t.Fatalf("after %d records: %v", chk.count(), err)
+			}
+			chk.add(t, m)
+		}
+		if chk.dups != 0 {
+			t.Errorf("%d duplicates without any fault", chk.dups)
+		}
+	})
+}
+
+func TestGroupResumesFromCommittedOffset(t *testing.T) {
+	const total, first = 2000, 700
+	bustest.Each(t, func(t *testing.T, tg bustest.Target) {
+		c := tg.Client(t)
+		topic := bustest.Topic(t, c, 3)
+		w := c.NewWriter(nil)
+		defer w.Close()
+		produce(t, w, topic, 0, total, 500)
+		group := "g-" + topic
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+
+		committed := map[uint64]bool{}
+		r, err := c.NewGroupReader(group, []string{topic}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for len(committed) < first {
+			m, err := r.Fetch(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Commit(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			committed[binary.BigEndian.Uint64(m.Value[8:])] = true
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+
+		// A new member of the same group must start after the commits:
+		// nothing committed comes back, nothing else is missing.
+		r2, err := c.NewGroupReader(group, []string{topic}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r2.Close()
+		rest := map[uint64]bool{}
+		for len(committed)+len(rest) < total {
+			m, err := r2.Fetch(ctx)
+			if err != nil {
+				t.Fatalf("after %d+%d records: %v", len(committed), len(rest), err)
+			}
+			n := binary.BigEndian.Uint64(m.Value[8:])
+			if committed[n] {
+				t.Fatalf("record %d was committed yet delivered again at %s/%d@%d", n, m.Topic, m.Partition, m.Offset)
+			}
+			rest[n] = true
+		}
+	})
+}
+
+func TestReplayCatchesUpAndFollows(t *testing.T) {
+	bustest.Each(t, func(t *testing.T, tg bustest.Target) {
+		c := tg.Client(t)
+		topic := bustest.Topic(t, c, 4)
+		w := c.NewWriter(nil)
+		defer w.Close()
+		produce(t, w, topic, 0, 3000, 1000)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+
+		chk := newChecker()
+		if err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error { chk.add(t, m); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if got := chk.count(); got != 3000 {
+			t.Fatalf("replay returned after %d records, want 3000", got)
+		}
+
+		// Follow: catch up, then see records written afterwards.
+		fctx, fcancel := context.WithCancel(ctx)
+		caught := make(chan struct{})
+		follow := newChecker()
+		done := make(chan error, 1)
+		go func() {
+			done <- c.Replay(fctx, topic, bus.ReplayOptions{Follow: true, CaughtUp: func() { close(caught) }},
+				func(m kafka.Message) error {
+					follow.add(t, m)
+					if follow.count() == 3500 {
+						fcancel()
+					}
+					return nil
+				})
+		}()
+		select {
+		case <-caught:
+		case <-ctx.Done():
+			t.Fatal("replay never caught up")
+		}
+		produce(t, w, topic, 3000, 3500, 100)
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("follow ended with %v after %d records", err, follow.count())
+		}
+	})
+}
+
+func TestReplayEmptyTopic(t *testing.T) {
+	bustest.Each(t, func(t *testing.T, tg bustest.Target) {
+		c := tg.Client(t)
+		topic := bustest.Topic(t, c, 2)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		called := false
+		err := c.Replay(ctx, topic, bus.ReplayOptions{CaughtUp: func() { called = true }}, func(kafka.Message) error {
+			t.Error("no record expected")
+			return nil
+		})
+		if err != nil || !called {
+			t.Fatalf("err=%v caughtUp=%v", err, called)
+		}
+	})
+}
+
+func TestEnsureStandardTopics(t *testing.T) {
+	bustest.Each(t, func(t *testing.T, tg bustest.Target) {
+		c := tg.Client(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		specs := bus.StandardTopics(3)
+		// Twice: the second call finds them all and must not fail.
+		for range 2 {
+			if err := c.EnsureTopics(ctx, specs...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := c.Partitions(ctx, bus.TopicAudit)
+		if err != nil || n != 1 {
+			t.Fatalf("audit topic: %d partitions, %v", n, err)
+		}
+		if _, err := c.Partitions(ctx, "passerelle.nope.v1"); !errors.Is(err, bus.ErrTopicMissing) {
+			t.Fatalf("missing topic: got %v, want ErrTopicMissing", err)
+		}
+	})
+}
+
+func TestTopicNames(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{bus.DomainTopic("tax", "household", 1), "passerelle.tax.household.v1"},
+		{bus.DLQTopic("health"), "passerelle.dlq.health"},
+		{bus.TopicConsent, "passerelle.consent.v1"},
+		{bus.TopicAudit, "passerelle.audit.v1"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %s, want %s", tc.got, tc.want)
+		}
+	}
+	if got := len(bus.StandardTopics(1)); got != 12 {
+		t.Errorf("%d standard topics, want 12", got)
+	}
+}
+
+func TestBadConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  bus.Config
+		want string
+	}{
+		{"no brokers", bus.Config{}, "brokers: at least one"},
+		{"no port", bus.Config{Brokers: []string{"localhost"}}, `brokers[0] "localhost"`},
+		{"bad port", bus.Config{Brokers: []string{"a:1", "b:99999"}}, `brokers[1] "b:99999"`},
+		{"sasl", bus.Config{Brokers: []string{"a:1"}, SASL: &bus.SASLConfig{Mechanism: "GSSAPI", Username: "u"}}, "sasl.mechanism"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := bus.New(tc.cfg, nil)
+			if !errors.Is(err, bus.ErrBadConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want ErrBadConfig naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestUnreachableBrokerFailsFast(t *testing.T) {
+	c, err := bus.New(bus.Config{Brokers: []string{"127.0.0.1:1", "127.0.0.1:2"}, DialTimeout: 2 * time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = c.Ping(context.Background())
+	if !errors.Is(err, bus.ErrBrokerUnreachable) {
+		t.Fatalf("got %v, want ErrBrokerUnreachable", err)
+	}
+	for _, b := range []string{"127.0.0.1:1", "127.0.0.1:2"} {
+		if !strings.Contains(err.Error(), "broker "+b) {
+			t.Errorf("error does not name %s: %v", b, err)
+		}
+	}
+	// Generous bound: this guards against a hang, not a slowness.
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("Ping took %s", d)
+	}
+}

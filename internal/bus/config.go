@@ -1,0 +1,96 @@
+package bus
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+)
+
+// Defaults, named so that documentation and validation agree.
+const (
+	DefaultDialTimeout       = 5 * time.Second
+	DefaultReplicationFactor = 1
+	DefaultClientID          = "passerelle"
+)
+
+// Config is how Passerelle reaches a Kafka cluster.
+type Config struct {
+	// Brokers are bootstrap addresses, host:port.
+	Brokers []string `yaml:"brokers"`
+	// ClientID identifies this process in the brokers' logs and quotas.
+	ClientID string `yaml:"client_id"`
+	// DialTimeout bounds connecting to a broker, SASL included.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// ReplicationFactor is used for topics Passerelle creates: 3 in
+	// production, 1 on a single local broker.
+	ReplicationFactor int `yaml:"replication_factor"`
+	// SASL, when set, authenticates every connection.
+	SASL *SASLConfig `yaml:"sasl"`
+}
+
+// SASLConfig holds SASL credentials.
+type SASLConfig struct {
+	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+	Mechanism string `yaml:"mechanism"`
+	Username  string `yaml:"username"`
+	Password  string `yaml:"password"`
+}
+
+// withDefaults returns a copy with zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	if c.ClientID == "" {
+		c.ClientID = DefaultClientID
+	}
+	if c.DialTimeout == 0 {
+		c.DialTimeout = DefaultDialTimeout
+	}
+	if c.ReplicationFactor == 0 {
+		c.ReplicationFactor = DefaultReplicationFactor
+	}
+	return c
+}
+
+// Validate reports the first invalid field, by name.
+func (c Config) Validate() error {
+	if len(c.Brokers) == 0 {
+		return fmt.Errorf("%w: brokers: at least one host:port is required", ErrBadConfig)
+	}
+	for i, b := range c.Brokers {
+		if err := validAddr(b); err != nil {
+			return fmt.Errorf("%w: brokers[%d] %q: %v", ErrBadConfig, i, b, err)
+		}
+	}
+	if c.DialTimeout < 0 {
+		return fmt.Errorf("%w: dial_timeout: must not be negative", ErrBadConfig)
+	}
+	if c.ReplicationFactor < 0 {
+		return fmt.Errorf("%w: replication_factor: must not be negative", ErrBadConfig)
+	}
+	if s := c.SASL; s != nil {
+		switch s.Mechanism {
+		case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+		default:
+			return fmt.Errorf("%w: sasl.mechanism %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", ErrBadConfig, s.Mechanism)
+		}
+		if s.Username == "" {
+			return fmt.Errorf("%w: sasl.username: required", ErrBadConfig)
+		}
+	}
+	return nil
+}
+
+func validAddr(hostport string) error {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return err
+	}
+	if host == "" {
+		return fmt.Errorf("missing host")
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	}
+	return nil
+}

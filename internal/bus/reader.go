@@ -1,0 +1,189 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Reader defaults.
+const (
+	DefaultMaxWait        = 250 * time.Millisecond
+	DefaultMaxBytes       = 10 << 20
+	DefaultSessionTimeout = 10 * time.Second
+)
+
+// GroupReader consumes topics as a member of a consumer group. Offsets are
+// committed only when the caller says so, after it has done its work, so a
+// crash re-delivers rather than loses.
+type GroupReader struct {
+	r       *kafka.Reader
+	metrics *Metrics
+}
+
+// NewGroupReader joins group on the given topics. A group with no committed
+// offset starts at the beginning of each partition.
+func (c *Client) NewGroupReader(group string, topics []string, metrics *Metrics) (*GroupReader, error) {
+	if group == "" {
+		return nil, fmt.Errorf("%w: group: required", ErrBadConfig)
+	}
+	if len(topics) == 0 {
+		return nil, fmt.Errorf("%w: topics: at least one is required", ErrBadConfig)
+	}
+	if metrics == nil {
+		metrics = NewMetrics(nil)
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:          c.cfg.Brokers,
+		GroupID:          group,
+		GroupTopics:      topics,
+		Dialer:           c.dialer(),
+		MinBytes:         1,
+		MaxBytes:         DefaultMaxBytes,
+		MaxWait:          DefaultMaxWait,
+		StartOffset:      kafka.FirstOffset,
+		CommitInterval:   0, // synchronous: Commit returns once the broker has the offset
+		SessionTimeout:   DefaultSessionTimeout,
+		JoinGroupBackoff: 500 * time.Millisecond,
+		ErrorLogger:      kafka.LoggerFunc(func(msg string, args ...any) { c.log.Debug(fmt.Sprintf(msg, args...)) }),
+	})
+	return &GroupReader{r: r, metrics: metrics}, nil
+}
+
+// Fetch returns the next record of the group's partitions, in offset order
+// within each partition.
+func (g *GroupReader) Fetch(ctx context.Context) (kafka.Message, error) {
+	m, err := g.r.FetchMessage(ctx)
+	if err != nil {
+		return m, fmt.Errorf("fetch: %w", err)
+	}
+	g.metrics.consumed.WithLabelValues(m.Topic).Inc()
+	return m, nil
+}
+
+// Commit records msgs as processed for the group.
+func (g *GroupReader) Commit(ctx context.Context, msgs ...kafka.Message) error {
+	if err := g.r.CommitMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("commit offsets: %w", err)
+	}
+	return nil
+}
+
+// Close leaves the group.
+func (g *GroupReader) Close() error { return g.r.Close() }
+
+// ReplayOptions adjust [Client.Replay].
+type ReplayOptions struct {
+	// Follow keeps reading new records after the replay has caught up,
+	// until ctx ends.
+	Follow bool
+	// CaughtUp, if set, is called once every partition has been read up to
+	// the high watermark it had when Replay started.
+	CaughtUp func()
+}
+
+// Replay reads a topic from the beginning of every partition, outside any
+// consumer group, to rebuild state. fn is called from one goroutine per
+// partition, in offset order within a partition; it must be safe for
+// concurrent use. An error from fn stops the replay and is returned.
+// Without Follow, Replay returns nil once it has caught up.
+func (c *Client) Replay(ctx context.Context, topic string, opts ReplayOptions, fn func(kafka.Message) error) error {
+	n, err := c.Partitions(ctx, topic)
+	if err != nil {
+		return err
+	}
+	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
+	for p := range n {
+		req.Topics[topic] = append(req.Topics[topic], kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
+	}
+	offs, err := c.admin.ListOffsets(ctx, req)
+	if err != nil {
+		return c.classify("list offsets of "+topic, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		pending  = n
+	)
+	caughtUp := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if pending--; pending == 0 && opts.CaughtUp != nil {
+			opts.CaughtUp()
+		}
+	}
+	for _, po := range offs.Topics[topic] {
+		if po.Error != nil {
+			return c.classify(fmt.Sprintf("list offsets of %s/%d", topic, po.Partition), po.Error)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := c.replayPartition(ctx, topic, po, opts.Follow, caughtUp, fn)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	if opts.Follow {
+		return ctx.Err()
+	}
+	return nil
+}
+
+func (c *Client) replayPartition(ctx context.Context, topic string, po kafka.PartitionOffsets, follow bool, caughtUp func(), fn func(kafka.Message) error) error {
+	end := po.LastOffset // the high watermark: the offset the next record gets
+	if po.FirstOffset >= end {
+		caughtUp()
+		if !follow {
+			return nil
+		}
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:   c.cfg.Brokers,
+		Topic:     topic,
+		Partition: po.Partition,
+		Dialer:    c.dialer(),
+		MinBytes:  1,
+		MaxBytes:  DefaultMaxBytes,
+		MaxWait:   DefaultMaxWait,
+	})
+	defer r.Close()
+	if err := r.SetOffset(po.FirstOffset); err != nil {
+		return fmt.Errorf("replay %s/%d: %w", topic, po.Partition, err)
+	}
+	behind := po.FirstOffset < end
+	for {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			return fmt.Errorf("replay %s/%d: %w", topic, po.Partition, err)
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+		if behind && m.Offset+1 >= end {
+			behind = false
+			caughtUp()
+			if !follow {
+				return nil
+			}
+		}
+	}
+}
