@@ -183,14 +183,26 @@ func (c *Client) partitionCounts(ctx context.Context, topics []string) (map[stri
 	out := make(map[string]int, len(md.Topics))
 	for _, t := range md.Topics {
 		switch {
-		case t.Error == nil:
+		case t.Error == nil && allLed(t):
 			out[t.Name] = len(t.Partitions)
+		case t.Error == nil:
+			// Just created: leaders are still being elected, and reads or
+			// writes now would fail with NOT_LEADER_FOR_PARTITION.
 		case errors.Is(t.Error, kafka.UnknownTopicOrPartition):
 		default:
 			return nil, c.classify("metadata of "+t.Name, t.Error)
 		}
 	}
 	return out, nil
+}
+
+func allLed(t kafka.Topic) bool {
+	for _, p := range t.Partitions {
+		if p.Error != nil || p.Leader.Host == "" {
+			return false
+		}
+	}
+	return len(t.Partitions) > 0
 }
 
 // classify maps broker errors onto this package's sentinels, keeping the

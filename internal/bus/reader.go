@@ -100,9 +100,9 @@ func (c *Client) Replay(ctx context.Context, topic string, opts ReplayOptions, f
 	for p := range n {
 		req.Topics[topic] = append(req.Topics[topic], kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
 	}
-	offs, err := c.admin.ListOffsets(ctx, req)
+	offs, err := c.listOffsets(ctx, req, topic)
 	if err != nil {
-		return c.classify("list offsets of "+topic, err)
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -120,10 +120,7 @@ func (c *Client) Replay(ctx context.Context, topic string, opts ReplayOptions, f
 			opts.CaughtUp()
 		}
 	}
-	for _, po := range offs.Topics[topic] {
-		if po.Error != nil {
-			return c.classify(fmt.Sprintf("list offsets of %s/%d", topic, po.Partition), po.Error)
-		}
+	for _, po := range offs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -146,6 +143,42 @@ func (c *Client) Replay(ctx context.Context, topic string, opts ReplayOptions, f
 		return ctx.Err()
 	}
 	return nil
+}
+
+// listOffsets retries while a partition's leadership moves: right after a
+// topic is created, or during a broker restart, a partition may briefly
+// have no leader, and that is not a reason to fail a rebuild.
+func (c *Client) listOffsets(ctx context.Context, req *kafka.ListOffsetsRequest, topic string) ([]kafka.PartitionOffsets, error) {
+	backoff := 50 * time.Millisecond
+	for {
+		resp, err := c.admin.ListOffsets(ctx, req)
+		if err == nil {
+			err = errors.Join(partitionErrors(resp.Topics[topic])...)
+			if err == nil {
+				return resp.Topics[topic], nil
+			}
+		}
+		var kerr kafka.Error
+		if !errors.As(err, &kerr) || !kerr.Temporary() {
+			return nil, c.classify("list offsets of "+topic, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, c.classify("list offsets of "+topic, err)
+		case <-time.After(backoff):
+			backoff = min(2*backoff, time.Second)
+		}
+	}
+}
+
+func partitionErrors(pos []kafka.PartitionOffsets) []error {
+	var errs []error
+	for _, po := range pos {
+		if po.Error != nil {
+			errs = append(errs, po.Error)
+		}
+	}
+	return errs
 }
 
 func (c *Client) replayPartition(ctx context.Context, topic string, po kafka.PartitionOffsets, follow bool, caughtUp func(), fn func(kafka.Message) error) error {

@@ -1,0 +1,35 @@
+# The two commands the README opens with: `make demo` and `make test`.
+SHELL := bash
+GO ?= go
+GOTEST_FLAGS ?= -race -shuffle=on -count=1 -timeout 40m
+# gotestsum (pinned in go.mod as a tool) names every test and subtest, so the
+# log shows which ran against the real broker and which were skipped, and why.
+GOTESTSUM = $(GO) tool gotestsum --format testname --format-hide-empty-pkg
+
+.PHONY: build demo test check bench services-up services-down
+
+build:
+	$(GO) build -o bin/passerelle ./cmd/passerelle
+
+demo:
+	$(GO) run ./cmd/passerelle demo
+
+# Static checks first: they are fast and a failure there wastes no broker start.
+check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+
+test: check
+	deploy/local/with-services.sh $(GOTESTSUM) -- $(GOTEST_FLAGS) ./...
+
+bench:
+	deploy/local/with-services.sh $(GO) test -run '^$$' -bench . -benchmem -benchtime $${BENCHTIME:-1s} ./...
+
+services-up:
+	deploy/local/kafka.sh up
+	deploy/local/postgres.sh up
+
+services-down:
+	deploy/local/kafka.sh down
+	deploy/local/postgres.sh down

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/gateway"
+)
+
+type demoFlags struct {
+	listen, brokerListen, data, brokers string
+	partitions                          int
+	verbose                             bool
+}
+
+func runDemo(ctx context.Context, e *env, args []string) error {
+	var f demoFlags
+	fs := newFlags(e, "demo", "demo [--listen ADDR] [--broker-listen ADDR] [--data DIR] [--brokers HOST:PORT,...]")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address of the gateway's HTTP API")
+	fs.StringVar(&f.brokerListen, "broker-listen", "127.0.0.1:9092", "address of the embedded Kafka broker, reachable by any Kafka client")
+	fs.StringVar(&f.data, "data", ".passerelle-demo", "directory for the broker's log and the members' keys")
+	fs.StringVar(&f.brokers, "brokers", "", "use these Kafka brokers instead of the embedded one")
+	fs.IntVar(&f.partitions, "partitions", 6, "partitions per topic created")
+	fs.BoolVar(&f.verbose, "v", false, "debug logging")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	return demo(ctx, e, f, e.logger(level))
+}
+
+func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
+	if err := os.MkdirAll(f.data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	var brokers []string
+	if f.brokers != "" {
+		brokers = strings.Split(f.brokers, ",")
+	} else {
+		emb, err := bus.StartEmbedded(bus.EmbeddedOptions{
+			Listen:  f.brokerListen,
+			DataDir: filepath.Join(f.data, "kafka"),
+			Log:     log,
+		})
+		if err != nil {
+			return err
+		}
+		defer emb.Close()
+		brokers = []string{emb.Addr()}
+		log.Info("embedded broker started", "addr", emb.Addr())
+	}
+
+	client, err := bus.New(bus.Config{Brokers: brokers}, log)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	if err := client.Ping(ctx); err != nil {
+		return err
+	}
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	topics := bus.StandardTopics(f.partitions)
+	if err := client.EnsureTopics(tctx, topics...); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	bus.NewMetrics(reg)
+	handler := gateway.NewHandler(gateway.Options{
+		Log:      log,
+		Registry: reg,
+		Ready: map[string]gateway.Check{
+			"kafka": func(ctx context.Context) error {
+				_, err := client.Partitions(ctx, bus.TopicAudit)
+				return err
+			},
+		},
+	})
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", f.listen, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(e.stdout, `Passerelle demo is running.
+  Kafka brokers:  %s (%d topics, e.g. %s)
+  Gateway:        %s
+  Data:           %s
+
+Try:
+  curl -s %s/readyz
+  curl -s %s/metrics | grep passerelle_
+  kcat -b %s -L
+
+Stop with Ctrl-C.
+`, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, base, base, brokers[0])
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return fmt.Errorf("gateway: %w", err)
+	}
+	log.Info("stopping")
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("stop gateway: %w", err)
+	}
+	return nil
+}

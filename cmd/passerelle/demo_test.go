@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// lines collects the output of a command running in another goroutine and
+// lets the test wait for a pattern.
+type lines struct{ ch chan string }
+
+func newLines() (*lines, io.WriteCloser) {
+	pr, pw := io.Pipe()
+	l := &lines{ch: make(chan string, 1000)}
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			l.ch <- sc.Text()
+		}
+		close(l.ch)
+	}()
+	return l, pw
+}
+
+func (l *lines) waitFor(t *testing.T, re *regexp.Regexp) []string {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case line, ok := <-l.ch:
+			if !ok {
+				t.Fatalf("output ended before %s", re)
+			}
+			if m := re.FindStringSubmatch(line); m != nil {
+				return m
+			}
+		case <-timeout:
+			t.Fatalf("no line matching %s within 30s", re)
+		}
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestDemoServesHealthAndMetricsAndStopsCleanly(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, w := newLines()
+	done := make(chan int, 1)
+	data := t.TempDir()
+	go func() {
+		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0", "--data", data}, w, io.Discard)
+		w.Close()
+	}()
+	base := out.waitFor(t, regexp.MustCompile(`Gateway:\s+(http://\S+)`))[1]
+
+	for _, tc := range []struct{ path, want string }{
+		{"/healthz", `"status":"ok"`},
+		{"/readyz", `"kafka":"ok"`},
+		{"/metrics", "passerelle_bus_produce_seconds"},
+		{"/metrics", "go_goroutines"},
+	} {
+		code, body := get(t, base+tc.path)
+		if code != http.StatusOK || !strings.Contains(body, tc.want) {
+			t.Errorf("GET %s: %d %.300q, want 200 containing %q", tc.path, code, body, tc.want)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("demo exited %d after Ctrl-C, want 0", code)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("demo did not stop within 15s of Ctrl-C")
+	}
+}
+
+func TestDemoFailsFastOnUnreachableBroker(t *testing.T) {
+	var stderr strings.Builder
+	start := time.Now()
+	code := run(context.Background(), []string{"demo", "--brokers", "127.0.0.1:1", "--listen", "127.0.0.1:0", "--data", t.TempDir()}, io.Discard, &stderr)
+	if code != exitFail {
+		t.Fatalf("exit %d, want %d", code, exitFail)
+	}
+	if !strings.Contains(stderr.String(), "broker 127.0.0.1:1") || !strings.Contains(stderr.String(), "unreachable") {
+		t.Errorf("stderr does not name the broker and the cause: %s", stderr.String())
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("took %s to fail", d)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, exitUsage, "commands:"},
+		{[]string{"--help"}, exitOK, "demo"},
+		{[]string{"nope"}, exitUsage, `unknown command "nope"`},
+		{[]string{"demo", "--help"}, exitOK, "--broker-listen"},
+		{[]string{"demo", "--bogus"}, exitUsage, "flag provided but not defined"},
+		{[]string{"demo", "extra"}, exitUsage, `unexpected argument "extra"`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stderr strings.Builder
+			if code := run(context.Background(), tc.args, io.Discard, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr.String(), tc.code, tc.want)
+			}
+		})
+	}
+}

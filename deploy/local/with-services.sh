@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs a command with the local Kafka broker and PostgreSQL up, their
+# addresses exported, and tears them down afterwards whatever happens.
+#
+#   deploy/local/with-services.sh go test ./...
+#
+# A service that cannot start here for want of a tool (exit 3: no java, no
+# root to install PostgreSQL) is left out outside CI, and the tests that need
+# it skip saying why. In CI (CI set) every service must start.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+started=()
+cleanup() {
+  for s in "${started[@]}"; do "$here/$s.sh" down >/dev/null 2>&1 || true; done
+}
+trap cleanup EXIT
+
+for s in kafka postgres; do
+  rc=0
+  out=$("$here/$s.sh" up) || rc=$?
+  if ((rc == 0)); then
+    started+=("$s")
+    export "${out?}"
+    echo "with-services: $out" >&2
+  elif ((rc == 3)) && [[ -z ${CI:-} ]]; then
+    echo "with-services: $s unavailable here; its tests will skip" >&2
+  else
+    echo "with-services: $s failed to start (exit $rc)" >&2
+    exit "$rc"
+  fi
+done
+
+"$@"

@@ -1,0 +1,58 @@
+// Package gateway is Passerelle's HTTP API (DESIGN.md, "Contract / HTTP").
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Check reports whether one dependency is ready; nil means ready.
+type Check func(ctx context.Context) error
+
+// Options configure the HTTP handler.
+type Options struct {
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	// Ready lists the checks /readyz runs, by name.
+	Ready map[string]Check
+}
+
+// checkTimeout bounds one readiness probe: a probe that hangs is worse for
+// an orchestrator than one that says no.
+const checkTimeout = 2 * time.Second
+
+// NewHandler returns the gateway's routes.
+func NewHandler(o Options) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), checkTimeout)
+		defer cancel()
+		status, checks := http.StatusOK, map[string]string{}
+		for name, check := range o.Ready {
+			if err := check(ctx); err != nil {
+				status, checks[name] = http.StatusServiceUnavailable, err.Error()
+				o.Log.Warn("not ready", "check", name, "err", err)
+				continue
+			}
+			checks[name] = "ok"
+		}
+		writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{Registry: o.Registry}))
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
