@@ -1,0 +1,178 @@
+// Package schemas holds the Avro schemas of every record on the bus, the
+// registry that gives them ids, the compatibility rules between their
+// versions, and the Confluent wire format that carries them on Kafka.
+//
+// The registry is read-only and versioned with the code: registry.yaml lists
+// each subject's versions with their ids, and the .avsc files beside it are
+// embedded in the binary. Publishing a new version is a code change that
+// `passerelle schema check` must accept.
+package schemas
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+
+	"github.com/hamba/avro/v2"
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed registry.yaml avro
+var embedded embed.FS
+
+// Embedded returns the file system the binary was built with.
+func Embedded() fs.FS { return embedded }
+
+// Version is one registered schema.
+type Version struct {
+	Subject string
+	Version int
+	ID      int
+	File    string
+	// Text is the schema as compact JSON, exactly what the registry API
+	// serves and what the sha256 pins.
+	Text   string
+	Schema avro.Schema
+}
+
+// Subject is a registry subject with its versions, oldest first.
+type Subject struct {
+	Name          string
+	Compatibility Mode
+	Versions      []*Version
+}
+
+// Latest returns the newest version.
+func (s *Subject) Latest() *Version { return s.Versions[len(s.Versions)-1] }
+
+// Catalog is the loaded registry.
+type Catalog struct {
+	subjects []*Subject
+	bySubj   map[string]*Subject
+	byID     map[int]*Version
+}
+
+type manifest struct {
+	Subjects []struct {
+		Subject       string `yaml:"subject"`
+		Compatibility string `yaml:"compatibility"`
+		Versions      []struct {
+			Version int    `yaml:"version"`
+			ID      int    `yaml:"id"`
+			File    string `yaml:"file"`
+			SHA256  string `yaml:"sha256"`
+		} `yaml:"versions"`
+	} `yaml:"subjects"`
+}
+
+// Load reads registry.yaml and the schemas it names from fsys, checks that
+// ids and versions are well formed and that released schemas are unchanged.
+// It does not check compatibility: see [Catalog.Check].
+func Load(fsys fs.FS) (*Catalog, error) {
+	raw, err := fs.ReadFile(fsys, "registry.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("read registry: %w", err)
+	}
+	var m manifest
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("registry.yaml: %w", err)
+	}
+	c := &Catalog{bySubj: map[string]*Subject{}, byID: map[int]*Version{}}
+	for i, ms := range m.Subjects {
+		where := fmt.Sprintf("registry.yaml: subjects[%d]", i)
+		if ms.Subject == "" {
+			return nil, fmt.Errorf("%s.subject: required", where)
+		}
+		if _, dup := c.bySubj[ms.Subject]; dup {
+			return nil, fmt.Errorf("%s.subject: %q listed twice", where, ms.Subject)
+		}
+		mode, err := ParseMode(ms.Compatibility)
+		if err != nil {
+			return nil, fmt.Errorf("%s.compatibility: %w", where, err)
+		}
+		if len(ms.Versions) == 0 {
+			return nil, fmt.Errorf("%s.versions: at least one is required", where)
+		}
+		s := &Subject{Name: ms.Subject, Compatibility: mode}
+		for j, mv := range ms.Versions {
+			where := fmt.Sprintf("%s.versions[%d]", where, j)
+			if mv.Version != j+1 {
+				return nil, fmt.Errorf("%s.version: %d, want %d (versions count up from 1)", where, mv.Version, j+1)
+			}
+			if mv.ID <= 0 {
+				return nil, fmt.Errorf("%s.id: must be positive", where)
+			}
+			if other, dup := c.byID[mv.ID]; dup {
+				return nil, fmt.Errorf("%s.id: %d already used by %s version %d", where, mv.ID, other.Subject, other.Version)
+			}
+			v, err := loadVersion(fsys, mv.File, mv.SHA256)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			v.Subject, v.Version, v.ID = s.Name, mv.Version, mv.ID
+			s.Versions = append(s.Versions, v)
+			c.byID[v.ID] = v
+		}
+		c.subjects = append(c.subjects, s)
+		c.bySubj[s.Name] = s
+	}
+	return c, nil
+}
+
+func loadVersion(fsys fs.FS, file, wantSum string) (*Version, error) {
+	raw, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, fmt.Errorf("file: %w", err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil {
+		return nil, fmt.Errorf("file %s: %w", file, err)
+	}
+	sum := sha256.Sum256(compact.Bytes())
+	if got := hex.EncodeToString(sum[:]); got != wantSum {
+		return nil, fmt.Errorf("sha256: %s changed after release (have %s, registry.yaml pins %s): add a new version instead", file, got, wantSum)
+	}
+	// A fresh cache per file: each .avsc is self-contained, and a shared
+	// cache would let one file silently depend on another's named types.
+	schema, err := avro.ParseBytesWithCache(compact.Bytes(), "", &avro.SchemaCache{})
+	if err != nil {
+		return nil, fmt.Errorf("file %s: %w", file, err)
+	}
+	return &Version{File: file, Text: compact.String(), Schema: schema}, nil
+}
+
+// Subjects returns every subject, in registry order.
+func (c *Catalog) Subjects() []*Subject { return slices.Clone(c.subjects) }
+
+// Subject returns one subject or ErrUnknownSubject.
+func (c *Catalog) Subject(name string) (*Subject, error) {
+	s, ok := c.bySubj[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownSubject, name)
+	}
+	return s, nil
+}
+
+// ByID returns the schema registered under id, or ErrUnknownSchemaID.
+func (c *Catalog) ByID(id int) (*Version, error) {
+	v, ok := c.byID[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %d", ErrUnknownSchemaID, id)
+	}
+	return v, nil
+}
+
+// ValueSubject is the subject of a topic's values under Confluent's
+// TopicNameStrategy.
+func ValueSubject(topic string) string { return topic + "-value" }
+
+// TopicOf is the inverse of ValueSubject.
+func TopicOf(subject string) string { return strings.TrimSuffix(subject, "-value") }
