@@ -19,6 +19,7 @@ check:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
+	$(GO) run ./cmd/passerelle schema check --dir schemas
 
 test: check
 	deploy/local/with-services.sh $(GOTESTSUM) -- $(GOTEST_FLAGS) ./...

@@ -31,6 +31,7 @@ func (e *env) logger(level slog.Level) *slog.Logger {
 func commands() []command {
 	return []command{
 		{"demo", "run the whole system on the embedded default", runDemo},
+		{"schema", "check or list the Avro schemas and their registry", runSchema},
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
+	"github.com/passerelle-bus/passerelle/schemas"
 )
 
 type demoFlags struct {
@@ -83,9 +84,14 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	bus.NewMetrics(reg)
+	cat, err := schemas.Load(schemas.Embedded())
+	if err != nil {
+		return err
+	}
 	handler := gateway.NewHandler(gateway.Options{
-		Log:      log,
-		Registry: reg,
+		Log:     log,
+		Metrics: reg,
+		Schemas: cat,
 		Ready: map[string]gateway.Check{
 			"kafka": func(ctx context.Context) error {
 				_, err := client.Partitions(ctx, bus.TopicAudit)
@@ -110,10 +116,11 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 Try:
   curl -s %s/readyz
   curl -s %s/metrics | grep passerelle_
+  curl -s %s/registry/subjects
   kcat -b %s -L
 
 Stop with Ctrl-C.
-`, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, base, base, brokers[0])
+`, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, base, base, base, brokers[0])
 
 	select {
 	case <-ctx.Done():

@@ -16,6 +16,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The third-party tools interoperability tests compare against.
+rc=0
+"$here/tools.sh" || rc=$?
+if ((rc == 3)) && [[ -z ${CI:-} ]]; then
+  echo "with-services: interop tools unavailable here; their tests will skip" >&2
+elif ((rc != 0)); then
+  echo "with-services: tools.sh failed (exit $rc)" >&2
+  exit "$rc"
+fi
+
 for s in kafka postgres; do
   rc=0
   out=$("$here/$s.sh" up) || rc=$?

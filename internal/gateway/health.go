@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/passerelle-bus/passerelle/schemas"
 )
 
 // Check reports whether one dependency is ready; nil means ready.
@@ -17,8 +19,11 @@ type Check func(ctx context.Context) error
 
 // Options configure the HTTP handler.
 type Options struct {
-	Log      *slog.Logger
-	Registry *prometheus.Registry
+	Log     *slog.Logger
+	Metrics *prometheus.Registry
+	// Schemas, when set, is served read-only at /registry/ in the manner
+	// of a Confluent Schema Registry.
+	Schemas *schemas.Catalog
 	// Ready lists the checks /readyz runs, by name.
 	Ready map[string]Check
 }
@@ -47,7 +52,10 @@ func NewHandler(o Options) http.Handler {
 		}
 		writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{Registry: o.Registry}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{Registry: o.Metrics}))
+	if o.Schemas != nil {
+		mux.Handle("/registry/", http.StripPrefix("/registry", o.Schemas.Handler()))
+	}
 	return mux
 }
 

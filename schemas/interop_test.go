@@ -1,0 +1,92 @@
+package schemas_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/passerelle-bus/passerelle/schemas"
+)
+
+// debianPython returns Debian's python3 with the avro module, or skips (in
+// CI, fails): the pyenv python3 first on PATH does not see Debian's modules.
+func debianPython(t *testing.T, module string) string {
+	t.Helper()
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import "+module).Run(); err != nil {
+		msg := "Debian's python3 lacks " + module + ": run deploy/local/tools.sh (or make test)"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return py
+}
+
+// Apache Avro's Python implementation decodes every golden value, and its
+// re-encoding is byte for byte ours.
+func TestPythonAvroReadsOurEncodings(t *testing.T) {
+	py := debianPython(t, "avro.io")
+	cat := catalog(t)
+	for _, s := range cat.Subjects() {
+		for _, v := range s.Versions {
+			t.Run(filepath.Base(goldenPath(v)), func(t *testing.T) {
+				out := filepath.Join(t.TempDir(), "py.bin")
+				stdout, err := exec.Command(py, "testdata/avro_interop.py", "decode", v.File, goldenPath(v), out).Output()
+				if err != nil {
+					t.Fatalf("python-avro: %v\n%s", err, stderrOf(err))
+				}
+				var datum map[string]any
+				if err := json.Unmarshal(stdout, &datum); err != nil {
+					t.Fatalf("python printed %q: %v", stdout, err)
+				}
+				if m := datum["meta"].(map[string]any); m["record_id"] == "" || m["op"] != "UPSERT" || m["event_time"] != "2026-03-14T09:26:53.589000+00:00" {
+					t.Errorf("python read meta as %v", m)
+				}
+				want, _ := os.ReadFile(goldenPath(v))
+				got, _ := os.ReadFile(out)
+				if !bytes.Equal(got, want) {
+					t.Fatalf("python re-encoded differently:\n got %x\nwant %x", got, want)
+				}
+			})
+		}
+	}
+}
+
+// And we decode what Python wrote from scratch.
+func TestWeReadPythonAvroEncodings(t *testing.T) {
+	py := debianPython(t, "avro.io")
+	cat := catalog(t)
+	subj, _ := cat.Subject("passerelle.tax.household.v1-value")
+	v := subj.Latest()
+	out := filepath.Join(t.TempDir(), "py.bin")
+	if err := exec.Command(py, "testdata/avro_interop.py", "write-household", v.File, strconv.Itoa(v.ID), out).Run(); err != nil {
+		t.Fatalf("python-avro: %v\n%s", err, stderrOf(err))
+	}
+	data, _ := os.ReadFile(out)
+	var h schemas.Household
+	if _, err := schemas.NewCodec(cat).Decode(data, subj.Name, nil, &h); err != nil {
+		t.Fatal(err)
+	}
+	wantTime := time.Date(2025, 12, 31, 23, 59, 59, 999e6, time.UTC)
+	switch {
+	case h.Meta.Op != schemas.OpDelete, !h.Meta.EventTime.Equal(wantTime):
+		t.Errorf("meta: %+v", h.Meta)
+	case h.Shares.FloatString(2) != "1.75", h.TaxableIncomeCents != 123456789012, h.TaxDueCents != -5000:
+		t.Errorf("numbers: shares %s taxable %d due %d", h.Shares.FloatString(2), h.TaxableIncomeCents, h.TaxDueCents)
+	case h.Role != "DEPENDANT", h.CommuneCode != "2B033", h.WithholdingRateBP != nil:
+		t.Errorf("fields: %+v", h)
+	}
+}
+
+func stderrOf(err error) []byte {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.Stderr
+	}
+	return nil
+}
