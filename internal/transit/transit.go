@@ -1,0 +1,218 @@
+// Package transit talks to HashiCorp Vault's Transit secrets engine: keys
+// that never leave Vault, used to sign records and to compute pseudonyms.
+// Every operation on many inputs is one round trip (batch_input).
+package transit
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	vault "github.com/hashicorp/vault/api"
+)
+
+// Key types, as Transit names them.
+const (
+	Ed25519   = "ed25519"
+	ECDSAP256 = "ecdsa-p256"
+	HMACKey   = "hmac"
+)
+
+// ErrVault wraps every failure of a Vault call; the message says which.
+var ErrVault = errors.New("vault transit")
+
+// Config locates Vault.
+type Config struct {
+	Address string `yaml:"address"`
+	Token   string `yaml:"token"`
+	// Mount is the Transit engine's path, "transit" by default.
+	Mount   string        `yaml:"mount"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Client is a Transit client.
+type Client struct {
+	v     *vault.Client
+	mount string
+}
+
+// New returns a client; it does not contact Vault.
+func New(cfg Config) (*Client, error) {
+	if cfg.Address == "" {
+		return nil, fmt.Errorf("%w: address: required", ErrVault)
+	}
+	vc := vault.DefaultConfig()
+	vc.Address = cfg.Address
+	if cfg.Timeout > 0 {
+		vc.Timeout = cfg.Timeout
+	}
+	v, err := vault.NewClient(vc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrVault, err)
+	}
+	v.SetToken(cfg.Token)
+	mount := cfg.Mount
+	if mount == "" {
+		mount = "transit"
+	}
+	return &Client{v: v, mount: mount}, nil
+}
+
+func (c *Client) path(parts ...string) string {
+	return c.mount + "/" + strings.Join(parts, "/")
+}
+
+// EnsureKey creates key name of keyType unless it exists.
+func (c *Client) EnsureKey(ctx context.Context, name, keyType string) error {
+	if _, err := c.v.Logical().WriteWithContext(ctx, c.path("keys", name), map[string]any{"type": keyType}); err != nil {
+		return fmt.Errorf("%w: create key %s: %w", ErrVault, name, err)
+	}
+	return nil
+}
+
+// Rotate adds a new version to key name; signing then uses it by default.
+func (c *Client) Rotate(ctx context.Context, name string) error {
+	if _, err := c.v.Logical().WriteWithContext(ctx, c.path("keys", name, "rotate"), nil); err != nil {
+		return fmt.Errorf("%w: rotate key %s: %w", ErrVault, name, err)
+	}
+	return nil
+}
+
+// PublicKeys returns the public key of every version of an asymmetric key,
+// and the latest version number.
+func (c *Client) PublicKeys(ctx context.Context, name string) (map[int]crypto.PublicKey, int, error) {
+	s, err := c.v.Logical().ReadWithContext(ctx, c.path("keys", name))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: read key %s: %w", ErrVault, name, err)
+	}
+	if s == nil {
+		return nil, 0, fmt.Errorf("%w: key %s does not exist", ErrVault, name)
+	}
+	var info struct {
+		Type   string `json:"type"`
+		Latest int    `json:"latest_version"`
+		Keys   map[string]struct {
+			PublicKey string `json:"public_key"`
+		} `json:"keys"`
+	}
+	if err := remarshal(s.Data, &info); err != nil {
+		return nil, 0, fmt.Errorf("%w: key %s: %w", ErrVault, name, err)
+	}
+	out := map[int]crypto.PublicKey{}
+	for ver, k := range info.Keys {
+		n, err := strconv.Atoi(ver)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: key %s: version %q", ErrVault, name, ver)
+		}
+		pub, err := parsePublic(info.Type, k.PublicKey)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: key %s version %d: %w", ErrVault, name, n, err)
+		}
+		out[n] = pub
+	}
+	return out, info.Latest, nil
+}
+
+func parsePublic(keyType, s string) (crypto.PublicKey, error) {
+	switch keyType {
+	case Ed25519:
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(b) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("bad ed25519 public key")
+		}
+		return ed25519.PublicKey(b), nil
+	case ECDSAP256:
+		blk, _ := pem.Decode([]byte(s))
+		if blk == nil {
+			return nil, fmt.Errorf("bad PEM public key")
+		}
+		return x509.ParsePKIXPublicKey(blk.Bytes)
+	}
+	return nil, fmt.Errorf("key type %q has no public key we use", keyType)
+}
+
+// Sign signs every input with version ver of key name in one call. ECDSA
+// signatures come back as JWS wants them (r‖s), not ASN.1.
+func (c *Client) Sign(ctx context.Context, name string, ver int, keyType string, inputs [][]byte) ([][]byte, error) {
+	body := map[string]any{"batch_input": batch(inputs), "key_version": ver}
+	if keyType == ECDSAP256 {
+		body["hash_algorithm"] = "sha2-256"
+		body["marshaling_algorithm"] = "jws"
+	}
+	return c.batchCall(ctx, c.path("sign", name), body, "signature", len(inputs))
+}
+
+// HMAC computes HMAC-SHA256 of every input under version ver of key name.
+func (c *Client) HMAC(ctx context.Context, name string, ver int, inputs [][]byte) ([][]byte, error) {
+	body := map[string]any{"batch_input": batch(inputs), "key_version": ver}
+	return c.batchCall(ctx, c.path("hmac", name, "sha2-256"), body, "hmac", len(inputs))
+}
+
+func batch(inputs [][]byte) []map[string]string {
+	out := make([]map[string]string, len(inputs))
+	for i, in := range inputs {
+		out[i] = map[string]string{"input": base64.StdEncoding.EncodeToString(in)}
+	}
+	return out
+}
+
+func (c *Client) batchCall(ctx context.Context, path string, body map[string]any, field string, n int) ([][]byte, error) {
+	s, err := c.v.Logical().WriteWithContext(ctx, path, body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrVault, path, err)
+	}
+	if s == nil {
+		return nil, fmt.Errorf("%w: %s: empty answer", ErrVault, path)
+	}
+	var res struct {
+		Results []map[string]string `json:"batch_results"`
+	}
+	if err := remarshal(s.Data, &res); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrVault, path, err)
+	}
+	if len(res.Results) != n {
+		return nil, fmt.Errorf("%w: %s: %d results for %d inputs", ErrVault, path, len(res.Results), n)
+	}
+	out := make([][]byte, n)
+	for i, r := range res.Results {
+		if e := r["error"]; e != "" {
+			return nil, fmt.Errorf("%w: %s: input %d: %s", ErrVault, path, i, e)
+		}
+		b, err := unwrap(r[field])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: input %d: %w", ErrVault, path, i, err)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// unwrap decodes Transit's "vault:v<N>:<base64>" outputs. JWS-marshalled
+// signatures use the URL alphabet, the rest the standard one.
+func unwrap(s string) ([]byte, error) {
+	parts := strings.SplitN(s, ":", 3)
+	if len(parts) != 3 || parts[0] != "vault" {
+		return nil, fmt.Errorf("unexpected output %q", s)
+	}
+	if b, err := base64.StdEncoding.DecodeString(parts[2]); err == nil {
+		return b, nil
+	}
+	return base64.RawURLEncoding.DecodeString(parts[2])
+}
+
+func remarshal(in map[string]any, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
