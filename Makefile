@@ -30,7 +30,9 @@ bench:
 services-up:
 	deploy/local/kafka.sh up
 	deploy/local/postgres.sh up
+	deploy/local/vault.sh up
 
 services-down:
 	deploy/local/kafka.sh down
 	deploy/local/postgres.sh down
+	deploy/local/vault.sh down

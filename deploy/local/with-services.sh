@@ -26,13 +26,16 @@ elif ((rc != 0)); then
   exit "$rc"
 fi
 
-for s in kafka postgres; do
+for s in kafka postgres vault; do
   rc=0
   out=$("$here/$s.sh" up) || rc=$?
   if ((rc == 0)); then
     started+=("$s")
-    export "${out?}"
-    echo "with-services: $out" >&2
+    # One VAR=value per line (vault prints two).
+    while IFS= read -r line; do
+      export "${line?}"
+      echo "with-services: $line" >&2
+    done <<<"$out"
   elif ((rc == 3)) && [[ -z ${CI:-} ]]; then
     echo "with-services: $s unavailable here; its tests will skip" >&2
   else
