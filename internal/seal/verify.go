@@ -39,10 +39,11 @@ type Record struct {
 // Verifier checks record signatures against the trust registry. It is safe
 // for concurrent use.
 type Verifier struct {
-	keys Keys
+	keys    Keys
+	parsers fastjson.ParserPool
 
 	mu    sync.RWMutex
-	roots map[string]struct{} // root signatures already verified, with their root
+	roots map[string]string // root signature+root+size already verified → kid
 }
 
 // maxCachedRoots bounds the root cache; a full cache is simply dropped.
@@ -50,7 +51,7 @@ const maxCachedRoots = 8192
 
 // NewVerifier returns a verifier over keys.
 func NewVerifier(keys Keys) *Verifier {
-	return &Verifier{keys: keys, roots: map[string]struct{}{}}
+	return &Verifier{keys: keys, roots: map[string]string{}}
 }
 
 // Verify checks the signature and that the signer could publish this record
@@ -88,7 +89,8 @@ func (v *Verifier) Signature(value, sig, batch []byte) (Key, error) {
 }
 
 func (v *Verifier) verifyBatch(value, raw []byte) (Key, error) {
-	var p fastjson.Parser
+	p := v.parsers.Get()
+	defer v.parsers.Put(p)
 	doc, err := p.ParseBytes(raw)
 	if err != nil {
 		return Key{}, fmt.Errorf("%w: %s is not JSON", ErrMalformed, HeaderBatch)
@@ -127,14 +129,10 @@ func (v *Verifier) verifyBatch(value, raw []byte) (Key, error) {
 	// The root signature is shared by the whole batch: verify it once.
 	cacheKey := string(rootSig) + string(root[:]) + strconv.FormatUint(size, 10)
 	v.mu.RLock()
-	_, seen := v.roots[cacheKey]
+	kid, seen := v.roots[cacheKey]
 	v.mu.RUnlock()
 	if seen {
 		// Still ask the registry: the key may have been revoked since.
-		kid, err := kidOf(rootSig)
-		if err != nil {
-			return Key{}, err
-		}
 		return v.keys.SigningKey(kid)
 	}
 	k, err := v.verifyDetached(rootSig, root[:], rootType, size)
@@ -145,21 +143,9 @@ func (v *Verifier) verifyBatch(value, raw []byte) (Key, error) {
 	if len(v.roots) >= maxCachedRoots {
 		clear(v.roots)
 	}
-	v.roots[cacheKey] = struct{}{}
+	v.roots[cacheKey] = k.ID
 	v.mu.Unlock()
 	return k, nil
-}
-
-func kidOf(compact []byte) (string, error) {
-	hdr, _, _, err := jwsbb.SplitCompact(compact)
-	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	kid, err := jwsbb.HeaderGetString(jwsbb.HeaderParseCompact(hdr), "kid")
-	if err != nil {
-		return "", fmt.Errorf("%w: no kid", ErrMalformed)
-	}
-	return kid, nil
 }
 
 // verifyDetached checks a compact JWS with detached payload over payload.
