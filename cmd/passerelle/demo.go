@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
@@ -49,13 +49,21 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	if err := os.MkdirAll(f.data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	d := datadir.Dir(f.data)
+	if err := bootstrap(ctx, d); err != nil {
+		return fmt.Errorf("bootstrap %s: %w", f.data, err)
+	}
+	store, err := openTrust(ctx, d, e)
+	if err != nil {
+		return err
+	}
 	var brokers []string
 	if f.brokers != "" {
 		brokers = strings.Split(f.brokers, ",")
 	} else {
 		emb, err := bus.StartEmbedded(bus.EmbeddedOptions{
 			Listen:  f.brokerListen,
-			DataDir: filepath.Join(f.data, "kafka"),
+			DataDir: d.Kafka(),
 			Log:     log,
 		})
 		if err != nil {
@@ -92,6 +100,7 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 		Log:     log,
 		Metrics: reg,
 		Schemas: cat,
+		Trust:   store,
 		Ready: map[string]gateway.Check{
 			"kafka": func(ctx context.Context) error {
 				_, err := client.Partitions(ctx, bus.TopicAudit)
@@ -117,10 +126,11 @@ Try:
   curl -s %s/readyz
   curl -s %s/metrics | grep passerelle_
   curl -s %s/registry/subjects
+  curl -s %s/v1/members
   kcat -b %s -L
 
 Stop with Ctrl-C.
-`, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, base, base, base, brokers[0])
+`, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, base, base, base, base, brokers[0])
 
 	select {
 	case <-ctx.Done():

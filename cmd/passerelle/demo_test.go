@@ -74,6 +74,9 @@ func TestDemoServesHealthAndMetricsAndStopsCleanly(t *testing.T) {
 		{"/readyz", `"kafka":"ok"`},
 		{"/metrics", "passerelle_bus_produce_seconds"},
 		{"/metrics", "go_goroutines"},
+		{"/v1/members", `"id":"dgfip"`},
+		{"/v1/members/cnam/jwks.json", `"kty":"OKP"`},
+		{"/registry/subjects", "passerelle.tax.household.v1-value"},
 	} {
 		code, body := get(t, base+tc.path)
 		if code != http.StatusOK || !strings.Contains(body, tc.want) {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
 
@@ -24,6 +25,8 @@ type Options struct {
 	// Schemas, when set, is served read-only at /registry/ in the manner
 	// of a Confluent Schema Registry.
 	Schemas *schemas.Catalog
+	// Trust, when set, serves the member registry.
+	Trust *trust.Store
 	// Ready lists the checks /readyz runs, by name.
 	Ready map[string]Check
 }
@@ -53,6 +56,10 @@ func NewHandler(o Options) http.Handler {
 		writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{Registry: o.Metrics}))
+	if o.Trust != nil {
+		mux.HandleFunc("GET /v1/members", membersHandler(o.Trust))
+		mux.HandleFunc("GET /v1/members/{id}/jwks.json", jwksHandler(o.Trust))
+	}
 	if o.Schemas != nil {
 		mux.Handle("/registry/", http.StripPrefix("/registry", o.Schemas.Handler()))
 	}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/keyfile"
+	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/internal/trust"
+)
+
+const keysUsage = `usage: passerelle keys <verb> --data DIR [flags]
+
+verbs:
+  gen      --member ID [--alg EdDSA|ES256]   first signing key of a member
+  rotate   --member ID [--alg EdDSA|ES256]   new current key; old ones stay published
+  jwks     --member ID                       print the member's public JWKS
+  pseudo                                     create the missing pseudonym keys
+  publish  [--members FILE]                  sign a new serial of the member registry
+                                             (FILE defaults to DIR/trust/members.src.yaml)`
+
+func runKeys(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(e.stderr, keysUsage)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	verb := args[0]
+	fs := newFlags(e, "keys "+verb, "keys "+verb+" --data DIR [flags]")
+	data := fs.String("data", ".passerelle-demo", "data directory")
+	member := fs.String("member", "", "member id")
+	alg := fs.String("alg", seal.EdDSA, "signature algorithm: EdDSA or ES256")
+	members := fs.String("members", "", "member specs file (publish)")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	d := datadir.Dir(*data)
+	needMember := func() error {
+		if *member == "" {
+			fmt.Fprintln(e.stderr, "--member is required")
+			return errUsage
+		}
+		return nil
+	}
+	switch verb {
+	case "gen", "rotate":
+		if err := needMember(); err != nil {
+			return err
+		}
+		_, err := d.Keys().Current(*member)
+		switch {
+		case verb == "gen" && err == nil:
+			return fmt.Errorf("%s already has a key: use passerelle keys rotate", *member)
+		case verb == "rotate" && err != nil:
+			return err
+		}
+		k, err := d.Keys().Generate(*member, *alg)
+		if err != nil {
+			return err
+		}
+		kid, _ := k.KeyID()
+		fmt.Fprintf(e.stdout, "%s: new current key %s (%s); run passerelle keys publish to make it known\n", *member, kid, *alg)
+	case "jwks":
+		if err := needMember(); err != nil {
+			return err
+		}
+		set, err := d.Keys().PublicSet(*member)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(set)
+	case "pseudo":
+		kr := pseudo.NewFileKeyring(d.Pseudo())
+		if err := kr.Ensure(pseudo.KeyNames(bus.Domains())...); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "pseudonym keys ready in %s\n", d.Pseudo())
+	case "publish":
+		if *members == "" {
+			*members = d.MemberSpecs()
+		}
+		serial, err := publishRegistry(ctx, d, *members, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "member registry serial %d signed: %s\n", serial, d.MembersDoc())
+	default:
+		fmt.Fprintf(e.stderr, "unknown verb %q\n%s\n", verb, keysUsage)
+		return errUsage
+	}
+	return nil
+}
+
+// publishRegistry signs the next serial of the registry from a specs file,
+// creating the governance key on first use.
+func publishRegistry(ctx context.Context, d datadir.Dir, specsFile string, now time.Time) (int64, error) {
+	raw, err := os.ReadFile(specsFile)
+	if err != nil {
+		return 0, fmt.Errorf("member specs: %w", err)
+	}
+	var specs []trust.MemberSpec
+	if err := yaml.Unmarshal(raw, &specs); err != nil {
+		return 0, fmt.Errorf("member specs %s: %w", specsFile, err)
+	}
+	gov, err := d.Keys().Current(datadir.GovernanceOwner)
+	if errors.Is(err, keyfile.ErrNoKey) {
+		gov, err = d.Keys().Generate(datadir.GovernanceOwner, seal.EdDSA)
+	}
+	if err != nil {
+		return 0, err
+	}
+	signer, err := seal.NewKeySigner(gov)
+	if err != nil {
+		return 0, err
+	}
+	serial := int64(1)
+	if prev, err := os.ReadFile(d.MembersDoc()); err == nil {
+		var head struct {
+			Serial int64 `yaml:"serial"`
+		}
+		if err := yaml.Unmarshal(prev, &head); err == nil {
+			serial = head.Serial + 1
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return 0, err
+	}
+	doc, err := trust.Build(serial, now, specs, d.Keys().PublicSet)
+	if err != nil {
+		return 0, err
+	}
+	sig, err := trust.SignDocument(ctx, doc, signer)
+	if err != nil {
+		return 0, err
+	}
+	pub, err := gov.PublicKey()
+	if err != nil {
+		return 0, err
+	}
+	pubJSON, _ := json.Marshal(pub)
+	if err := os.MkdirAll(filepath.Dir(d.MembersDoc()), 0o755); err != nil {
+		return 0, err
+	}
+	// The signature first: a reader that sees the new document with the
+	// old signature refuses it and keeps the registry it has.
+	for _, f := range []struct {
+		path string
+		b    []byte
+	}{{d.GovernancePublic(), pubJSON}, {d.MembersSig(), sig}, {d.MembersDoc(), doc}} {
+		if err := os.WriteFile(f.path, f.b, 0o644); err != nil {
+			return 0, err
+		}
+	}
+	return serial, nil
+}

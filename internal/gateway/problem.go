@@ -1,0 +1,25 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// Problem is an RFC 9457 problem document. Code is stable: clients branch
+// on it, never on Title or Detail.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Code   string `json:"code"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// problemBase prefixes every problem type; the page there explains the code.
+const problemBase = "https://passerelle.invalid/problems/"
+
+func writeProblem(w http.ResponseWriter, status int, code, title, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(Problem{Type: problemBase + code, Title: title, Status: status, Code: code, Detail: detail})
+}
