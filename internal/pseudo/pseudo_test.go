@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/transit/transittest"
 )
 
 var nirs = []string{"184077505612372", "284072A00412387", "184072B03300195"}
@@ -85,6 +86,35 @@ func TestFileKeyringRefusesLooseKeyFiles(t *testing.T) {
 
 func BenchmarkPseudonymsLocal(b *testing.B) {
 	p := pseudo.New(fileKeyring(b))
+	batch := make([]string, 1000)
+	for i := range batch {
+		batch[i] = nirs[i%len(nirs)]
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += len(batch) {
+		if _, err := p.Domain(ctx, "tax", batch[:min(len(batch), b.N-i)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pseudonyms/s")
+}
+
+func vaultKeyring(t testing.TB) *pseudo.VaultKeyring {
+	t.Helper()
+	kr := pseudo.NewVaultKeyring(transittest.Client(t), transittest.KeyName("pseudo")+"-")
+	if err := kr.Ensure(context.Background(), pseudo.KeyNames([]string{"tax", "health"})...); err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+func TestVaultKeyring(t *testing.T) {
+	checkPseudonyms(t, vaultKeyring(t))
+}
+
+func BenchmarkPseudonymsVault(b *testing.B) {
+	p := pseudo.New(vaultKeyring(b))
 	batch := make([]string, 1000)
 	for i := range batch {
 		batch[i] = nirs[i%len(nirs)]

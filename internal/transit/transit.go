@@ -73,7 +73,11 @@ func (c *Client) path(parts ...string) string {
 
 // EnsureKey creates key name of keyType unless it exists.
 func (c *Client) EnsureKey(ctx context.Context, name, keyType string) error {
-	if _, err := c.v.Logical().WriteWithContext(ctx, c.path("keys", name), map[string]any{"type": keyType}); err != nil {
+	body := map[string]any{"type": keyType}
+	if keyType == HMACKey {
+		body["key_size"] = 32
+	}
+	if _, err := c.v.Logical().WriteWithContext(ctx, c.path("keys", name), body); err != nil {
 		return fmt.Errorf("%w: create key %s: %w", ErrVault, name, err)
 	}
 	return nil
@@ -174,7 +178,11 @@ func (c *Client) batchCall(ctx context.Context, path string, body map[string]any
 		return nil, fmt.Errorf("%w: %s: empty answer", ErrVault, path)
 	}
 	var res struct {
-		Results []map[string]string `json:"batch_results"`
+		Results []struct {
+			Signature string `json:"signature"`
+			HMAC      string `json:"hmac"`
+			Error     string `json:"error"`
+		} `json:"batch_results"`
 	}
 	if err := remarshal(s.Data, &res); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrVault, path, err)
@@ -182,18 +190,22 @@ func (c *Client) batchCall(ctx context.Context, path string, body map[string]any
 	if len(res.Results) != n {
 		return nil, fmt.Errorf("%w: %s: %d results for %d inputs", ErrVault, path, len(res.Results), n)
 	}
-	out := make([][]byte, n)
+	outs := make([][]byte, n)
 	for i, r := range res.Results {
-		if e := r["error"]; e != "" {
-			return nil, fmt.Errorf("%w: %s: input %d: %s", ErrVault, path, i, e)
+		if r.Error != "" {
+			return nil, fmt.Errorf("%w: %s: input %d: %s", ErrVault, path, i, r.Error)
 		}
-		b, err := unwrap(r[field])
+		out := r.Signature
+		if field == "hmac" {
+			out = r.HMAC
+		}
+		b, err := unwrap(out)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: input %d: %w", ErrVault, path, i, err)
 		}
-		out[i] = b
+		outs[i] = b
 	}
-	return out, nil
+	return outs, nil
 }
 
 // unwrap decodes Transit's "vault:v<N>:<base64>" outputs. JWS-marshalled
