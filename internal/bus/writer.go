@@ -93,3 +93,26 @@ func (w *Writer) Write(ctx context.Context, msgs ...kafka.Message) error {
 
 // Close flushes and releases the writer.
 func (w *Writer) Close() error { return w.w.Close() }
+
+// ByPartition is a balancer for callers that choose partitions themselves,
+// in Message.Partition: Passerelle routes a citizen's records to the same
+// partition number in every domain, from a routing pseudonym the key does
+// not reveal. kafka-go ignores Message.Partition when writing but hands the
+// message to the balancer, which is what makes this work.
+type ByPartition struct{}
+
+// Balance implements kafka.Balancer.
+func (ByPartition) Balance(msg kafka.Message, partitions ...int) int {
+	for _, p := range partitions {
+		if p == msg.Partition {
+			return p
+		}
+	}
+	// The topic has fewer partitions than the caller thought: stay
+	// deterministic rather than fail.
+	p := msg.Partition % len(partitions)
+	if p < 0 {
+		p += len(partitions)
+	}
+	return partitions[p]
+}

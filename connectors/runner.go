@@ -1,0 +1,302 @@
+package connectors
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/schemas"
+)
+
+// Defaults of a runner.
+const (
+	DefaultBatchSize = 1000
+	DefaultPoll      = time.Second
+	maxBackoff       = 5 * time.Second
+)
+
+// Options wire a Runner. Every field without a default is required.
+type Options struct {
+	Name    string // for logs and dead letters, e.g. "dgfip/tax"
+	Member  string // meta.source of every record
+	Source  Source
+	Mapping Mapping
+	Pseudo  *pseudo.Pseudonymizer
+	Codec   *schemas.Codec
+	Sealer  *seal.Sealer
+	// BatchSigning signs one Merkle root per batch instead of each record.
+	BatchSigning bool
+	Writer       *bus.Writer
+	// Partitions of the domain topic and of its dead-letter topic.
+	Partitions, DLQPartitions int
+	Checkpoint                *Checkpoint
+	BatchSize                 int
+	Poll                      time.Duration
+	Metrics                   *Metrics
+	Log                       *slog.Logger
+}
+
+// Runner moves rows from a source to the bus.
+type Runner struct {
+	o       Options
+	topic   string
+	dlq     string
+	version *schemas.Version
+	pos     Position
+}
+
+// NewRunner validates o and loads the checkpoint.
+func NewRunner(o Options) (*Runner, error) {
+	switch {
+	case o.Member == "", o.Source == nil, o.Mapping == nil, o.Pseudo == nil, o.Codec == nil,
+		o.Sealer == nil, o.Writer == nil, o.Checkpoint == nil:
+		return nil, errors.New("connector: member, source, mapping, pseudo, codec, sealer, writer and checkpoint are required")
+	case o.Partitions <= 0 || o.DLQPartitions <= 0:
+		return nil, errors.New("connector: partitions of the topic and of its dead-letter topic are required")
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.Poll <= 0 {
+		o.Poll = DefaultPoll
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Name == "" {
+		o.Name = o.Member + "/" + o.Mapping.Domain()
+	}
+	o.Log = o.Log.With("component", "connector", "domain", o.Mapping.Domain())
+	subj, err := o.Codec.Catalog().Subject(o.Mapping.Subject())
+	if err != nil {
+		return nil, err
+	}
+	pos, err := o.Checkpoint.Load()
+	if err != nil {
+		return nil, err
+	}
+	return &Runner{
+		o:       o,
+		topic:   schemas.TopicOf(subj.Name),
+		dlq:     bus.DLQTopic(o.Mapping.Domain()),
+		version: subj.Latest(),
+		pos:     pos,
+	}, nil
+}
+
+// Position is the last checkpointed position.
+func (r *Runner) Position() Position { return r.pos }
+
+// Run processes batches until ctx ends, or, with untilIdle, until the
+// source has nothing new. A failing batch (broker down, say) is retried
+// with backoff from the same position: records carry deterministic ids, so
+// a retried batch is recognisable downstream.
+func (r *Runner) Run(ctx context.Context, untilIdle bool) error {
+	backoff := 100 * time.Millisecond
+	for {
+		n, err := r.Step(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil:
+			r.o.Log.Warn("batch failed; retrying from the checkpoint", "err", err, "retry_in", backoff)
+			if !sleep(ctx, backoff) {
+				return ctx.Err()
+			}
+			backoff = min(2*backoff, maxBackoff)
+			continue
+		case n == 0 && untilIdle:
+			return nil
+		case n == 0:
+			if !sleep(ctx, r.o.Poll) {
+				return ctx.Err()
+			}
+		}
+		backoff = 100 * time.Millisecond
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// Step processes one batch and returns how many rows it read.
+func (r *Runner) Step(ctx context.Context) (int, error) {
+	start := time.Now()
+	rows, next, err := r.o.Source.Read(ctx, r.pos, r.o.BatchSize)
+	if err != nil {
+		return 0, fmt.Errorf("read source: %w", err)
+	}
+	if len(rows) == 0 {
+		r.updateLag(ctx)
+		if next != r.pos { // e.g. an empty file finished
+			return 0, r.commit(ctx, next)
+		}
+		return 0, nil
+	}
+	domain := r.o.Mapping.Domain()
+	r.o.Metrics.read.WithLabelValues(domain).Add(float64(len(rows)))
+	msgs, dead, err := r.build(ctx, rows)
+	if err != nil {
+		return 0, err
+	}
+	if err := r.o.Writer.Write(ctx, append(msgs, dead...)...); err != nil {
+		return 0, err
+	}
+	r.o.Metrics.published.WithLabelValues(domain).Add(float64(len(msgs)))
+	r.o.Metrics.latency.WithLabelValues(domain).Observe(time.Since(start).Seconds())
+	if err := r.commit(ctx, next); err != nil {
+		return 0, err
+	}
+	r.updateLag(ctx)
+	return len(rows), nil
+}
+
+func (r *Runner) commit(ctx context.Context, next Position) error {
+	if err := r.o.Checkpoint.Save(next); err != nil {
+		return err
+	}
+	r.pos = next
+	return r.o.Source.Commit(ctx, next)
+}
+
+func (r *Runner) updateLag(ctx context.Context) {
+	if l, ok := r.o.Source.(Lagger); ok {
+		if n, err := l.Lag(ctx, r.pos); err == nil {
+			r.o.Metrics.lag.WithLabelValues(r.o.Mapping.Domain()).Set(float64(n))
+		}
+	}
+}
+
+type good struct {
+	row Row
+	m   Mapped
+}
+
+// build maps, pseudonymises, encodes and signs a batch; rows that fail
+// become dead letters.
+func (r *Runner) build(ctx context.Context, rows []Row) (msgs, dead []kafka.Message, err error) {
+	var ok []good
+	for _, row := range rows {
+		if row.Err != nil {
+			dead = append(dead, r.deadLetter(row, defectOf(row.Err)))
+			continue
+		}
+		m, err := r.o.Mapping.Map(row)
+		if err != nil {
+			dead = append(dead, r.deadLetter(row, defectOf(err)))
+			continue
+		}
+		ok = append(ok, good{row, m})
+	}
+	if len(ok) == 0 {
+		return nil, dead, nil
+	}
+	nirs := make([]string, len(ok))
+	for i, g := range ok {
+		nirs[i] = g.m.NIR
+	}
+	subjects, err := r.o.Pseudo.Domain(ctx, r.o.Mapping.Domain(), nirs)
+	if err != nil {
+		// Mappings validate NIRs, so this is the keyring failing.
+		return nil, nil, err
+	}
+	parts, err := r.o.Pseudo.Partitions(ctx, nirs, r.o.Partitions)
+	if err != nil {
+		return nil, nil, err
+	}
+	values := make([][]byte, 0, len(ok))
+	keptSubjects, keptParts := subjects[:0], parts[:0]
+	for i, g := range ok {
+		*g.m.Meta = schemas.Meta{
+			RecordID:  RecordID(r.o.Member, r.o.Mapping.Domain(), g.row.Key, g.row.Version),
+			Subject:   subjects[i],
+			Source:    r.o.Member,
+			EventTime: g.m.EventTime.UTC().Truncate(time.Millisecond),
+			Op:        schemas.OpUpsert,
+		}
+		v, err := r.o.Codec.Append(nil, r.version, g.m.Record)
+		if err != nil {
+			dead = append(dead, r.deadLetter(g.row, &Defect{Code: DefectEncode, Msg: err.Error()}))
+			continue
+		}
+		values = append(values, v)
+		keptSubjects = append(keptSubjects, subjects[i])
+		keptParts = append(keptParts, parts[i])
+	}
+	if len(values) == 0 {
+		return nil, dead, nil
+	}
+	var hdrs [][]byte
+	name := seal.HeaderSig
+	if r.o.BatchSigning {
+		hdrs, err = r.o.Sealer.SignBatch(ctx, values)
+		name = seal.HeaderBatch
+	} else {
+		hdrs, err = r.o.Sealer.SignEach(ctx, values)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	msgs = make([]kafka.Message, len(values))
+	for i := range values {
+		msgs[i] = kafka.Message{
+			Topic:     r.topic,
+			Partition: keptParts[i],
+			Key:       []byte(keptSubjects[i]),
+			Value:     values[i],
+			Headers:   []kafka.Header{{Key: name, Value: hdrs[i]}},
+		}
+	}
+	return msgs, dead, nil
+}
+
+func (r *Runner) deadLetter(row Row, d *Defect) kafka.Message {
+	r.o.Metrics.rejected.WithLabelValues(r.o.Mapping.Domain(), d.Code).Inc()
+	r.o.Log.Info("row rejected", "key", row.Key, "code", d.Code, "field", d.Field)
+	dl := DeadLetter{
+		Connector: r.o.Name, Domain: r.o.Mapping.Domain(), Source: r.o.Member,
+		Key: row.Key, At: row.At, Code: d.Code, Field: d.Field, Reason: Redact([]byte(d.Msg)),
+		Row: Redact(row.Raw), Time: time.Now().UTC(),
+	}
+	h := fnv.New32a()
+	h.Write([]byte(row.At))
+	return kafka.Message{
+		Topic:     r.dlq,
+		Partition: int(h.Sum32() % uint32(r.o.DLQPartitions)),
+		Key:       []byte(row.At),
+		Value:     dl.encode(),
+		Headers:   []kafka.Header{{Key: HeaderDefect, Value: []byte(d.Code)}},
+	}
+}
+
+// RecordID is deterministic in (source member, domain, source key, version):
+// a row published twice is recognisably the same record.
+func RecordID(member, domain, key, version string) string {
+	h := sha256.New()
+	for _, s := range []string{member, domain, key, version} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
