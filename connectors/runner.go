@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -46,8 +47,15 @@ type Options struct {
 	Log                       *slog.Logger
 }
 
+// Stats count what a runner did since it started.
+type Stats struct {
+	Read, Published, Rejected int64
+}
+
 // Runner moves rows from a source to the bus.
 type Runner struct {
+	stats struct{ read, published, rejected atomic.Int64 }
+
 	o       Options
 	topic   string
 	dlq     string
@@ -96,6 +104,17 @@ func NewRunner(o Options) (*Runner, error) {
 		pos:     pos,
 	}, nil
 }
+
+// Stats returns the counts so far.
+func (r *Runner) Stats() Stats {
+	return Stats{r.stats.read.Load(), r.stats.published.Load(), r.stats.rejected.Load()}
+}
+
+// Domain is the domain the runner publishes to.
+func (r *Runner) Domain() string { return r.o.Mapping.Domain() }
+
+// Name identifies the connector in its dead letters.
+func (r *Runner) Name() string { return r.o.Name }
 
 // Position is the last checkpointed position.
 func (r *Runner) Position() Position { return r.pos }
@@ -154,22 +173,40 @@ func (r *Runner) Step(ctx context.Context) (int, error) {
 		}
 		return 0, nil
 	}
+	if _, err := r.Publish(ctx, rows, 0); err != nil {
+		return 0, err
+	}
+	r.o.Metrics.latency.WithLabelValues(r.o.Mapping.Domain()).Observe(time.Since(start).Seconds())
+	if err := r.commit(ctx, next); err != nil {
+		return 0, err
+	}
+	r.updateLag(ctx)
+	return len(rows), nil
+}
+
+// Publish maps, signs and writes rows, sending the ones that fail to the
+// dead-letter topic (attempt counts replays), and returns how many were
+// published. It does not checkpoint: Step does, and a replay of dead
+// letters commits its own offsets.
+func (r *Runner) Publish(ctx context.Context, rows []Row, attempt int) (int, error) {
 	domain := r.o.Mapping.Domain()
-	r.o.Metrics.read.WithLabelValues(domain).Add(float64(len(rows)))
-	msgs, dead, err := r.build(ctx, rows)
+	msgs, dead, err := r.build(ctx, rows, attempt)
 	if err != nil {
 		return 0, err
 	}
 	if err := r.o.Writer.Write(ctx, append(msgs, dead...)...); err != nil {
 		return 0, err
 	}
+	// Counted once written: a retried batch is not counted twice.
+	r.o.Metrics.read.WithLabelValues(domain).Add(float64(len(rows)))
 	r.o.Metrics.published.WithLabelValues(domain).Add(float64(len(msgs)))
-	r.o.Metrics.latency.WithLabelValues(domain).Observe(time.Since(start).Seconds())
-	if err := r.commit(ctx, next); err != nil {
-		return 0, err
+	for _, d := range dead {
+		r.o.Metrics.rejected.WithLabelValues(domain, string(d.Headers[0].Value)).Inc()
 	}
-	r.updateLag(ctx)
-	return len(rows), nil
+	r.stats.read.Add(int64(len(rows)))
+	r.stats.published.Add(int64(len(msgs)))
+	r.stats.rejected.Add(int64(len(dead)))
+	return len(msgs), nil
 }
 
 func (r *Runner) commit(ctx context.Context, next Position) error {
@@ -195,16 +232,16 @@ type good struct {
 
 // build maps, pseudonymises, encodes and signs a batch; rows that fail
 // become dead letters.
-func (r *Runner) build(ctx context.Context, rows []Row) (msgs, dead []kafka.Message, err error) {
+func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead []kafka.Message, err error) {
 	var ok []good
 	for _, row := range rows {
 		if row.Err != nil {
-			dead = append(dead, r.deadLetter(row, defectOf(row.Err)))
+			dead = append(dead, r.deadLetter(row, defectOf(row.Err), attempt))
 			continue
 		}
 		m, err := r.o.Mapping.Map(row)
 		if err != nil {
-			dead = append(dead, r.deadLetter(row, defectOf(err)))
+			dead = append(dead, r.deadLetter(row, defectOf(err), attempt))
 			continue
 		}
 		ok = append(ok, good{row, m})
@@ -237,7 +274,7 @@ func (r *Runner) build(ctx context.Context, rows []Row) (msgs, dead []kafka.Mess
 		}
 		v, err := r.o.Codec.Append(nil, r.version, g.m.Record)
 		if err != nil {
-			dead = append(dead, r.deadLetter(g.row, &Defect{Code: DefectEncode, Msg: err.Error()}))
+			dead = append(dead, r.deadLetter(g.row, &Defect{Code: DefectEncode, Msg: err.Error()}, attempt))
 			continue
 		}
 		values = append(values, v)
@@ -271,13 +308,12 @@ func (r *Runner) build(ctx context.Context, rows []Row) (msgs, dead []kafka.Mess
 	return msgs, dead, nil
 }
 
-func (r *Runner) deadLetter(row Row, d *Defect) kafka.Message {
-	r.o.Metrics.rejected.WithLabelValues(r.o.Mapping.Domain(), d.Code).Inc()
-	r.o.Log.Info("row rejected", "key", row.Key, "code", d.Code, "field", d.Field)
+func (r *Runner) deadLetter(row Row, d *Defect, attempt int) kafka.Message {
+	r.o.Log.Debug("row rejected", "key", row.Key, "code", d.Code, "field", d.Field)
 	dl := DeadLetter{
 		Connector: r.o.Name, Domain: r.o.Mapping.Domain(), Source: r.o.Member,
 		Key: row.Key, At: row.At, Code: d.Code, Field: d.Field, Reason: Redact([]byte(d.Msg)),
-		Row: Redact(row.Raw), Time: time.Now().UTC(),
+		Row: Redact(row.Raw), Time: time.Now().UTC(), Attempt: attempt,
 	}
 	h := fnv.New32a()
 	h.Write([]byte(row.At))

@@ -1,0 +1,60 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/passerelle-bus/passerelle/internal/config"
+)
+
+type sample struct {
+	Name  string   `yaml:"name"`
+	Hosts []string `yaml:"hosts"`
+}
+
+func (s *sample) Validate() error {
+	if s.Name == "" {
+		return &fieldErr{"name"}
+	}
+	return nil
+}
+
+type fieldErr struct{ f string }
+
+func (e *fieldErr) Error() string { return e.f + ": required" }
+
+func TestLoad(t *testing.T) {
+	t.Setenv("PASSERELLE_TEST_HOST", "kafka-1:9092")
+	for _, tc := range []struct {
+		name, yaml, want, err string
+	}{
+		{"env", "name: a\nhosts: [${PASSERELLE_TEST_HOST}]\n", "kafka-1:9092", ""},
+		{"default", "name: a\nhosts: [${PASSERELLE_UNSET_X:localhost:9092}]\n", "localhost:9092", ""},
+		{"unset without default", "name: ${PASSERELLE_UNSET_Y}\n", "", "PASSERELLE_UNSET_Y is not set"},
+		{"unknown field", "name: a\nhost: x\n", "", "field host not found"},
+		{"validation", "hosts: [a]\n", "", "name: required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "c.yaml")
+			os.WriteFile(p, []byte(tc.yaml), 0o644)
+			var s sample
+			err := config.Load(p, &s)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("got %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || s.Hosts[0] != tc.want {
+				t.Fatalf("got %v %v", s, err)
+			}
+		})
+	}
+}
+
+func FuzzExpand(f *testing.F) {
+	f.Add([]byte("a: ${X:y}"))
+	f.Fuzz(func(t *testing.T, b []byte) { config.Expand(b) })
+}

@@ -1,0 +1,229 @@
+// Package connect assembles a running connector from its configuration: the
+// source system, the domain mapping, the member's signing key and the
+// pseudonym keys, in files or in Vault.
+package connect
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/passerelle-bus/passerelle/connectors"
+	"github.com/passerelle-bus/passerelle/connectors/civilstatus"
+	"github.com/passerelle-bus/passerelle/connectors/filedrop"
+	"github.com/passerelle-bus/passerelle/connectors/finance"
+	"github.com/passerelle-bus/passerelle/connectors/health"
+	"github.com/passerelle-bus/passerelle/connectors/hr"
+	"github.com/passerelle-bus/passerelle/connectors/sqlpoll"
+	"github.com/passerelle-bus/passerelle/connectors/tax"
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/internal/transit"
+	"github.com/passerelle-bus/passerelle/schemas"
+)
+
+// Signing modes.
+const (
+	SignBatch  = "batch"
+	SignRecord = "record"
+)
+
+// Config is one connector's configuration file.
+type Config struct {
+	Member string `yaml:"member"`
+	Domain string `yaml:"domain"`
+	// Data is the member's data directory: key files and pseudonym keys
+	// when Vault is not used.
+	Data string `yaml:"data"`
+	// State holds the checkpoint; by default Data/state/<domain>.
+	State     string        `yaml:"state"`
+	Kafka     bus.Config    `yaml:"kafka"`
+	Signing   string        `yaml:"signing"`
+	BatchSize int           `yaml:"batch_size"`
+	Poll      time.Duration `yaml:"poll"`
+	Vault     *VaultConfig  `yaml:"vault"`
+	Source    SourceConfig  `yaml:"source"`
+}
+
+// VaultConfig moves the keys into Vault Transit.
+type VaultConfig struct {
+	transit.Config `yaml:",inline"`
+	// SignKey is the member's Transit signing key.
+	SignKey string `yaml:"sign_key"`
+	// PseudoPrefix prefixes the Transit HMAC keys of the pseudonyms.
+	PseudoPrefix string `yaml:"pseudo_prefix"`
+}
+
+// SourceConfig locates the administration's system.
+type SourceConfig struct {
+	// Driver and DSN of a SQL source ("pgx" or "sqlite").
+	Driver string `yaml:"driver"`
+	DSN    string `yaml:"dsn"`
+	// Dir of a file-drop source (inbox/, done/, rejected/ below it).
+	Dir string `yaml:"dir"`
+}
+
+// domains says, per domain, what it maps and how its source is read.
+var domains = map[string]struct {
+	mapping connectors.Mapping
+	sql     *sqlpoll.Config
+	parser  filedrop.Parser
+	pattern string
+}{
+	"civilstatus": {mapping: civilstatus.Mapping{}, parser: civilstatus.Layout, pattern: "*.jsonl"},
+	"tax":         {mapping: tax.Mapping{}, sql: &tax.Table},
+	"hr":          {mapping: hr.Mapping{}, sql: &hr.Table},
+	"finance":     {mapping: finance.Mapping{}, parser: finance.Layout, pattern: "*.csv"},
+	"health":      {mapping: health.Mapping{}, parser: health.Bundles{}, pattern: "*.json"},
+}
+
+// Domains lists the domains a connector exists for.
+func Domains() []string {
+	out := make([]string, 0, len(domains))
+	for d := range domains {
+		out = append(out, d)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Validate names the first invalid field.
+func (c *Config) Validate() error {
+	d, ok := domains[c.Domain]
+	switch {
+	case c.Member == "":
+		return errors.New("member: required")
+	case !ok:
+		return fmt.Errorf("domain: %q, want one of %v", c.Domain, Domains())
+	case c.Signing != "" && c.Signing != SignBatch && c.Signing != SignRecord:
+		return fmt.Errorf("signing: %q, want batch or record", c.Signing)
+	case c.Vault == nil && c.Data == "":
+		return errors.New("data: required unless vault is set")
+	case c.Vault != nil && (c.Vault.SignKey == "" || c.Vault.Address == ""):
+		return errors.New("vault: address and sign_key are required")
+	case d.sql != nil && (c.Source.Driver == "" || c.Source.DSN == ""):
+		return fmt.Errorf("source: domain %s reads SQL: driver and dsn are required", c.Domain)
+	case d.sql == nil && c.Source.Dir == "":
+		return fmt.Errorf("source.dir: domain %s reads file drops: required", c.Domain)
+	case c.BatchSize < 0:
+		return errors.New("batch_size: must not be negative")
+	}
+	return c.Kafka.Validate()
+}
+
+// Deps are what the process shares between connectors.
+type Deps struct {
+	Log        *slog.Logger
+	Registerer prometheus.Registerer // nil: metrics unregistered
+	Metrics    *connectors.Metrics   // shared by connectors of one process
+	Bus        *bus.Client
+	BusMetrics *bus.Metrics
+	Codec      *schemas.Codec
+}
+
+// Connector is an assembled connector; Close releases its source.
+type Connector struct {
+	*connectors.Runner
+	Source connectors.Source
+	close  []func() error
+}
+
+// Close releases the source and the writer.
+func (c *Connector) Close() error {
+	var errs []error
+	for i := len(c.close) - 1; i >= 0; i-- {
+		errs = append(errs, c.close[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// Open assembles a connector.
+func Open(ctx context.Context, cfg Config, deps Deps) (_ *Connector, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Connector{}
+	defer func() {
+		if err != nil {
+			c.Close()
+		}
+	}()
+	d := domains[cfg.Domain]
+	src, err := openSource(cfg, d.sql, d.parser, d.pattern, c)
+	if err != nil {
+		return nil, err
+	}
+	c.Source = src
+	sealer, pseudonymizer, err := keys(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	topic := schemas.TopicOf(d.mapping.Subject())
+	parts, err := deps.Bus.Partitions(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	dlqParts, err := deps.Bus.Partitions(ctx, bus.DLQTopic(cfg.Domain))
+	if err != nil {
+		return nil, err
+	}
+	w := deps.Bus.NewWriter(deps.BusMetrics, bus.WithBalancer(bus.ByPartition{}))
+	c.close = append(c.close, w.Close)
+	state := cfg.State
+	if state == "" {
+		state = filepath.Join(cfg.Data, "state", cfg.Domain)
+	}
+	metrics := deps.Metrics
+	if metrics == nil {
+		metrics = connectors.NewMetrics(deps.Registerer)
+	}
+	c.Runner, err = connectors.NewRunner(connectors.Options{
+		Member: cfg.Member, Source: src, Mapping: d.mapping, Pseudo: pseudonymizer,
+		Codec: deps.Codec, Sealer: sealer, BatchSigning: cfg.Signing != SignRecord, Writer: w,
+		Partitions: parts, DLQPartitions: dlqParts,
+		Checkpoint: connectors.NewCheckpoint(filepath.Join(state, "checkpoint.json")),
+		BatchSize:  cfg.BatchSize, Poll: cfg.Poll, Metrics: metrics, Log: deps.Log,
+	})
+	return c, err
+}
+
+func openSource(cfg Config, table *sqlpoll.Config, parser filedrop.Parser, pattern string, c *Connector) (connectors.Source, error) {
+	if table != nil {
+		db, err := sql.Open(cfg.Source.Driver, cfg.Source.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("source: %w", err)
+		}
+		c.close = append(c.close, db.Close)
+		return sqlpoll.New(db, *table)
+	}
+	return filedrop.New(cfg.Source.Dir, pattern, parser)
+}
+
+func keys(ctx context.Context, cfg Config) (*seal.Sealer, *pseudo.Pseudonymizer, error) {
+	if v := cfg.Vault; v != nil {
+		t, err := transit.New(v.Config)
+		if err != nil {
+			return nil, nil, err
+		}
+		signer, err := seal.NewVaultSigner(ctx, t, v.SignKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		return seal.NewSealer(signer), pseudo.New(pseudo.NewVaultKeyring(t, v.PseudoPrefix)), nil
+	}
+	d := datadir.Dir(cfg.Data)
+	signer, err := d.Keys().Signer(cfg.Member)
+	if err != nil {
+		return nil, nil, err
+	}
+	return seal.NewSealer(signer), pseudo.New(pseudo.NewFileKeyring(d.Pseudo())), nil
+}
