@@ -40,7 +40,7 @@ var badRows = map[string]string{
 	"B2;184077505612372;HOUSING_AID;2026-02-01;2026-02-28;-5;CAF 75;2026-03-05;PAID":  connectors.DefectAmount,
 	"B3;184077505612372;LOTTERY;2026-02-01;2026-02-28;5;CAF 75;2026-03-05;PAID":       connectors.DefectEnum,
 	"B4;184077505612372;HOUSING_AID;2026-02-28;2026-02-01;5;CAF 75;2026-03-05;PAID":   connectors.DefectPeriod,
-	"B5;184077505612372;HOUSING_AID;2026-02-01":                                         connectors.DefectRow,
+	"B5;184077505612372;HOUSING_AID;2026-02-01":                                       connectors.DefectRow,
 }
 
 type world struct {
