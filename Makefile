@@ -6,7 +6,7 @@ GOTEST_FLAGS ?= -race -shuffle=on -count=1 -timeout 40m
 # log shows which ran against the real broker and which were skipped, and why.
 GOTESTSUM = $(GO) tool gotestsum --format testname --format-hide-empty-pkg
 
-.PHONY: build demo test check bench services-up services-down
+.PHONY: build demo test test-with-services check bench services-up services-down
 
 build:
 	$(GO) build -o bin/passerelle ./cmd/passerelle
@@ -22,7 +22,14 @@ check:
 	$(GO) run ./cmd/passerelle schema check --dir schemas
 
 test: check
-	deploy/local/with-services.sh $(GOTESTSUM) -- $(GOTEST_FLAGS) ./...
+	deploy/local/with-services.sh $(MAKE) --no-print-directory test-with-services
+
+# Run by `make test` once the services are up. The race detector slows the
+# end-to-end runs tenfold, so they run small under -race and again at full
+# size (100,000 citizens) without it.
+test-with-services:
+	$(GOTESTSUM) -- $(GOTEST_FLAGS) ./...
+	$(GOTESTSUM) -- -count=1 -timeout 20m -run 'EndToEnd|Crash' ./internal/connect/
 
 bench:
 	deploy/local/with-services.sh $(GO) test -run '^$$' -bench . -benchmem -benchtime $${BENCHTIME:-1s} ./...

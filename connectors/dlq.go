@@ -26,14 +26,33 @@ type DeadLetter struct {
 // without parsing.
 const HeaderDefect = "passerelle-defect"
 
-// nirLike matches anything shaped like a NIR, valid key or not. A dead
-// letter keeps the row but no NIR may reach Kafka: the row stays in the
-// source, found again by At.
-var nirLike = regexp.MustCompile(`\b[1-478][0-9]{4}(?:[0-9]{2}|2[ABab])[0-9]{8}\b`)
+// idLike matches a run of 13 or more digits and letters, starting with a
+// digit, the digits possibly grouped by up to three spaces, dots or dashes:
+// every way a NIR is written, well or
+// badly (spaced as on the card, a digit too many or too few, a typo in
+// the department). A malformed NIR is still probably someone's, so the
+// rule is broad: a dead letter keeps the row, but no identifier may reach
+// Kafka. The row itself stays in its source, found again by At.
+var idLike = regexp.MustCompile(`[0-9](?:[ .\-]{0,3}[0-9]|[A-Za-z]){12,}`)
 
-// Redact removes NIRs from a raw row.
+// minIDDigits is how many digits make a run an identifier rather than a
+// word: a NIR has at least 11 even with 2A/2B and a digit lost.
+const minIDDigits = 11
+
+// Redact removes anything that may be a NIR from a raw row.
 func Redact(raw []byte) string {
-	return string(nirLike.ReplaceAll(raw, []byte("[NIR redacted]")))
+	return string(idLike.ReplaceAllFunc(raw, func(m []byte) []byte {
+		digits := 0
+		for _, c := range m {
+			if c >= '0' && c <= '9' {
+				digits++
+			}
+		}
+		if digits < minIDDigits {
+			return m
+		}
+		return []byte("[redacted]")
+	}))
 }
 
 func (d DeadLetter) encode() []byte {

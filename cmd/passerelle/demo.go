@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,18 +24,21 @@ import (
 
 type demoFlags struct {
 	listen, brokerListen, data, brokers string
-	partitions                          int
+	partitions, citizens                int
+	seed                                int64
 	verbose                             bool
 }
 
 func runDemo(ctx context.Context, e *env, args []string) error {
 	var f demoFlags
-	fs := newFlags(e, "demo", "demo [--listen ADDR] [--broker-listen ADDR] [--data DIR] [--brokers HOST:PORT,...]")
+	fs := newFlags(e, "demo", "demo [--listen ADDR] [--broker-listen ADDR] [--data DIR] [--citizens N] [--seed S] [--brokers HOST:PORT,...]")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address of the gateway's HTTP API")
 	fs.StringVar(&f.brokerListen, "broker-listen", "127.0.0.1:9092", "address of the embedded Kafka broker, reachable by any Kafka client")
 	fs.StringVar(&f.data, "data", ".passerelle-demo", "directory for the broker's log and the members' keys")
 	fs.StringVar(&f.brokers, "brokers", "", "use these Kafka brokers instead of the embedded one")
 	fs.IntVar(&f.partitions, "partitions", 6, "partitions per topic created")
+	fs.IntVar(&f.citizens, "citizens", 10000, "size of the synthetic population")
+	fs.Int64Var(&f.seed, "seed", 1, "seed of the synthetic population (same seed, same people)")
 	fs.BoolVar(&f.verbose, "v", false, "debug logging")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -91,7 +96,20 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	bus.NewMetrics(reg)
+
+	sources := filepath.Join(f.data, "sources")
+	pop, err := ensureSources(ctx, sources, f.citizens, f.seed, e.stdout)
+	if err != nil {
+		return err
+	}
+	cctx, stopConnectors := context.WithCancel(ctx)
+	defer stopConnectors()
+	conns, running, err := startConnectors(cctx, d, sources, client, reg, log)
+	if err != nil {
+		return err
+	}
+	defer running.Wait()
+	defer stopConnectors()
 	cat, err := schemas.Load(schemas.Embedded())
 	if err != nil {
 		return err
@@ -130,7 +148,14 @@ Try:
   kcat -b %s -L
 
 Stop with Ctrl-C.
+
 `, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, base, base, base, base, brokers[0])
+
+	var rows int64
+	for _, n := range pop.Rows {
+		rows += n
+	}
+	go showProgress(ctx, e.stdout, isTerminal(e.stdout), conns, rows)
 
 	select {
 	case <-ctx.Done():
@@ -144,4 +169,13 @@ Stop with Ctrl-C.
 		return fmt.Errorf("stop gateway: %w", err)
 	}
 	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

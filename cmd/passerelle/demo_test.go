@@ -30,7 +30,7 @@ func newLines() (*lines, io.WriteCloser) {
 
 func (l *lines) waitFor(t *testing.T, re *regexp.Regexp) []string {
 	t.Helper()
-	timeout := time.After(30 * time.Second)
+	timeout := time.After(90 * time.Second)
 	for {
 		select {
 		case line, ok := <-l.ch:
@@ -41,7 +41,7 @@ func (l *lines) waitFor(t *testing.T, re *regexp.Regexp) []string {
 				return m
 			}
 		case <-timeout:
-			t.Fatalf("no line matching %s within 30s", re)
+			t.Fatalf("no line matching %s within 90s", re)
 		}
 	}
 }
@@ -64,10 +64,11 @@ func TestDemoServesHealthAndMetricsAndStopsCleanly(t *testing.T) {
 	done := make(chan int, 1)
 	data := t.TempDir()
 	go func() {
-		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0", "--data", data}, w, io.Discard)
+		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0", "--data", data, "--citizens", "300"}, w, io.Discard)
 		w.Close()
 	}()
 	base := out.waitFor(t, regexp.MustCompile(`Gateway:\s+(http://\S+)`))[1]
+	out.waitFor(t, regexp.MustCompile(`Connectors caught up`))
 
 	for _, tc := range []struct{ path, want string }{
 		{"/healthz", `"status":"ok"`},
@@ -77,6 +78,7 @@ func TestDemoServesHealthAndMetricsAndStopsCleanly(t *testing.T) {
 		{"/v1/members", `"id":"dgfip"`},
 		{"/v1/members/cnam/jwks.json", `"kty":"OKP"`},
 		{"/registry/subjects", "passerelle.tax.household.v1-value"},
+		{"/metrics", "passerelle_connector_records_published_total"},
 	} {
 		code, body := get(t, base+tc.path)
 		if code != http.StatusOK || !strings.Contains(body, tc.want) {

@@ -17,6 +17,8 @@ import (
 
 // World is a governance key, members' key files and a published registry.
 type World struct {
+	// Dir is laid out as a data directory (keys/ below it).
+	Dir        string
 	Keys       keyfile.Dir
 	Doc, Sig   string
 	Anchor     jwk.Key
@@ -31,7 +33,7 @@ const Governance = "governance"
 func New(t testing.TB, specs []trust.MemberSpec) *World {
 	t.Helper()
 	dir := t.TempDir()
-	w := &World{Keys: keyfile.Dir(filepath.Join(dir, "keys")), Doc: filepath.Join(dir, "members.yaml"), Sig: filepath.Join(dir, "members.yaml.sig")}
+	w := &World{Dir: dir, Keys: keyfile.Dir(filepath.Join(dir, "keys")), Doc: filepath.Join(dir, "members.yaml"), Sig: filepath.Join(dir, "members.yaml.sig")}
 	g, err := w.Keys.Generate(Governance, seal.EdDSA)
 	if err != nil {
 		t.Fatal(err)

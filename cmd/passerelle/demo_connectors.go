@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/passerelle-bus/passerelle/connectors"
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/connect"
+	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/synth"
+	"github.com/passerelle-bus/passerelle/schemas"
+)
+
+// publisherOf is the demo member that publishes each domain.
+var publisherOf = map[string]string{
+	"civilstatus": "insee", "tax": "dgfip", "hr": "dgafp", "finance": "cnaf", "health": "cnam",
+}
+
+// population is what the demo's marker file records of its sources.
+type population struct {
+	Citizens int              `json:"citizens"`
+	Seed     int64            `json:"seed"`
+	Rows     map[string]int64 `json:"rows"` // rows written per domain
+}
+
+// ensureSources writes the synthetic population into the demo's source
+// systems once per (citizens, seed): a restarted demo resumes its
+// connectors instead of publishing a second population.
+func ensureSources(ctx context.Context, dir string, citizens int, seed int64, w io.Writer) (population, error) {
+	marker := filepath.Join(dir, ".population.json")
+	var have population
+	switch b, err := os.ReadFile(marker); {
+	case err == nil:
+		if err := json.Unmarshal(b, &have); err != nil {
+			return have, fmt.Errorf("%s: %w", marker, err)
+		}
+		if have.Citizens != citizens || have.Seed != seed {
+			return have, fmt.Errorf("%s holds another population (%d citizens, seed %d); use another --data or the same --citizens and --seed", dir, have.Citizens, have.Seed)
+		}
+		return have, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return have, err
+	}
+	start := time.Now()
+	fmt.Fprintf(w, "Generating %d synthetic citizens (seed %d)...\n", citizens, seed)
+	p := synth.Generate(citizens, seed, synth.Options{})
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return have, err
+	}
+	for _, s := range []struct {
+		file  string
+		write func(context.Context, *sql.DB, synth.Dialect, *synth.Population) error
+	}{{"tax.sqlite", synth.WriteTax}, {"hr.sqlite", synth.WriteHR}} {
+		db, err := sql.Open("sqlite", filepath.Join(dir, s.file))
+		if err != nil {
+			return have, err
+		}
+		err = s.write(ctx, db, synth.SQLite, p)
+		db.Close()
+		if err != nil {
+			return have, fmt.Errorf("write %s: %w", s.file, err)
+		}
+	}
+	for _, write := range []func(string, *synth.Population) error{synth.WriteCivilStatus, synth.WriteFinance, synth.WriteHealth} {
+		if err := write(dir, p); err != nil {
+			return have, err
+		}
+	}
+	have = population{Citizens: citizens, Seed: seed, Rows: map[string]int64{}}
+	for d, m := range p.Manifest {
+		have.Rows[string(d)] = int64(m.Total())
+	}
+	fmt.Fprintf(w, "Source systems written in %s (%s).\n", dir, time.Since(start).Round(time.Millisecond))
+	b, _ := json.Marshal(have)
+	return have, os.WriteFile(marker, b, 0o600)
+}
+
+// demoConnectorConfig configures one domain's connector on the demo's
+// sources.
+func demoConnectorConfig(d datadir.Dir, sources string, brokers []string, domain string) connect.Config {
+	cfg := connect.Config{
+		Member: publisherOf[domain], Domain: domain, Data: string(d),
+		Kafka: bus.Config{Brokers: brokers}, Signing: connect.SignBatch, Poll: 2 * time.Second,
+	}
+	switch domain {
+	case "tax", "hr":
+		cfg.Source = connect.SourceConfig{Driver: "sqlite", DSN: filepath.Join(sources, domain+".sqlite")}
+	default:
+		cfg.Source = connect.SourceConfig{Dir: filepath.Join(sources, domain)}
+	}
+	return cfg
+}
+
+// startConnectors runs the five connectors until ctx ends.
+func startConnectors(ctx context.Context, d datadir.Dir, sources string, client *bus.Client, reg prometheus.Registerer, log *slog.Logger) ([]*connect.Connector, *sync.WaitGroup, error) {
+	cat, err := schemas.Load(schemas.Embedded())
+	if err != nil {
+		return nil, nil, err
+	}
+	deps := connect.Deps{Log: log, Bus: client, Codec: schemas.NewCodec(cat),
+		Metrics: connectors.NewMetrics(reg), BusMetrics: bus.NewMetrics(reg)}
+	var cs []*connect.Connector
+	wg := &sync.WaitGroup{}
+	for _, domain := range connect.Domains() {
+		c, err := connect.Open(ctx, demoConnectorConfig(d, sources, client.Brokers(), domain), deps)
+		if err != nil {
+			for _, c := range cs {
+				c.Close()
+			}
+			return nil, nil, fmt.Errorf("connector %s: %w", domain, err)
+		}
+		cs = append(cs, c)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			if err := c.Run(ctx, false); err != nil && ctx.Err() == nil {
+				log.Error("connector stopped", "domain", domain, "err", err)
+			}
+		}()
+	}
+	return cs, wg, nil
+}
+
+// showProgress prints the connectors' counts until they stop moving: on a
+// terminal a bar redrawn in place, otherwise a line per second.
+func showProgress(ctx context.Context, w io.Writer, tty bool, cs []*connect.Connector, total int64) {
+	var last connectors.Stats
+	for still := 0; still < 3; {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		var sum connectors.Stats
+		var parts []string
+		for _, c := range cs {
+			s := c.Stats()
+			sum.Read += s.Read
+			sum.Published += s.Published
+			sum.Rejected += s.Rejected
+			parts = append(parts, fmt.Sprintf("%s %d", c.Domain(), s.Published))
+		}
+		line := fmt.Sprintf("%d rows read, %d published, %d rejected (%s)", sum.Read, sum.Published, sum.Rejected, strings.Join(parts, ", "))
+		if tty {
+			fmt.Fprintf(w, "\r%s %s", bar(sum.Read, total), line)
+		} else {
+			fmt.Fprintln(w, "connectors: "+line)
+		}
+		if sum == last {
+			still++
+		} else {
+			still = 0
+		}
+		last = sum
+	}
+	if tty {
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w, "Connectors caught up; they keep polling their sources.")
+}
+
+// bar draws done out of total; after a restart the connectors resume from
+// their checkpoints, so done may stay below total.
+func bar(done, total int64) string {
+	const width = 24
+	if total <= 0 {
+		return ""
+	}
+	n := int(min(done, total) * width / total)
+	return fmt.Sprintf("[%s%s] %3d%%", strings.Repeat("#", n), strings.Repeat(".", width-n), min(done, total)*100/total)
+}

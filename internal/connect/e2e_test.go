@@ -1,0 +1,139 @@
+package connect_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/connect"
+	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/synth"
+	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
+	"github.com/passerelle-bus/passerelle/schemas"
+)
+
+// pgURL returns the test PostgreSQL, or skips (fails in CI).
+func pgURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("PASSERELLE_PG_URL")
+	if u == "" {
+		msg := "PostgreSQL not configured: run deploy/local/postgres.sh up and set PASSERELLE_PG_URL (or make test)"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return u
+}
+
+func citizens(t *testing.T, def int) int {
+	if v := os.Getenv("PASSERELLE_E2E_CITIZENS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if testing.Short() || raceEnabled {
+		t.Logf("%d citizens instead of %d (short or race mode; make test also runs the full size without -race)", def/20, def)
+		return def / 20
+	}
+	return def
+}
+
+// The acceptance run: a synthetic population written into a real
+// PostgreSQL and file drops, the five connectors against the real Kafka
+// broker; every valid row arrives exactly once as a verified record, every
+// defective row is a dead letter, and no NIR is anywhere on the bus.
+func TestFiveConnectorsEndToEnd(t *testing.T) {
+	pg := pgURL(t)
+	tg := bustest.Real(t)
+	n := citizens(t, 100_000)
+	ctx := context.Background()
+	start := time.Now()
+	p := synth.Generate(n, 42, synth.Options{DefectRate: 0.01})
+
+	db, err := sql.Open("pgx", pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// The connectors read fixed table names; this test owns them.
+	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS household_assessment, employment"); err != nil {
+		t.Fatal(err)
+	}
+	if err := synth.WriteTax(ctx, db, synth.Postgres, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := synth.WriteHR(ctx, db, synth.Postgres, p); err != nil {
+		t.Fatal(err)
+	}
+	files := t.TempDir()
+	for _, w := range []func(string, *synth.Population) error{synth.WriteCivilStatus, synth.WriteFinance, synth.WriteHealth} {
+		if err := w(files, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d citizens written to PostgreSQL and file drops in %s", n, time.Since(start).Round(time.Millisecond))
+
+	members, specs := specsFor(fmt.Sprintf("e2e%d", time.Now().UnixNano()))
+	w := trusttest.New(t, specs)
+	if err := pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(bus.Domains())...); err != nil {
+		t.Fatal(err)
+	}
+	client := tg.Client(t)
+	if err := client.EnsureTopics(ctx, bus.StandardTopics(6)...); err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := schemas.Load(schemas.Embedded())
+	codec := schemas.NewCodec(cat)
+	deps := connect.Deps{Bus: client, Codec: codec}
+
+	start = time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, 5)
+	for _, d := range bus.Domains() {
+		cfg := connect.Config{Member: members[d], Domain: d, Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers}, BatchSize: 2000}
+		if d == "tax" || d == "hr" {
+			cfg.Source = connect.SourceConfig{Driver: "pgx", DSN: pg}
+		} else {
+			cfg.Source = connect.SourceConfig{Dir: filepath.Join(files, d)}
+		}
+		c, err := connect.Open(ctx, cfg, deps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			errs <- c.Run(ctx, true)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("five connectors ran in %s", time.Since(start).Round(time.Millisecond))
+
+	store := w.Store(t)
+	start = time.Now()
+	for _, d := range bus.Domains() {
+		checkDomain(t, consume(t, client, store, codec, d, members[d]), p.Manifest[synth.Domain(d)], d)
+	}
+	t.Logf("consumed and verified in %s", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	noNIR(t, client, p)
+	t.Logf("scanned for NIRs in %s", time.Since(start).Round(time.Millisecond))
+}

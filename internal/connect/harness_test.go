@@ -1,0 +1,265 @@
+package connect_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/passerelle-bus/passerelle/connectors"
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/internal/synth"
+	"github.com/passerelle-bus/passerelle/internal/trust"
+	"github.com/passerelle-bus/passerelle/schemas"
+)
+
+// records is what a consumer of the bus saw of one member's publications.
+type records struct {
+	byID     map[string][]byte // record_id → value
+	verified int
+	dead     map[string]string // dead letter source key → code
+}
+
+func decodeMeta(codec *schemas.Codec, subject string, value []byte) (schemas.Meta, error) {
+	var out any
+	var meta *schemas.Meta
+	switch subject {
+	case "passerelle.civilstatus.person.v1-value":
+		r := &schemas.Person{}
+		out, meta = r, &r.Meta
+	case "passerelle.tax.household.v1-value":
+		r := &schemas.Household{}
+		out, meta = r, &r.Meta
+	case "passerelle.hr.employment.v1-value":
+		r := &schemas.Employment{}
+		out, meta = r, &r.Meta
+	case "passerelle.finance.payment.v1-value":
+		r := &schemas.Payment{}
+		out, meta = r, &r.Meta
+	case "passerelle.health.coverage.v1-value":
+		r := &schemas.Coverage{}
+		out, meta = r, &r.Meta
+	}
+	if _, err := codec.Decode(value, subject, nil, out); err != nil {
+		return schemas.Meta{}, err
+	}
+	return *meta, nil
+}
+
+func header(m kafka.Message, k string) []byte {
+	for _, h := range m.Headers {
+		if h.Key == k {
+			return h.Value
+		}
+	}
+	return nil
+}
+
+// consume reads a domain's topic and dead letters and keeps what member
+// published there, verifying every record against the registry.
+func consume(t *testing.T, client *bus.Client, keys seal.Keys, codec *schemas.Codec, domain, member string) records {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	subject := map[string]string{"civilstatus": "passerelle.civilstatus.person.v1-value", "tax": "passerelle.tax.household.v1-value",
+		"hr": "passerelle.hr.employment.v1-value", "finance": "passerelle.finance.payment.v1-value", "health": "passerelle.health.coverage.v1-value"}[domain]
+	v := seal.NewVerifier(keys)
+	out := records{byID: map[string][]byte{}, dead: map[string]string{}}
+	var mu sync.Mutex
+	err := client.Replay(ctx, schemas.TopicOf(subject), bus.ReplayOptions{}, func(m kafka.Message) error {
+		meta, err := decodeMeta(codec, subject, m.Value)
+		if err != nil {
+			return fmt.Errorf("%s@%d: %w", m.Topic, m.Offset, err)
+		}
+		if meta.Source != member {
+			return nil
+		}
+		if _, err := v.Verify(seal.Record{Domain: domain, Key: m.Key, Value: m.Value, Sig: header(m, seal.HeaderSig),
+			Batch: header(m, seal.HeaderBatch), Source: meta.Source, Subject: meta.Subject}); err != nil {
+			return fmt.Errorf("record %s does not verify: %w", meta.RecordID, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		out.verified++
+		if prev, ok := out.byID[meta.RecordID]; ok && string(prev) != string(m.Value) {
+			return fmt.Errorf("record %s published with two different contents", meta.RecordID)
+		}
+		out.byID[meta.RecordID] = m.Value
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = client.Replay(ctx, bus.DLQTopic(domain), bus.ReplayOptions{}, func(m kafka.Message) error {
+		var dl connectors.DeadLetter
+		if err := json.Unmarshal(m.Value, &dl); err != nil {
+			return err
+		}
+		if dl.Source == member {
+			mu.Lock()
+			out.dead[dl.Key] = dl.Code
+			mu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// checkDomain compares what the bus holds with what the source held.
+func checkDomain(t *testing.T, got records, m synth.Manifest, domain string) {
+	t.Helper()
+	if len(got.byID) != len(m.Valid) {
+		t.Errorf("%s: %d distinct verified records (%d deliveries), want the %d valid rows exactly once",
+			domain, len(got.byID), got.verified, len(m.Valid))
+	}
+	missing := 0
+	for _, d := range m.Defective {
+		if _, ok := got.dead[d.Key]; !ok {
+			if missing++; missing <= 3 {
+				t.Errorf("%s: defective row %s (%s) is not in the dead-letter topic", domain, d.Key, d.Defect.Kind)
+			}
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%s: %d of %d defective rows missing from the dead letters", domain, missing, len(m.Defective))
+	}
+	t.Logf("%s: %d records verified (%d distinct), %d dead letters for %d defective rows",
+		domain, got.verified, len(got.byID), len(got.dead), len(m.Defective))
+}
+
+func normalise(s string) string {
+	return strings.NewReplacer(" ", "", ".", "", "-", "").Replace(s)
+}
+
+// nirScanner returns a function that reports whether b holds one of the
+// population's NIRs, valid or malformed, however spaced.
+func nirScanner(p *synth.Population) func(b []byte) bool {
+	nirs := map[string]bool{}
+	lengths := map[int]bool{}
+	add := func(n string) {
+		n = normalise(n)
+		nirs[n], lengths[len(n)] = true, true
+	}
+	for _, c := range p.Citizens {
+		add(c.NIR)
+	}
+	for _, m := range p.Manifest {
+		for _, d := range m.Defective {
+			add(d.NIR)
+		}
+	}
+	// found walks b once, collecting runs of digits (letters and up to three
+	// separators allowed inside, as in idToken) and checks the runs with
+	// enough digits: a regexp over a million records takes a minute.
+	found := func(b []byte) bool {
+		var run []byte
+		seps, letters, digits := 0, 0, 0
+		check := func() bool {
+			defer func() { run, seps, letters, digits = run[:0], 0, 0, 0 }()
+			if digits < 11 { // no NIR, even malformed, has fewer
+				return false
+			}
+			s := string(run)
+			for l := range lengths {
+				for i := 0; i+l <= len(s); i++ {
+					if nirs[s[i:i+l]] {
+						return true
+					}
+				}
+			}
+			return false
+		}
+		for _, c := range b {
+			letter := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+			switch {
+			case c >= '0' && c <= '9':
+				run, seps, letters = append(run, c), 0, 0
+				digits++
+			// A NIR holds at most a letter at a time (2A, 2B, a typo):
+			// two in a row end the run, which keeps base64 out.
+			case letter && len(run) > 0 && letters == 0:
+				run, seps, letters = append(run, c), 0, 1
+			case len(run) > 0 && (c == ' ' || c == '.' || c == '-') && seps < 3:
+				seps++
+			default:
+				if check() {
+					return true
+				}
+			}
+		}
+		return check()
+	}
+	return found
+}
+
+// noNIR scans every record of every contract topic for the population's
+// NIRs.
+func noNIR(t *testing.T, client *bus.Client, p *synth.Population) {
+	t.Helper()
+	found := nirScanner(p)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var mu sync.Mutex
+	scanned := 0
+	for _, spec := range bus.StandardTopics(1) {
+		err := client.Replay(ctx, spec.Name, bus.ReplayOptions{}, func(m kafka.Message) error {
+			mu.Lock()
+			scanned++
+			mu.Unlock()
+			parts := [][]byte{m.Key, m.Value}
+			for _, h := range m.Headers {
+				parts = append(parts, h.Value)
+			}
+			for _, b := range parts {
+				if found(b) {
+					return fmt.Errorf("a NIR is on %s at offset %d", spec.Name, m.Offset)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("no NIR in %d records across %d topics", scanned, len(bus.StandardTopics(1)))
+}
+
+// specsFor returns one publisher member per domain, named uniquely so that
+// runs sharing a broker do not see each other's records.
+func specsFor(run string) (map[string]string, []trust.MemberSpec) {
+	members := map[string]string{}
+	var specs []trust.MemberSpec
+	for _, d := range bus.Domains() {
+		id := fmt.Sprintf("%s-%s", run, d)
+		members[d] = id
+		specs = append(specs, trust.MemberSpec{ID: id, Name: "publisher of " + d, Roles: []string{trust.PublisherRole(d)}})
+	}
+	return members, specs
+}
+
+// The scanner must find what it looks for, or a clean scan proves nothing.
+func TestNIRScannerFindsNIRs(t *testing.T) {
+	p := synth.Generate(50, 7, synth.Options{DefectRate: 0.2})
+	found := nirScanner(p)
+	nir := p.Citizens[3].NIR
+	spaced := nir[:1] + " " + nir[1:3] + " " + nir[3:5] + " " + nir[5:7] + " " + nir[7:10] + " " + nir[10:13] + " " + nir[13:]
+	for _, b := range []string{nir, "x" + nir + "y", `{"nir":"` + nir + `"}`, spaced, "P1;" + nir + "9;x"} {
+		if !found([]byte(b)) {
+			t.Errorf("scanner misses %q", b)
+		}
+	}
+	for _, b := range []string{"2026-03-05", "eyJhbGciOiJFZERTQSIsImtpZCI6IjR4ZXlz", p.Citizens[3].FamilyName} {
+		if found([]byte(b)) {
+			t.Errorf("scanner sees a NIR in %q", b)
+		}
+	}
+}
