@@ -149,3 +149,38 @@ func TestEmbeddedDataDirSurvivesRestart(t *testing.T) {
 		t.Fatalf("%d records after restart, want 500", got)
 	}
 }
+
+// A long-lived client rebuilding state after the broker restarted: kafka-go
+// answers the first request on its stale pooled connection with UNKNOWN;
+// Replay must get past it.
+func TestReplayAfterBrokerRestart(t *testing.T) {
+	dir := t.TempDir()
+	e, err := bus.StartEmbedded(bus.EmbeddedOptions{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := e.Addr()
+	c, err := bus.New(bus.Config{Brokers: []string{addr}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	topic := bustest.Topic(t, c, 2)
+	w := c.NewWriter(nil)
+	produce(t, w, topic, 0, 100, 50)
+	w.Close()
+	e.Close()
+	if e, err = bus.StartEmbedded(bus.EmbeddedOptions{Listen: addr, DataDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	chk := newChecker()
+	if err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error { chk.add(t, m); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if chk.count() != 100 {
+		t.Fatalf("%d records after the restart, want 100", chk.count())
+	}
+}

@@ -147,10 +147,13 @@ func (c *Client) Replay(ctx context.Context, topic string, opts ReplayOptions, f
 
 // listOffsets retries while a partition's leadership moves: right after a
 // topic is created, or during a broker restart, a partition may briefly
-// have no leader, and that is not a reason to fail a rebuild.
+// have no leader, and that is not a reason to fail a rebuild. It also
+// retries a few times on UNKNOWN: kafka-go reports the first request on a
+// pooled connection to a broker that has restarted as error -1, and the
+// next one, on a new connection, succeeds.
 func (c *Client) listOffsets(ctx context.Context, req *kafka.ListOffsetsRequest, topic string) ([]kafka.PartitionOffsets, error) {
 	backoff := 50 * time.Millisecond
-	for {
+	for attempt := 1; ; attempt++ {
 		resp, err := c.admin.ListOffsets(ctx, req)
 		if err == nil {
 			err = errors.Join(partitionErrors(resp.Topics[topic])...)
@@ -159,7 +162,8 @@ func (c *Client) listOffsets(ctx context.Context, req *kafka.ListOffsetsRequest,
 			}
 		}
 		var kerr kafka.Error
-		if !errors.As(err, &kerr) || !kerr.Temporary() {
+		retriable := errors.As(err, &kerr) && (kerr.Temporary() || kerr == kafka.Unknown && attempt < 5)
+		if !retriable {
 			return nil, c.classify("list offsets of "+topic, err)
 		}
 		select {

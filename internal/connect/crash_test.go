@@ -1,0 +1,132 @@
+package connect_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/synth"
+	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
+	"github.com/passerelle-bus/passerelle/schemas"
+)
+
+// freeAddr returns a loopback address nobody listens on, so the broker can
+// come back on the same one after a restart.
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// The connector process is killed with SIGKILL at random moments and
+// restarted, and the broker is restarted under it once; afterwards no row
+// is missing and no record id carries two contents. The broker is the
+// embedded one, persisted in a data directory, because restarting the
+// shared real broker would break the tests running beside this one.
+func TestCrashSIGKILLAndBrokerRestart(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("runs at full size without -race (make test's second pass)")
+	}
+	ctx := context.Background()
+	bin := filepath.Join(t.TempDir(), "passerelle")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/passerelle-bus/passerelle/cmd/passerelle").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	addr, kafkaDir := freeAddr(t), t.TempDir()
+	broker, err := bus.StartEmbedded(bus.EmbeddedOptions{Listen: addr, DataDir: kafkaDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { broker.Close() }()
+	client, err := bus.New(bus.Config{Brokers: []string{addr}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	if err := client.EnsureTopics(ctx, bus.StandardTopics(3)...); err != nil {
+		t.Fatal(err)
+	}
+
+	p := synth.Generate(60_000, 11, synth.Options{DefectRate: 0.01})
+	files := t.TempDir()
+	if err := synth.WriteCivilStatus(files, p); err != nil {
+		t.Fatal(err)
+	}
+	members, specs := specsFor("crash")
+	w := trusttest.New(t, specs)
+	if err := pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(bus.Domains())...); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "connector.yaml")
+	os.WriteFile(cfg, fmt.Appendf(nil, `member: %s
+domain: civilstatus
+data: %s
+kafka:
+  brokers: [%q]
+signing: batch
+batch_size: 300
+source:
+  dir: %s
+`, members["civilstatus"], w.Dir, addr, filepath.Join(files, "civilstatus")), 0o600)
+
+	seed := time.Now().UnixNano()
+	t.Logf("kill timings seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "connect", "civilstatus", "--config", cfg, "--until-idle")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	kills := 0
+	for round := 0; kills < 6 && round < 20; round++ {
+		cmd := start()
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		if round == 2 {
+			// The broker goes away under a running connector and comes
+			// back on the same address with its log.
+			time.Sleep(time.Duration(200+rng.IntN(300)) * time.Millisecond)
+			broker.Close()
+			time.Sleep(time.Second)
+			if broker, err = bus.StartEmbedded(bus.EmbeddedOptions{Listen: addr, DataDir: kafkaDir}); err != nil {
+				t.Fatal(err)
+			}
+			t.Log("broker restarted under the connector")
+		}
+		select {
+		case err := <-exited:
+			t.Logf("round %d: the connector finished before its kill (%v)", round, err)
+			continue
+		case <-time.After(time.Duration(100+rng.IntN(700)) * time.Millisecond):
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+		kills++
+	}
+	if kills < 5 {
+		t.Fatalf("only %d kills landed during a run", kills)
+	}
+	final := exec.Command(bin, "connect", "civilstatus", "--config", cfg, "--until-idle")
+	if out, err := final.CombinedOutput(); err != nil {
+		t.Fatalf("final run: %v\n%s", err, out)
+	}
+	t.Logf("%d SIGKILLs and one broker restart, then a clean run", kills)
+
+	cat, _ := schemas.Load(schemas.Embedded())
+	got := consume(t, client, w.Store(t), schemas.NewCodec(cat), "civilstatus", members["civilstatus"])
+	checkDomain(t, got, p.Manifest[synth.DomainCivilStatus], "civilstatus")
+}
