@@ -17,6 +17,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/interop"
 )
 
 // A stock Confluent client (confluent-kafka + its SchemaRegistryClient,
@@ -24,7 +25,7 @@ import (
 // API mounted where the gateway mounts it. Debian's kcat cannot be the
 // witness here: it is built without Avro/Schema-Registry support.
 func TestConfluentClientReadsOurTopic(t *testing.T) {
-	py := debianPython(t, "confluent_kafka.schema_registry, avro.io, requests")
+	py := interop.Python(t, "confluent_kafka.schema_registry, avro.io, requests")
 	cat := catalog(t)
 	mux := http.NewServeMux()
 	mux.Handle("/registry/", http.StripPrefix("/registry", cat.Handler()))
@@ -60,7 +61,7 @@ func TestConfluentClientReadsOurTopic(t *testing.T) {
 			strings.Join(tg.Brokers, ","), topic, reg.URL+"/registry", suffix, strconv.Itoa(len(msgs)))
 		out, err := cmd.Output()
 		if err != nil {
-			t.Fatalf("confluent client: %v\n%s", err, stderrOf(err))
+			t.Fatalf("confluent client: %v\n%s", err, interop.Stderr(err))
 		}
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 		var ok int

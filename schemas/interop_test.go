@@ -10,28 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passerelle-bus/passerelle/internal/interop"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
-
-// debianPython returns Debian's python3 with the avro module, or skips (in
-// CI, fails): the pyenv python3 first on PATH does not see Debian's modules.
-func debianPython(t *testing.T, module string) string {
-	t.Helper()
-	const py = "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import "+module).Run(); err != nil {
-		msg := "Debian's python3 lacks " + module + ": run deploy/local/tools.sh (or make test)"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return py
-}
 
 // Apache Avro's Python implementation decodes every golden value, and its
 // re-encoding is byte for byte ours.
 func TestPythonAvroReadsOurEncodings(t *testing.T) {
-	py := debianPython(t, "avro.io")
+	py := interop.Python(t, "avro.io")
 	cat := catalog(t)
 	for _, s := range cat.Subjects() {
 		for _, v := range s.Versions {
@@ -39,7 +25,7 @@ func TestPythonAvroReadsOurEncodings(t *testing.T) {
 				out := filepath.Join(t.TempDir(), "py.bin")
 				stdout, err := exec.Command(py, "testdata/avro_interop.py", "decode", v.File, goldenPath(v), out).Output()
 				if err != nil {
-					t.Fatalf("python-avro: %v\n%s", err, stderrOf(err))
+					t.Fatalf("python-avro: %v\n%s", err, interop.Stderr(err))
 				}
 				var datum map[string]any
 				if err := json.Unmarshal(stdout, &datum); err != nil {
@@ -60,13 +46,13 @@ func TestPythonAvroReadsOurEncodings(t *testing.T) {
 
 // And we decode what Python wrote from scratch.
 func TestWeReadPythonAvroEncodings(t *testing.T) {
-	py := debianPython(t, "avro.io")
+	py := interop.Python(t, "avro.io")
 	cat := catalog(t)
 	subj, _ := cat.Subject("passerelle.tax.household.v1-value")
 	v := subj.Latest()
 	out := filepath.Join(t.TempDir(), "py.bin")
 	if err := exec.Command(py, "testdata/avro_interop.py", "write-household", v.File, strconv.Itoa(v.ID), out).Run(); err != nil {
-		t.Fatalf("python-avro: %v\n%s", err, stderrOf(err))
+		t.Fatalf("python-avro: %v\n%s", err, interop.Stderr(err))
 	}
 	data, _ := os.ReadFile(out)
 	var h schemas.Household
@@ -82,11 +68,4 @@ func TestWeReadPythonAvroEncodings(t *testing.T) {
 	case h.Role != "DEPENDANT", h.CommuneCode != "2B033", h.WithholdingRateBP != nil:
 		t.Errorf("fields: %+v", h)
 	}
-}
-
-func stderrOf(err error) []byte {
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.Stderr
-	}
-	return nil
 }

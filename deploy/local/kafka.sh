@@ -114,29 +114,9 @@ appender.err.layout.pattern = [%d] %p %m (%c)%n
 EOF
 }
 
-# SIGTERM lets the broker shut down cleanly (flush logs, close the quorum).
-stop_broker() {
-  running || return 0
-  local pid
-  pid=$(<"$pidfile")
-  say "stopping Kafka (pid $pid)"
-  kill -TERM "$pid"
-  for _ in $(seq 30); do
-    running || return 0
-    sleep 1
-  done
-  say "still running after 30s, killing it"
-  kill -KILL "$pid"
-}
-
-# Keeps the state dir (and its log) for a post-mortem, but never leaves a
-# half-started broker behind.
-fail_start() {
-  say "$1; last lines of $logfile:"
-  tail -n 40 "$logfile" >&2 || true
-  stop_broker
-  exit 1
-}
+service=Kafka
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2034 # service is read by lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 up() {
   need java
@@ -180,7 +160,7 @@ up() {
 }
 
 down() {
-  stop_broker
+  stop_service
   rm -rf "$state"
   say "down"
 }

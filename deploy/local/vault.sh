@@ -89,28 +89,9 @@ build_vault() {
   say "built $bin in $((SECONDS - t0))s"
 }
 
-stop_server() {
-  running || return 0
-  local pid
-  pid=$(<"$pidfile")
-  say "stopping Vault (pid $pid)"
-  kill -TERM "$pid"
-  for _ in $(seq 30); do
-    running || return 0
-    sleep 1
-  done
-  say "still running after 30s, killing it"
-  kill -KILL "$pid"
-}
-
-# Keeps the state dir (and its log) for a post-mortem, but never leaves a
-# half-started server behind.
-fail_start() {
-  say "$1; last lines of $logfile:"
-  tail -n 40 "$logfile" >&2 || true
-  stop_server
-  exit 1
-}
+service=Vault
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2034 # service is read by lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 print_env() {
   echo "VAULT_ADDR=$addr"
@@ -157,7 +138,7 @@ up() {
 }
 
 down() {
-  stop_server
+  stop_service
   rm -rf "$state"
   say "down"
 }

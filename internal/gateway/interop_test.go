@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/passerelle-bus/passerelle/internal/gateway"
+	"github.com/passerelle-bus/passerelle/internal/interop"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
@@ -23,23 +24,10 @@ var specs = []trust.MemberSpec{
 	{ID: "cnam", Name: "Caisse nationale de l'Assurance maladie", Roles: []string{"publisher:health"}},
 }
 
-func debianPython(t *testing.T, module string) string {
-	t.Helper()
-	const py = "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import "+module).Run(); err != nil {
-		msg := "Debian's python3 lacks " + module + ": run deploy/local/tools.sh (or make test)"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return py
-}
-
 // python-jwcrypto, given only the JWKS our gateway serves, verifies record
 // signatures of both modes and both algorithms, and rejects tampered ones.
 func TestJWCryptoVerifiesOurSignatures(t *testing.T) {
-	py := debianPython(t, "jwcrypto.jws")
+	py := interop.Python(t, "jwcrypto.jws")
 	w := trusttest.New(t, specs)
 	if _, err := w.Keys.Generate("dgfip", seal.ES256); err != nil { // rotate: both algs published
 		t.Fatal(err)
@@ -85,11 +73,7 @@ func TestJWCryptoVerifiesOurSignatures(t *testing.T) {
 
 	out, err := exec.Command(py, "testdata/jwcrypto_verify.py", srv.URL+"/v1/members/dgfip/jwks.json", path).Output()
 	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("jwcrypto: %v\n%s", err, stderr)
+		t.Fatalf("jwcrypto: %v\n%s", err, interop.Stderr(err))
 	}
 	var got []bool
 	if err := json.Unmarshal(out, &got); err != nil {
