@@ -20,6 +20,7 @@ check:
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 	$(GO) run ./cmd/passerelle schema check --dir schemas
+	$(GO) run ./cmd/passerelle policy test --dir policy
 
 test: check
 	deploy/local/with-services.sh $(MAKE) --no-print-directory test-with-services

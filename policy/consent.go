@@ -52,8 +52,10 @@ func (c *Consent) refusal(t time.Time, uses int) string {
 		return CodeConsentRevoked
 	case c.Status == ConsentPaused:
 		return CodeConsentPaused
-	case c.Status == ConsentExpired, !t.Before(c.Expiry), t.Before(c.Start):
+	case c.Status == ConsentExpired, !t.Before(c.Expiry):
 		return CodeConsentExpired
+	case t.Before(c.Start): // not yet in force: there is no consent now
+		return CodeConsentMissing
 	case c.Status != ConsentActive:
 		return CodeConsentMissing
 	case c.MaxUses > 0 && uses >= c.MaxUses:

@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -44,5 +45,13 @@ func TestLoadNamesFileAndField(t *testing.T) {
 		"rules/a.yaml": {Data: []byte(rule(""))}, "rules/b.yaml": {Data: []byte(strings.Replace(rule(""), "id: r", "id: s", 1))}}, ".")
 	if err == nil || !strings.Contains(err.Error(), "overlaps rule r") {
 		t.Fatalf("two rules for one pair at the same time: %v", err)
+	}
+}
+
+func TestRegisterIsPublishedInSeconds(t *testing.T) {
+	rs, _ := policy.Load(policy.Default, ".")
+	b, err := json.Marshal(rs.Purposes()[0])
+	if err != nil || !strings.Contains(string(b), `"max_age_seconds":94608000`) || !strings.Contains(string(b), `"window_seconds":2592000`) {
+		t.Fatalf("%s %v", b, err)
 	}
 }

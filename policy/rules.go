@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -36,10 +37,21 @@ type Purpose struct {
 	MaxFields int `yaml:"max_fields" json:"max_fields"`
 	// MaxAge is how far back data may be released: a record whose event
 	// time is older is withheld.
-	MaxAge time.Duration `yaml:"max_age" json:"max_age_seconds"`
+	MaxAge time.Duration `yaml:"max_age" json:"-"`
 	// MaxPerCitizen accesses per Window for one citizen and requester.
 	MaxPerCitizen int           `yaml:"max_per_citizen" json:"max_per_citizen"`
-	Window        time.Duration `yaml:"window" json:"window_seconds"`
+	Window        time.Duration `yaml:"window" json:"-"`
+}
+
+// MarshalJSON publishes durations in seconds, which every reader of the
+// register understands.
+func (p *Purpose) MarshalJSON() ([]byte, error) {
+	type plain Purpose
+	return json.Marshal(struct {
+		*plain
+		MaxAgeSeconds int64 `json:"max_age_seconds"`
+		WindowSeconds int64 `json:"window_seconds"`
+	}{(*plain)(p), int64(p.MaxAge.Seconds()), int64(p.Window.Seconds())})
 }
 
 // Rule is one exchange the register allows.

@@ -35,6 +35,7 @@ func commands() []command {
 		{"connect", "run one domain's connector: source system → signed records on Kafka", runConnect},
 		{"synth", "generate a synthetic population into the five source systems", runSynth},
 		{"keys", "generate, rotate and publish members' keys and the member registry", runKeys},
+		{"policy", "run the example requests written beside the policy rules", runPolicy},
 		{"token", "print a short-lived request JWT for a member, for curl", runToken},
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
+	"github.com/passerelle-bus/passerelle/policy"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
 
@@ -114,7 +115,12 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	rules, err := policy.Load(policy.Default, ".")
+	if err != nil {
+		return err
+	}
 	handler := gateway.NewHandler(gateway.Options{
+		Policy:  rules,
 		Log:     log,
 		Metrics: reg,
 		Schemas: cat,
@@ -145,11 +151,12 @@ Try:
   curl -s %s/metrics | grep passerelle_
   curl -s %s/registry/subjects
   curl -s %s/v1/members
+  curl -s %s/v1/rules
   kcat -b %s -L
 
 Stop with Ctrl-C.
 
-`, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, base, base, base, base, brokers[0])
+`, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, base, base, base, base, base, brokers[0])
 
 	var rows int64
 	for _, n := range pop.Rows {

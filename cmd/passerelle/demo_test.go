@@ -79,6 +79,7 @@ func TestDemoServesHealthAndMetricsAndStopsCleanly(t *testing.T) {
 		{"/v1/members/cnam/jwks.json", `"kty":"OKP"`},
 		{"/registry/subjects", "passerelle.tax.household.v1-value"},
 		{"/metrics", "passerelle_connector_records_published_total"},
+		{"/v1/rules", `"legal_reference":"Code de la construction`},
 	} {
 		code, body := get(t, base+tc.path)
 		if code != http.StatusOK || !strings.Contains(body, tc.want) {

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/passerelle-bus/passerelle/internal/trust"
+	"github.com/passerelle-bus/passerelle/policy"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
 
@@ -27,6 +28,9 @@ type Options struct {
 	Schemas *schemas.Catalog
 	// Trust, when set, serves the member registry.
 	Trust *trust.Store
+	// Policy, when set, is published at /v1/rules: the register of
+	// exchanges is public.
+	Policy *policy.RuleSet
 	// Ready lists the checks /readyz runs, by name.
 	Ready map[string]Check
 }
@@ -59,6 +63,13 @@ func NewHandler(o Options) http.Handler {
 	if o.Trust != nil {
 		mux.HandleFunc("GET /v1/members", membersHandler(o.Trust))
 		mux.HandleFunc("GET /v1/members/{id}/jwks.json", jwksHandler(o.Trust))
+	}
+	if o.Policy != nil {
+		mux.HandleFunc("GET /v1/rules", func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]any{
+				"policy_version": o.Policy.Version, "purposes": o.Policy.Purposes(), "rules": o.Policy.Rules(),
+			})
+		})
 	}
 	if o.Schemas != nil {
 		mux.Handle("/registry/", http.StripPrefix("/registry", o.Schemas.Handler()))
