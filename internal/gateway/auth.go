@@ -1,0 +1,42 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/passerelle-bus/passerelle/internal/trust"
+)
+
+type memberKey struct{}
+
+// authenticated lets a request through only with a valid member token; a
+// refusal is a 401 problem document with the token's refusal code, and
+// the handler (hence the policy) never runs.
+func authenticated(auth *trust.Authenticator, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			token = ""
+		}
+		m, err := auth.Authenticate([]byte(strings.TrimSpace(token)))
+		if err != nil {
+			code := trust.AuthMalformed
+			var ae *trust.AuthError
+			if errors.As(err, &ae) {
+				code = ae.Code
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			writeProblem(w, http.StatusUnauthorized, code, "Authentication refused", err.Error())
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), memberKey{}, m)))
+	})
+}
+
+// caller returns the authenticated member of a request.
+func caller(r *http.Request) *trust.Member {
+	m, _ := r.Context().Value(memberKey{}).(*trust.Member)
+	return m
+}
