@@ -81,7 +81,7 @@ func TestAuthentication(t *testing.T) {
 		{"lives ten minutes", mint(t, key, eddsa, with(func(c *claims) { c.jti, c.exp = "j5", c.iat.Add(10*time.Minute) })), trust.AuthLifetime},
 		{"speaks for another member", mint(t, key, eddsa, with(func(c *claims) { c.jti, c.iss, c.sub = "j6", "cnam", "cnam" })), trust.AuthIssuer},
 		{"no jti", mint(t, key, eddsa, with(func(c *claims) { c.jti = "" })), trust.AuthMissingClaims},
-		{"unsigned, alg none", []byte(b64(`{"alg":"none","kid":"` + kid + `"}`) + "." + b64(`{"iss":"dgfip"}`) + "."), trust.AuthAlgorithm},
+		{"unsigned, alg none", []byte(b64(`{"alg":"none","kid":"`+kid+`"}`) + "." + b64(`{"iss":"dgfip"}`) + "."), trust.AuthAlgorithm},
 		{"HMAC with the public key as secret", mint(t, hmacKey, jwa.HS256(), with(func(c *claims) { c.jti = "j7" })), trust.AuthAlgorithm},
 		{"unknown kid", mint(t, stranger, eddsa, with(func(c *claims) { c.jti = "j8" })), trust.AuthUnknownKey},
 		{"bad signature", tamper(mint(t, key, eddsa, with(func(c *claims) { c.jti = "j9" }))), trust.AuthBadSignature},
