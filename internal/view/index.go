@@ -1,0 +1,217 @@
+package view
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/schemas"
+)
+
+// Record is a verified record of the view, decoded.
+type Record struct {
+	Domain string
+	Meta   schemas.Meta
+	// Value is a pointer to the domain's schemas type (*schemas.Household...).
+	Value any
+	KeyID string
+	Entry Entry
+}
+
+// domain describes one domain's topic and record type.
+type domain struct {
+	name, subject string
+	decode        func(c *schemas.Codec, subject string, v []byte) (any, *schemas.Meta, error)
+}
+
+func decoder[T any](meta func(*T) *schemas.Meta) func(*schemas.Codec, string, []byte) (any, *schemas.Meta, error) {
+	return func(c *schemas.Codec, subject string, v []byte) (any, *schemas.Meta, error) {
+		r := new(T)
+		if _, err := c.Decode(v, subject, nil, r); err != nil {
+			return nil, nil, err
+		}
+		return r, meta(r), nil
+	}
+}
+
+var domains = []domain{
+	{"civilstatus", "passerelle.civilstatus.person.v1-value", decoder(func(r *schemas.Person) *schemas.Meta { return &r.Meta })},
+	{"tax", "passerelle.tax.household.v1-value", decoder(func(r *schemas.Household) *schemas.Meta { return &r.Meta })},
+	{"hr", "passerelle.hr.employment.v1-value", decoder(func(r *schemas.Employment) *schemas.Meta { return &r.Meta })},
+	{"finance", "passerelle.finance.payment.v1-value", decoder(func(r *schemas.Payment) *schemas.Meta { return &r.Meta })},
+	{"health", "passerelle.health.coverage.v1-value", decoder(func(r *schemas.Coverage) *schemas.Meta { return &r.Meta })},
+}
+
+func domainByName(name string) (domain, bool) {
+	for _, d := range domains {
+		if d.name == name {
+			return d, true
+		}
+	}
+	return domain{}, false
+}
+
+// Index builds and serves the view.
+type Index struct {
+	store    Store
+	codec    *schemas.Codec
+	verifier *seal.Verifier
+	log      *slog.Logger
+
+	indexed  *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+
+	ready     chan struct{}
+	readyOnce sync.Once
+}
+
+// New returns an index over store; records are verified against keys.
+func New(store Store, codec *schemas.Codec, keys seal.Keys, reg prometheus.Registerer, log *slog.Logger) *Index {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ix := &Index{
+		store: store, codec: codec, verifier: seal.NewVerifier(keys), log: log.With("component", "view"),
+		indexed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "passerelle_view_records_indexed_total", Help: "Verified records taken into the view.",
+		}, []string{"domain"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "passerelle_view_records_rejected_total", Help: "Records refused by the view, never served, by reason.",
+		}, []string{"domain", "reason"}),
+		ready: make(chan struct{}),
+	}
+	if reg != nil {
+		reg.MustRegister(ix.indexed, ix.rejected)
+	}
+	return ix
+}
+
+// Ready is closed once every domain has been read up to where it stood
+// when Run started.
+func (ix *Index) Ready() <-chan struct{} { return ix.ready }
+
+// Run reads every domain topic from the beginning, then follows them, until
+// ctx ends.
+func (ix *Index) Run(ctx context.Context, client *bus.Client) error {
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		pending = len(domains)
+		errs    = make(chan error, len(domains))
+	)
+	for _, d := range domains {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			caught := func() {
+				mu.Lock()
+				defer mu.Unlock()
+				if pending--; pending == 0 {
+					ix.readyOnce.Do(func() { close(ix.ready) })
+				}
+			}
+			err := client.Replay(ctx, schemas.TopicOf(d.subject), bus.ReplayOptions{Follow: true, CaughtUp: caught},
+				func(m kafka.Message) error { return ix.Ingest(d.name, m) })
+			if err != nil && ctx.Err() == nil {
+				errs <- fmt.Errorf("view of %s: %w", d.name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return errors.Join(<-errs, ctx.Err())
+}
+
+// Ingest takes one record of a domain topic into the view if it verifies;
+// one that does not is counted and logged, never served.
+func (ix *Index) Ingest(domainName string, m kafka.Message) error {
+	d, ok := domainByName(domainName)
+	if !ok {
+		return fmt.Errorf("view: unknown domain %q", domainName)
+	}
+	_, meta, err := d.decode(ix.codec, d.subject, m.Value)
+	if err != nil {
+		ix.reject(d.name, "undecodable", m, err)
+		return nil
+	}
+	e := Entry{Partition: int32(m.Partition), Offset: m.Offset, Value: m.Value}
+	for _, h := range m.Headers {
+		switch h.Key {
+		case seal.HeaderSig:
+			e.Sig = h.Value
+		case seal.HeaderBatch:
+			e.Batch = h.Value
+		}
+	}
+	if _, err := ix.verifier.Verify(seal.Record{Domain: d.name, Key: m.Key, Value: m.Value, Sig: e.Sig, Batch: e.Batch,
+		Source: meta.Source, Subject: meta.Subject}); err != nil {
+		ix.reject(d.name, reason(err), m, err)
+		return nil
+	}
+	switch meta.Op {
+	case schemas.OpUpsert:
+		err = ix.store.Put(d.name, meta.Subject, e)
+	case schemas.OpDelete:
+		err = ix.store.Delete(d.name, meta.Subject)
+	default:
+		ix.reject(d.name, "unknown-op", m, fmt.Errorf("op %q", meta.Op))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ix.indexed.WithLabelValues(d.name).Inc()
+	return nil
+}
+
+func (ix *Index) reject(domain, why string, m kafka.Message, err error) {
+	ix.rejected.WithLabelValues(domain, why).Inc()
+	ix.log.Warn("record refused by the view", "domain", domain, "partition", m.Partition, "offset", m.Offset, "reason", why, "err", err)
+}
+
+// reason names a verification failure for metrics.
+func reason(err error) string {
+	for _, r := range []struct {
+		err  error
+		name string
+	}{
+		{seal.ErrUnsigned, "unsigned"}, {seal.ErrMalformed, "malformed-signature"}, {seal.ErrAlgorithm, "algorithm"},
+		{seal.ErrUnknownKey, "unknown-key"}, {seal.ErrRevokedKey, "revoked-key"}, {seal.ErrBadSignature, "bad-signature"},
+		{seal.ErrBadInclusion, "bad-inclusion"}, {seal.ErrWrongSource, "wrong-source"}, {seal.ErrNotPublisher, "not-publisher"},
+		{seal.ErrKeyMismatch, "key-mismatch"},
+	} {
+		if errors.Is(err, r.err) {
+			return r.name
+		}
+	}
+	return "other"
+}
+
+// Lookup returns the verified record of subject in domain, if any.
+func (ix *Index) Lookup(domainName, subject string) (Record, bool, error) {
+	d, ok := domainByName(domainName)
+	if !ok {
+		return Record{}, false, fmt.Errorf("view: unknown domain %q", domainName)
+	}
+	e, ok, err := ix.store.Get(d.name, subject)
+	if err != nil || !ok {
+		return Record{}, false, err
+	}
+	v, meta, err := d.decode(ix.codec, d.subject, e.Value)
+	if err != nil {
+		return Record{}, false, fmt.Errorf("view: stored %s record of %s: %w", d.name, subject, err)
+	}
+	return Record{Domain: d.name, Meta: *meta, Value: v, KeyID: seal.KeyIDOf(e.Sig, e.Batch), Entry: e}, true, nil
+}
+
+// Rejected is the counter of refused records, for tests and dashboards.
+func (ix *Index) Rejected(domain, reason string) prometheus.Counter {
+	return ix.rejected.WithLabelValues(domain, reason)
+}

@@ -1,0 +1,171 @@
+// Package view keeps, per domain, the latest verified record of each
+// citizen, built by reading the domain topics from the beginning and then
+// following them. It is an index of the log, not a source of truth: it
+// holds the signed records exactly as published (per-domain pseudonyms, no
+// NIR), answers only through the policy, and can be deleted and rebuilt
+// from Kafka at any time.
+package view
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Entry is one signed record as published.
+type Entry struct {
+	Partition int32
+	Offset    int64
+	Value     []byte
+	Sig       []byte // passerelle-sig, if any
+	Batch     []byte // passerelle-batch, if any
+}
+
+// Store keeps the latest entry per (domain, subject). Two implementations:
+// memory for the demo, bbolt on disk for populations larger than RAM.
+type Store interface {
+	Put(domain, subject string, e Entry) error
+	Delete(domain, subject string) error
+	Get(domain, subject string) (Entry, bool, error)
+	Close() error
+}
+
+// Memory is a Store in RAM.
+type Memory struct {
+	mu sync.RWMutex
+	m  map[string]Entry
+}
+
+// NewMemory returns an empty in-memory store.
+func NewMemory() *Memory { return &Memory{m: map[string]Entry{}} }
+
+func memKey(domain, subject string) string { return domain + "\x00" + subject }
+
+// Put implements Store.
+func (s *Memory) Put(domain, subject string, e Entry) error {
+	s.mu.Lock()
+	s.m[memKey(domain, subject)] = e
+	s.mu.Unlock()
+	return nil
+}
+
+// Delete implements Store.
+func (s *Memory) Delete(domain, subject string) error {
+	s.mu.Lock()
+	delete(s.m, memKey(domain, subject))
+	s.mu.Unlock()
+	return nil
+}
+
+// Get implements Store.
+func (s *Memory) Get(domain, subject string) (Entry, bool, error) {
+	s.mu.RLock()
+	e, ok := s.m[memKey(domain, subject)]
+	s.mu.RUnlock()
+	return e, ok, nil
+}
+
+// Close implements Store.
+func (s *Memory) Close() error { return nil }
+
+// Disk is a Store in a bbolt file, one bucket per domain. Writes are not
+// fsynced: the index is rebuilt from Kafka, so losing its tail in a crash
+// costs a replay, never data.
+type Disk struct {
+	db *bolt.DB
+}
+
+// OpenDisk opens (or creates) the index file at path.
+func OpenDisk(path string) (*Disk, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true})
+	if err != nil {
+		return nil, fmt.Errorf("view index %s: %w", path, err)
+	}
+	return &Disk{db: db}, nil
+}
+
+// Put implements Store. Concurrent Puts share a transaction (bbolt's
+// Batch), which is what makes a replay fast.
+func (s *Disk) Put(domain, subject string, e Entry) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(domain))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(subject), encodeEntry(e))
+	})
+}
+
+// Delete implements Store.
+func (s *Disk) Delete(domain, subject string) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		if b := tx.Bucket([]byte(domain)); b != nil {
+			return b.Delete([]byte(subject))
+		}
+		return nil
+	})
+}
+
+// Get implements Store.
+func (s *Disk) Get(domain, subject string) (e Entry, ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(domain))
+		if b == nil {
+			return nil
+		}
+		v := b.Get([]byte(subject))
+		if v == nil {
+			return nil
+		}
+		e, err = decodeEntry(v) // copies: v is only valid in the transaction
+		ok = err == nil
+		return err
+	})
+	return e, ok, err
+}
+
+// Close implements Store.
+func (s *Disk) Close() error { return s.db.Close() }
+
+// encodeEntry: partition, offset, then three length-prefixed byte strings.
+func encodeEntry(e Entry) []byte {
+	b := make([]byte, 0, 12+3*binary.MaxVarintLen32+len(e.Value)+len(e.Sig)+len(e.Batch))
+	b = binary.BigEndian.AppendUint32(b, uint32(e.Partition))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Offset))
+	for _, p := range [][]byte{e.Value, e.Sig, e.Batch} {
+		b = binary.AppendUvarint(b, uint64(len(p)))
+		b = append(b, p...)
+	}
+	return b
+}
+
+var errCorrupt = errors.New("view index entry is corrupt: delete the index to rebuild it from Kafka")
+
+func decodeEntry(b []byte) (Entry, error) {
+	if len(b) < 12 {
+		return Entry{}, errCorrupt
+	}
+	e := Entry{Partition: int32(binary.BigEndian.Uint32(b)), Offset: int64(binary.BigEndian.Uint64(b[4:]))}
+	b = b[12:]
+	var parts [3][]byte
+	for i := range parts {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return Entry{}, errCorrupt
+		}
+		if n > 0 {
+			parts[i] = append([]byte(nil), b[k:k+int(n)]...)
+		}
+		b = b[k+int(n):]
+	}
+	e.Value, e.Sig, e.Batch = parts[0], parts[1], parts[2]
+	return e, nil
+}
+
+var (
+	_ Store = (*Memory)(nil)
+	_ Store = (*Disk)(nil)
+)
