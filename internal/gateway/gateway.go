@@ -28,6 +28,8 @@ type Options struct {
 	Schemas *schemas.Catalog
 	// Trust, when set, serves the member registry.
 	Trust *trust.Store
+	// Citizens, when set, serves the unified citizen view.
+	Citizens *Citizens
 	// Policy, when set, is published at /v1/rules: the register of
 	// exchanges is public.
 	Policy *policy.RuleSet
@@ -63,6 +65,9 @@ func NewHandler(o Options) http.Handler {
 	if o.Trust != nil {
 		mux.HandleFunc("GET /v1/members", membersHandler(o.Trust))
 		mux.HandleFunc("GET /v1/members/{id}/jwks.json", jwksHandler(o.Trust))
+	}
+	if o.Citizens != nil {
+		o.Citizens.Routes(mux)
 	}
 	if o.Policy != nil {
 		mux.HandleFunc("GET /v1/rules", func(w http.ResponseWriter, _ *http.Request) {

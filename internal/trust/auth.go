@@ -155,3 +155,13 @@ func (a *Authenticator) remember(id string, until, now time.Time) bool {
 	a.seen[id] = until
 	return true
 }
+
+// KeyIDOf reads, without verifying, the kid of a token.
+func KeyIDOf(token []byte) string {
+	hdr, _, _, err := jwsbb.SplitCompact(token)
+	if err != nil {
+		return ""
+	}
+	kid, _ := jwsbb.HeaderGetString(jwsbb.HeaderParseCompact(hdr), "kid")
+	return kid
+}

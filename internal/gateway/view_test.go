@@ -1,0 +1,222 @@
+package gateway_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/passerelle-bus/passerelle/internal/audit"
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/connect"
+	"github.com/passerelle-bus/passerelle/internal/consent"
+	"github.com/passerelle-bus/passerelle/internal/gateway"
+	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/synth"
+	"github.com/passerelle-bus/passerelle/internal/trust"
+	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
+	"github.com/passerelle-bus/passerelle/internal/view"
+	"github.com/passerelle-bus/passerelle/policy"
+	"github.com/passerelle-bus/passerelle/schemas"
+)
+
+const gatewayID = "passerelle-gateway"
+
+var viewMembers = []trust.MemberSpec{
+	{ID: "insee", Name: "INSEE", Roles: []string{"publisher:civilstatus"}},
+	{ID: "dgfip", Name: "DGFiP", Roles: []string{"publisher:tax", "reader"}},
+	{ID: "cnam", Name: "CNAM", Roles: []string{"publisher:health", "reader"}},
+	{ID: "cnaf", Name: "CNAF", Roles: []string{"reader"}},
+	{ID: "cnil", Name: "CNIL", Roles: []string{"auditor"}},
+}
+
+type fixture struct {
+	srv      *httptest.Server
+	world    *trusttest.World
+	client   *bus.Client
+	consents *consent.Memory
+	pseudo   *pseudo.Pseudonymizer
+	nir      string
+}
+
+// newFixture publishes a small population through the real connectors,
+// builds the view and serves the gateway.
+func newFixture(t *testing.T) *fixture {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	tg := bustest.Embedded(t)
+	client := tg.Client(t)
+	if err := client.EnsureTopics(ctx, bus.StandardTopics(3)...); err != nil {
+		t.Fatal(err)
+	}
+	w := trusttest.New(t, viewMembers)
+	kr := pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo"))
+	kr.Ensure(pseudo.KeyNames(bus.Domains())...)
+	p := synth.Generate(120, 21, synth.Options{DefectRate: synth.NoDefects})
+	files := t.TempDir()
+	dsn := filepath.Join(files, "tax.sqlite")
+	db, _ := sql.Open("sqlite", dsn)
+	defer db.Close()
+	for _, err := range []error{synth.WriteTax(ctx, db, synth.SQLite, p), synth.WriteCivilStatus(files, p), synth.WriteHealth(files, p)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cat, _ := schemas.Load(schemas.Embedded())
+	codec := schemas.NewCodec(cat)
+	for _, cfg := range []connect.Config{
+		{Member: "dgfip", Domain: "tax", Source: connect.SourceConfig{Driver: "sqlite", DSN: dsn}},
+		{Member: "insee", Domain: "civilstatus", Source: connect.SourceConfig{Dir: filepath.Join(files, "civilstatus")}},
+		{Member: "cnam", Domain: "health", Source: connect.SourceConfig{Dir: filepath.Join(files, "health")}},
+	} {
+		cfg.Data, cfg.Kafka = w.Dir, bus.Config{Brokers: tg.Brokers}
+		c, err := connect.Open(ctx, cfg, connect.Deps{Bus: client, Codec: codec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Run(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	store := w.Store(t)
+	ix := view.New(view.NewMemory(), codec, store, nil, nil)
+	go ix.Run(ctx, client)
+	select {
+	case <-ix.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatal("view never caught up")
+	}
+	rules, err := policy.Load(policy.Default, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	aw := client.NewWriter(nil)
+	t.Cleanup(func() { aw.Close() })
+	f := &fixture{world: w, client: client, consents: consent.NewMemory(nil), pseudo: pseudo.New(kr)}
+	// An adult who is in a tax household: the first citizen with a row.
+	for _, c := range p.Citizens {
+		if c.Age(p.AsOf) > 30 && c.Alive() {
+			f.nir = c.NIR
+			break
+		}
+	}
+	cz := &gateway.Citizens{Log: testLog(t), Auth: trust.NewAuthenticator(store, gatewayID, nil), Rules: rules, Index: ix,
+		Pseudo: f.pseudo, Consents: f.consents, Audit: audit.NewLog(aw), Usage: gateway.NewUsage(rules), Now: time.Now}
+	f.srv = httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Citizens: cz}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fixture) get(t *testing.T, member, path string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", f.srv.URL+path, nil)
+	if member != "" {
+		key, _ := f.world.Keys.Current(member)
+		tok, err := trust.MintToken(key, member, gatewayID, time.Minute, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+string(tok))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var body map[string]any
+	if err := json.Unmarshal(b, &body); err != nil {
+		t.Fatalf("%s: not JSON: %s", path, b)
+	}
+	return resp.StatusCode, body
+}
+
+func TestCitizenView(t *testing.T) {
+	f := newFixture(t)
+	nir := f.nir
+	housing := "/v1/citizens/" + nir + "/view?purpose=housing-aid-eligibility&fields="
+	disability := "/v1/citizens/" + nir + "/view?purpose=disability-allowance-review&fields="
+
+	code, body := f.get(t, "cnaf", housing+"tax.reference_income,civilstatus.birth_date")
+	if code != 200 || body["decision"] != "allow" || body["rule"] != "cnaf-housing-aid-eligibility" {
+		t.Fatalf("housing aid: %d %v", code, body)
+	}
+	fields := body["fields"].(map[string]any)
+	income := fields["tax.reference_income"].(map[string]any)
+	prov := income["provenance"].(map[string]any)
+	if prov["source"] != "dgfip" || prov["record_id"] == "" || prov["key_id"] == "" || income["value"].(map[string]any)["currency"] != "EUR" {
+		t.Fatalf("provenance: %v", income)
+	}
+
+	// Health needs the citizen's consent: refused, then allowed once given,
+	// then refused again as soon as it is revoked.
+	code, body = f.get(t, "cnaf", disability+"health.long_term_condition")
+	if code != 403 || body["code"] != policy.CodeConsentMissing {
+		t.Fatalf("no consent: %d %v", code, body)
+	}
+	cit, _ := f.pseudo.Audit(context.Background(), []string{nir})
+	c := &policy.Consent{ID: "c-1", Citizen: cit[0], Requester: "cnaf", Purpose: "disability-allowance-review",
+		Fields: []string{"health.*"}, Start: time.Now().Add(-time.Hour), Expiry: time.Now().Add(time.Hour),
+		Mode: policy.ModePeriodic, MaxUses: 5, Period: 24 * time.Hour, Status: policy.ConsentActive}
+	c.Prepare()
+	f.consents.Put(c)
+	if code, body = f.get(t, "cnaf", disability+"health.long_term_condition"); code != 200 || body["decision"] != "allow" {
+		t.Fatalf("with consent: %d %v", code, body)
+	}
+	f.consents.SetStatus("c-1", policy.ConsentRevoked)
+	if code, body = f.get(t, "cnaf", disability+"health.long_term_condition"); code != 403 || body["code"] != policy.CodeConsentRevoked {
+		t.Fatalf("revoked: %d %v", code, body)
+	}
+
+	for _, tc := range []struct {
+		name, member, path string
+		status             int
+		code               string
+	}{
+		{"the tax office does not read health", "dgfip", "/v1/citizens/" + nir + "/view?purpose=tax-assessment&fields=health.scheme", 403, policy.CodeFieldNotAllowed},
+		{"a member without a rule", "cnam", housing + "tax.reference_income", 403, policy.CodeNoRule},
+		{"a member without the reader role", "cnil", housing + "tax.reference_income", 403, "role-missing"},
+		{"malformed NIR", "cnaf", "/v1/citizens/184077505612373/view?purpose=housing-aid-eligibility&fields=tax.reference_income", 400, "nir-malformed"},
+		{"unknown purpose", "cnaf", "/v1/citizens/" + nir + "/view?purpose=curiosity&fields=tax.reference_income", 400, policy.CodeUnknownPurpose},
+		{"unknown field", "cnaf", housing + "tax.salary", 400, "field-unknown"},
+		{"no token", "", housing + "tax.reference_income", 401, trust.AuthMissing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := f.get(t, tc.member, tc.path)
+			if code != tc.status || body["code"] != tc.code {
+				t.Fatalf("%d %v, want %d %s", code, body, tc.status, tc.code)
+			}
+		})
+	}
+
+	// One audit event per policy decision: two allowed, four refused (the
+	// requests refused before the policy, for their form or token, are not
+	// decisions about a citizen).
+	var events []audit.Event
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f.client.Replay(ctx, bus.TopicAudit, bus.ReplayOptions{}, func(m kafka.Message) error {
+		var ev audit.Event
+		json.Unmarshal(m.Value, &ev)
+		events = append(events, ev)
+		return nil
+	})
+	if len(events) != 6 {
+		t.Fatalf("%d audit events, want 6 (one per policy decision)", len(events))
+	}
+	for _, ev := range events {
+		if ev.Citizen != cit[0] || ev.Citizen == nir || ev.Requester == "" || ev.Decision == "" || ev.KeyID == "" {
+			t.Fatalf("audit event %+v", ev)
+		}
+	}
+}
