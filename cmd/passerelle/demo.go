@@ -16,8 +16,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/consent"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/trust"
+	"github.com/passerelle-bus/passerelle/internal/view"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/policy"
 	"github.com/passerelle-bus/passerelle/schemas"
@@ -119,8 +124,21 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	ix := view.New(view.NewMemory(), schemas.NewCodec(cat), store, reg, log)
+	go func() {
+		if err := ix.Run(cctx, client); err != nil && cctx.Err() == nil {
+			log.Error("view stopped", "err", err)
+		}
+	}()
+	auditWriter := client.NewWriter(nil)
+	defer auditWriter.Close()
+	keyring := pseudo.New(pseudo.NewFileKeyring(d.Pseudo()))
+	citizens := &gateway.Citizens{Log: log, Auth: trust.NewAuthenticator(store, DefaultGatewayID, nil), Rules: rules,
+		Index: ix, Pseudo: keyring, Consents: consent.NewMemory(nil), Audit: audit.NewLog(auditWriter),
+		Usage: gateway.NewUsage(rules), Now: time.Now}
 	handler := gateway.NewHandler(gateway.Options{
-		Policy:  rules,
+		Citizens: citizens,
+		Policy:   rules,
 		Log:     log,
 		Metrics: reg,
 		Schemas: cat,
@@ -129,6 +147,14 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 			"kafka": func(ctx context.Context) error {
 				_, err := client.Partitions(ctx, bus.TopicAudit)
 				return err
+			},
+			"view": func(context.Context) error {
+				select {
+				case <-ix.Ready():
+					return nil
+				default:
+					return errors.New("still reading the domain topics")
+				}
 			},
 		},
 	})
@@ -146,7 +172,11 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
   Gateway:        %s
   Data:           %s
 
-Try:
+Ask for a citizen's view as the benefits payer checking housing aid:
+  TOKEN=$(go run ./cmd/passerelle token --data %s --member cnaf)
+  curl -s -H "Authorization: Bearer $TOKEN" '%s/v1/citizens/%s/view?purpose=housing-aid-eligibility&fields=tax.reference_income,tax.shares,civilstatus.birth_date'
+
+Also:
   curl -s %s/readyz
   curl -s %s/metrics | grep passerelle_
   curl -s %s/registry/subjects
@@ -156,7 +186,7 @@ Try:
 
 Stop with Ctrl-C.
 
-`, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, base, base, base, base, base, brokers[0])
+`, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, f.data, base, pop.Example, base, base, base, base, base, brokers[0])
 
 	var rows int64
 	for _, n := range pop.Rows {

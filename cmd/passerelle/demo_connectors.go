@@ -35,6 +35,8 @@ type population struct {
 	Citizens int              `json:"citizens"`
 	Seed     int64            `json:"seed"`
 	Rows     map[string]int64 `json:"rows"` // rows written per domain
+	// Example is a citizen the printed example request can ask about.
+	Example string `json:"example_nir"`
 }
 
 // ensureSources writes the synthetic population into the demo's source
@@ -81,6 +83,12 @@ func ensureSources(ctx context.Context, dir string, citizens int, seed int64, w 
 		}
 	}
 	have = population{Citizens: citizens, Seed: seed, Rows: map[string]int64{}}
+	for _, c := range p.Citizens {
+		if c.Alive() && c.Age(p.AsOf) >= 30 {
+			have.Example = c.NIR
+			break
+		}
+	}
 	for d, m := range p.Manifest {
 		have.Rows[string(d)] = int64(m.Total())
 	}

@@ -68,7 +68,30 @@ func TestDemoServesHealthAndMetricsAndStopsCleanly(t *testing.T) {
 		w.Close()
 	}()
 	base := out.waitFor(t, regexp.MustCompile(`Gateway:\s+(http://\S+)`))[1]
+	example := out.waitFor(t, regexp.MustCompile(`curl -s -H "Authorization: Bearer \$TOKEN" '(\S+)'`))[1]
 	out.waitFor(t, regexp.MustCompile(`Connectors caught up`))
+
+	// The example request the demo prints works as printed.
+	req, _ := http.NewRequest("GET", example, nil)
+	req.Header.Set("Authorization", "Bearer "+mintToken(t, data))
+	var resp *http.Response
+	for range 50 { // the view may still be catching up
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp = r; r.StatusCode == http.StatusOK {
+			break
+		}
+		r.Body.Close()
+		time.Sleep(200 * time.Millisecond)
+		req.Header.Set("Authorization", "Bearer "+mintToken(t, data)) // a jti is single-use
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"decision":"allow"`) || !strings.Contains(string(b), `"tax.reference_income"`) {
+		t.Fatalf("example request: %d %s", resp.StatusCode, b)
+	}
 
 	for _, tc := range []struct{ path, want string }{
 		{"/healthz", `"status":"ok"`},
@@ -95,6 +118,14 @@ func TestDemoServesHealthAndMetricsAndStopsCleanly(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("demo did not stop within 15s of Ctrl-C")
 	}
+}
+
+func mintToken(t *testing.T, data string) string {
+	var tok strings.Builder
+	if code := run(context.Background(), []string{"token", "--data", data, "--member", "cnaf"}, &tok, io.Discard); code != exitOK {
+		t.Fatal("token failed")
+	}
+	return strings.TrimSpace(tok.String())
 }
 
 func TestDemoFailsFastOnUnreachableBroker(t *testing.T) {
