@@ -20,10 +20,10 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/consent"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/internal/view"
-	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/policy"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
@@ -139,10 +139,10 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	handler := gateway.NewHandler(gateway.Options{
 		Citizens: citizens,
 		Policy:   rules,
-		Log:     log,
-		Metrics: reg,
-		Schemas: cat,
-		Trust:   store,
+		Log:      log,
+		Metrics:  reg,
+		Schemas:  cat,
+		Trust:    store,
 		Ready: map[string]gateway.Check{
 			"kafka": func(ctx context.Context) error {
 				_, err := client.Partitions(ctx, bus.TopicAudit)
