@@ -31,7 +31,12 @@ var demoMembers = []trust.MemberSpec{
 	{ID: "drees", Name: "Direction de la recherche, des études, de l'évaluation et des statistiques", Roles: []string{"decision-maker"}},
 	{ID: "cnil", Name: "Commission nationale de l'informatique et des libertés", Roles: []string{"auditor"}},
 	{ID: "portail", Name: "Portail citoyen", Roles: []string{"consent-collector"}},
+	// The gateway signs the consent events it records.
+	{ID: gatewayMember, Name: "Passerelle gateway", Roles: []string{"gateway"}},
 }
+
+// gatewayMember is the gateway's own member id.
+const gatewayMember = "passerelle-gateway"
 
 // bootstrap gives a fresh data directory its members, keys and a signed
 // registry; on a directory that has them it changes nothing.

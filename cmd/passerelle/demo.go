@@ -22,6 +22,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/internal/view"
 	"github.com/passerelle-bus/passerelle/policy"
@@ -133,11 +134,24 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	auditWriter := client.NewWriter(nil)
 	defer auditWriter.Close()
 	keyring := pseudo.New(pseudo.NewFileKeyring(d.Pseudo()))
-	citizens := &gateway.Citizens{Log: log, Auth: trust.NewAuthenticator(store, DefaultGatewayID, nil), Rules: rules,
-		Index: ix, Pseudo: keyring, Consents: consent.NewMemory(nil), Audit: audit.NewLog(auditWriter),
-		Usage: gateway.NewUsage(rules), Now: time.Now}
+	gwSigner, err := d.Keys().Signer(gatewayMember)
+	if err != nil {
+		return err
+	}
+	journal := consent.NewJournal(consent.NewMemory(nil), auditWriter, seal.NewSealer(gwSigner), store, log)
+	go func() {
+		if err := journal.Follow(cctx, client); err != nil && cctx.Err() == nil {
+			log.Error("consent state stopped", "err", err)
+		}
+	}()
+	auth := trust.NewAuthenticator(store, DefaultGatewayID, nil)
+	auditLog := audit.NewLog(auditWriter)
+	citizens := &gateway.Citizens{Log: log, Auth: auth, Rules: rules, Index: ix, Pseudo: keyring, Consents: journal,
+		Audit: auditLog, Usage: gateway.NewUsage(rules), Now: time.Now}
+	consents := &gateway.Consents{Journal: journal, Rules: rules, Pseudo: keyring, Auth: auth, Trust: store, Audit: auditLog, Now: time.Now}
 	handler := gateway.NewHandler(gateway.Options{
 		Citizens: citizens,
+		Consents: consents,
 		Policy:   rules,
 		Log:      log,
 		Metrics:  reg,
@@ -148,6 +162,7 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 				_, err := client.Partitions(ctx, bus.TopicAudit)
 				return err
 			},
+			"consents": func(context.Context) error { return journal.Ready() },
 			"view": func(context.Context) error {
 				select {
 				case <-ix.Ready():

@@ -105,3 +105,14 @@ func (m *Memory) ForCitizen(citizen string) []*policy.Consent {
 	}
 	return out
 }
+
+// Get returns a consent by id.
+func (m *Memory) Get(id string) (*policy.Consent, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.byID[id]
+	if e == nil {
+		return nil, false
+	}
+	return e.c, true
+}

@@ -117,6 +117,12 @@ func (c *Citizens) view(w http.ResponseWriter, r *http.Request) {
 	req := policy.Request{Requester: m.ID, Purpose: purpose, Fields: fields, Time: now,
 		RecentAccesses: c.Usage.Count(m.ID, purpose, citizen, now)}
 	var consentID string
+	if rd, ok := c.Consents.(interface{ Ready() error }); ok && rd.Ready() != nil {
+		// Deciding on a consent state that lags could release what a
+		// citizen has just revoked: fail closed.
+		writeProblem(w, http.StatusServiceUnavailable, "consent-state-lagging", "Consent state not caught up", "")
+		return
+	}
 	if c.Consents != nil {
 		if cons, uses := c.Consents.Lookup(citizen, m.ID, purpose); cons != nil {
 			req.Consent, req.ConsentUses, consentID = cons, uses, cons.ID

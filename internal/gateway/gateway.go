@@ -30,6 +30,8 @@ type Options struct {
 	Trust *trust.Store
 	// Citizens, when set, serves the unified citizen view.
 	Citizens *Citizens
+	// Consents, when set, serves the consent API.
+	Consents *Consents
 	// Policy, when set, is published at /v1/rules: the register of
 	// exchanges is public.
 	Policy *policy.RuleSet
@@ -68,6 +70,9 @@ func NewHandler(o Options) http.Handler {
 	}
 	if o.Citizens != nil {
 		o.Citizens.Routes(mux)
+	}
+	if o.Consents != nil {
+		o.Consents.Routes(mux)
 	}
 	if o.Policy != nil {
 		mux.HandleFunc("GET /v1/rules", func(w http.ResponseWriter, _ *http.Request) {

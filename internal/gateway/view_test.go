@@ -21,6 +21,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/consent"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
@@ -37,6 +38,8 @@ var viewMembers = []trust.MemberSpec{
 	{ID: "cnam", Name: "CNAM", Roles: []string{"publisher:health", "reader"}},
 	{ID: "cnaf", Name: "CNAF", Roles: []string{"reader"}},
 	{ID: "cnil", Name: "CNIL", Roles: []string{"auditor"}},
+	{ID: "portail", Name: "Portail citoyen", Roles: []string{"consent-collector"}},
+	{ID: "passerelle-gateway", Name: "Passerelle gateway", Roles: []string{"gateway"}},
 }
 
 type fixture struct {
@@ -44,6 +47,7 @@ type fixture struct {
 	world    *trusttest.World
 	client   *bus.Client
 	consents *consent.Memory
+	journal  *consent.Journal
 	pseudo   *pseudo.Pseudonymizer
 	nir      string
 }
@@ -103,6 +107,10 @@ func newFixture(t *testing.T) *fixture {
 	aw := client.NewWriter(nil)
 	t.Cleanup(func() { aw.Close() })
 	f := &fixture{world: w, client: client, consents: consent.NewMemory(nil), pseudo: pseudo.New(kr)}
+	cw := client.NewWriter(nil)
+	t.Cleanup(func() { cw.Close() })
+	f.journal = consent.NewJournal(f.consents, cw, seal.NewSealer(w.Signer(t, "passerelle-gateway")), store, nil)
+	go f.journal.Follow(ctx, client)
 	// An adult who is in a tax household: the first citizen with a row.
 	for _, c := range p.Citizens {
 		if c.Age(p.AsOf) > 30 && c.Alive() {
@@ -111,8 +119,9 @@ func newFixture(t *testing.T) *fixture {
 		}
 	}
 	cz := &gateway.Citizens{Log: testLog(t), Auth: trust.NewAuthenticator(store, gatewayID, nil), Rules: rules, Index: ix,
-		Pseudo: f.pseudo, Consents: f.consents, Audit: audit.NewLog(aw), Usage: gateway.NewUsage(rules), Now: time.Now}
-	f.srv = httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Citizens: cz}))
+		Pseudo: f.pseudo, Consents: f.journal, Audit: audit.NewLog(aw), Usage: gateway.NewUsage(rules), Now: time.Now}
+	cs := &gateway.Consents{Journal: f.journal, Rules: rules, Pseudo: f.pseudo, Auth: cz.Auth, Trust: store, Audit: cz.Audit, Now: time.Now}
+	f.srv = httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Citizens: cz, Consents: cs}))
 	t.Cleanup(f.srv.Close)
 	return f
 }

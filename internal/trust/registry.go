@@ -27,7 +27,9 @@ const (
 	RoleDecisionMaker    = "decision-maker"
 	RoleAuditor          = "auditor"
 	RoleConsentCollector = "consent-collector"
-	rolePublisherPrefix  = "publisher:"
+	// RoleGateway signs the gateway's own records (consent events).
+	RoleGateway         = "gateway"
+	rolePublisherPrefix = "publisher:"
 )
 
 // PublisherRole is the role that lets a member publish to domain.
@@ -168,7 +170,7 @@ func Parse(doc, sig []byte, anchor jwk.Key) (*Registry, error) {
 
 func validRole(role string) bool {
 	switch role {
-	case RoleReader, RoleDecisionMaker, RoleAuditor, RoleConsentCollector:
+	case RoleReader, RoleDecisionMaker, RoleAuditor, RoleConsentCollector, RoleGateway:
 		return true
 	}
 	d, ok := strings.CutPrefix(role, rolePublisherPrefix)

@@ -1,0 +1,133 @@
+package consent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/internal/trust"
+	"github.com/passerelle-bus/passerelle/policy"
+)
+
+// Event is a consent and its new status, as written on
+// passerelle.consent.v1 (keyed by consent id, compacted: the latest event of
+// a consent is its state). The value is JSON, signed per record by the
+// gateway that recorded it.
+type Event struct {
+	Consent policy.Consent `json:"consent"`
+	By      string         `json:"by"` // the consent-collector member
+	Time    time.Time      `json:"time"`
+}
+
+// ErrLagging means the consent state has not caught up with the topic; a
+// gateway in that state refuses (fails closed) rather than decide on
+// stale consents.
+var ErrLagging = errors.New("consent state is not caught up with passerelle.consent.v1")
+
+// Journal writes consent events and keeps a Memory store in step with the
+// topic.
+type Journal struct {
+	store    *Memory
+	writer   *bus.Writer
+	sealer   *seal.Sealer
+	verifier *seal.Verifier
+	registry *trust.Store
+	log      *slog.Logger
+	ready    atomic.Bool
+}
+
+// NewJournal records with writer, signing with sealer (the gateway's key),
+// and trusts events whose signer holds the gateway role in the registry.
+func NewJournal(store *Memory, writer *bus.Writer, sealer *seal.Sealer, registry *trust.Store, log *slog.Logger) *Journal {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Journal{store: store, writer: writer, sealer: sealer, verifier: seal.NewVerifier(registry), registry: registry, log: log}
+}
+
+// Store is the state the journal keeps.
+func (j *Journal) Store() *Memory { return j.store }
+
+// Record writes ev durably, then applies it: once Record returns, every
+// later decision of this gateway sees it.
+func (j *Journal) Record(ctx context.Context, ev Event) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	sigs, err := j.sealer.SignEach(ctx, [][]byte{b})
+	if err != nil {
+		return err
+	}
+	m := kafka.Message{Topic: bus.TopicConsent, Key: []byte(ev.Consent.ID), Value: b,
+		Headers: []kafka.Header{{Key: seal.HeaderSig, Value: sigs[0]}}}
+	if err := j.writer.Write(ctx, m); err != nil {
+		return fmt.Errorf("record consent %s: %w", ev.Consent.ID, err)
+	}
+	return j.apply(ev)
+}
+
+func (j *Journal) apply(ev Event) error {
+	c := ev.Consent
+	if err := c.Prepare(); err != nil {
+		return err
+	}
+	j.store.Put(&c)
+	return nil
+}
+
+// Follow reads the topic from the beginning and keeps following it; Ready
+// turns true once it has caught up.
+func (j *Journal) Follow(ctx context.Context, client *bus.Client) error {
+	return client.Replay(ctx, bus.TopicConsent, bus.ReplayOptions{Follow: true, CaughtUp: func() { j.ready.Store(true) }},
+		func(m kafka.Message) error {
+			var sig []byte
+			for _, h := range m.Headers {
+				if h.Key == seal.HeaderSig {
+					sig = h.Value
+				}
+			}
+			k, err := j.verifier.Signature(m.Value, sig, nil)
+			if m, merr := j.registry.Current().Member(k.Member); err == nil && (merr != nil || !m.Has(trust.RoleGateway)) {
+				err = fmt.Errorf("signed by %s, not a gateway", k.Member)
+			}
+			if err != nil {
+				j.log.Warn("consent event refused", "offset", m.Offset, "err", err)
+				return nil
+			}
+			var ev Event
+			if err := json.Unmarshal(m.Value, &ev); err != nil {
+				j.log.Warn("consent event unreadable", "offset", m.Offset, "err", err)
+				return nil
+			}
+			if err := j.apply(ev); err != nil {
+				j.log.Warn("consent event invalid", "offset", m.Offset, "err", err)
+			}
+			return nil
+		})
+}
+
+// Lookup implements the gateway's ConsentLookup; it fails closed while the
+// state lags, by reporting ErrLagging through Ready.
+func (j *Journal) Lookup(citizen, requester, purpose string) (*policy.Consent, int) {
+	return j.store.Lookup(citizen, requester, purpose)
+}
+
+// Use counts a use.
+func (j *Journal) Use(id string) { j.store.Use(id) }
+
+// Ready is nil once the state has caught up with the topic.
+func (j *Journal) Ready() error {
+	if !j.ready.Load() {
+		return ErrLagging
+	}
+	return nil
+}
