@@ -36,7 +36,8 @@ type TestCase struct {
 		Granted  []string          `yaml:"granted"`
 		Withheld map[string]string `yaml:"withheld"`
 	} `yaml:"expect"`
-	file string
+	// File is where the case is written.
+	File string `yaml:"-"`
 }
 
 // TestResult is one case's outcome; Err is nil when it passed.
@@ -45,14 +46,14 @@ type TestResult struct {
 	Err        error
 }
 
-// RunTests runs every <dir>/rules/*.test.yaml case against rs.
-func RunTests(fsys fs.FS, dir string, rs *RuleSet) ([]TestResult, error) {
+// LoadTests reads every <dir>/rules/*.test.yaml case.
+func LoadTests(fsys fs.FS, dir string) ([]TestCase, error) {
 	names, err := fs.Glob(fsys, path.Join(dir, RulesDir, "*.test.yaml"))
 	if err != nil {
 		return nil, err
 	}
 	slices.Sort(names)
-	var out []TestResult
+	var out []TestCase
 	for _, name := range names {
 		b, err := fs.ReadFile(fsys, name)
 		if err != nil {
@@ -62,18 +63,32 @@ func RunTests(fsys fs.FS, dir string, rs *RuleSet) ([]TestResult, error) {
 		if err := strict(b, &cases); err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidRules, name, err)
 		}
-		for _, tc := range cases {
-			tc.file = name
-			out = append(out, TestResult{File: name, Name: tc.Name, Err: tc.run(rs)})
+		for i := range cases {
+			cases[i].File = name
 		}
+		out = append(out, cases...)
 	}
 	return out, nil
 }
 
-func (tc *TestCase) run(rs *RuleSet) error {
+// RunTests runs every <dir>/rules/*.test.yaml case against rs.
+func RunTests(fsys fs.FS, dir string, rs *RuleSet) ([]TestResult, error) {
+	cases, err := LoadTests(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TestResult, len(cases))
+	for i := range cases {
+		out[i] = TestResult{File: cases[i].File, Name: cases[i].Name, Err: cases[i].run(rs)}
+	}
+	return out, nil
+}
+
+// BuildRequest builds the case's request, its consent included.
+func (tc *TestCase) BuildRequest() (Request, error) {
 	fields, err := ParseFields(tc.Request.Fields)
 	if err != nil {
-		return err
+		return Request{}, err
 	}
 	req := Request{Requester: tc.Request.Requester, Purpose: tc.Request.Purpose, Fields: fields,
 		Time: tc.Request.Time, RecentAccesses: tc.RecentAccesses}
@@ -81,9 +96,17 @@ func (tc *TestCase) run(rs *RuleSet) error {
 		req.Consent = &Consent{Requester: req.Requester, Purpose: req.Purpose, Fields: c.Fields,
 			Start: c.Start, Expiry: c.Expiry, MaxUses: c.MaxUses, Status: c.Status}
 		if err := req.Consent.Prepare(); err != nil {
-			return err
+			return Request{}, err
 		}
 		req.ConsentUses = c.Uses
+	}
+	return req, nil
+}
+
+func (tc *TestCase) run(rs *RuleSet) error {
+	req, err := tc.BuildRequest()
+	if err != nil {
+		return err
 	}
 	var d Decision
 	rs.Decide(&req, &d)

@@ -37,6 +37,7 @@ var viewMembers = []trust.MemberSpec{
 	{ID: "dgfip", Name: "DGFiP", Roles: []string{"publisher:tax", "reader"}},
 	{ID: "cnam", Name: "CNAM", Roles: []string{"publisher:health", "reader"}},
 	{ID: "cnaf", Name: "CNAF", Roles: []string{"reader"}},
+	{ID: "dgafp", Name: "DGAFP", Roles: []string{"reader"}},
 	{ID: "cnil", Name: "CNIL", Roles: []string{"auditor"}},
 	{ID: "portail", Name: "Portail citoyen", Roles: []string{"consent-collector"}},
 	{ID: "passerelle-gateway", Name: "Passerelle gateway", Roles: []string{"gateway"}},
@@ -44,6 +45,8 @@ var viewMembers = []trust.MemberSpec{
 
 type fixture struct {
 	srv      *httptest.Server
+	cz       *gateway.Citizens
+	adults   []string // NIRs of living adults, for tests that want one each
 	world    *trusttest.World
 	client   *bus.Client
 	consents *consent.Memory
@@ -52,12 +55,13 @@ type fixture struct {
 	nir      string
 }
 
-// newFixture publishes a small population through the real connectors,
-// builds the view and serves the gateway.
-func newFixture(t *testing.T) *fixture {
+// newFixture publishes a small population through the real connectors
+// into the embedded broker, builds the view and serves the gateway.
+func newFixture(t *testing.T) *fixture { return newFixtureOn(t, bustest.Embedded(t)) }
+
+func newFixtureOn(t *testing.T, tg bustest.Target) *fixture {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	tg := bustest.Embedded(t)
 	client := tg.Client(t)
 	if err := client.EnsureTopics(ctx, bus.StandardTopics(3)...); err != nil {
 		t.Fatal(err)
@@ -111,16 +115,23 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { cw.Close() })
 	f.journal = consent.NewJournal(f.consents, cw, seal.NewSealer(w.Signer(t, "passerelle-gateway")), store, nil)
 	go f.journal.Follow(ctx, client)
-	// An adult who is in a tax household: the first citizen with a row.
-	for _, c := range p.Citizens {
-		if c.Age(p.AsOf) > 30 && c.Alive() {
-			f.nir = c.NIR
-			break
+	for f.journal.Ready() != nil { // a shared broker may hold earlier runs' consents
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("consent state never caught up")
 		}
 	}
+	for _, c := range p.Citizens {
+		if c.Age(p.AsOf) > 30 && c.Alive() {
+			f.adults = append(f.adults, c.NIR)
+		}
+	}
+	f.nir = f.adults[0]
 	cz := &gateway.Citizens{Log: testLog(t), Auth: trust.NewAuthenticator(store, gatewayID, nil), Rules: rules, Index: ix,
 		Pseudo: f.pseudo, Consents: f.journal, Audit: audit.NewLog(aw), Usage: gateway.NewUsage(rules), Now: time.Now}
 	cs := &gateway.Consents{Journal: f.journal, Rules: rules, Pseudo: f.pseudo, Auth: cz.Auth, Trust: store, Audit: cz.Audit, Now: time.Now}
+	f.cz = cz
 	f.srv = httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Citizens: cz, Consents: cs}))
 	t.Cleanup(f.srv.Close)
 	return f

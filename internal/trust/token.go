@@ -17,6 +17,9 @@ const MaxTokenTTL = 5 * time.Minute
 // MintToken returns a request JWT for member, signed with its private key:
 // iss = sub = member, aud = the gateway, iat, exp and a random jti.
 func MintToken(key jwk.Key, member, audience string, ttl time.Duration, now time.Time) ([]byte, error) {
+	if key == nil {
+		return nil, fmt.Errorf("no signing key for %s", member)
+	}
 	if ttl <= 0 || ttl > MaxTokenTTL {
 		return nil, fmt.Errorf("ttl %s: want more than 0 and at most %s", ttl, MaxTokenTTL)
 	}
