@@ -63,6 +63,7 @@ func NewHandler(o Options) http.Handler {
 		}
 		writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
 	})
+	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{Registry: o.Metrics}))
 	if o.Trust != nil {
 		mux.HandleFunc("GET /v1/members", membersHandler(o.Trust))

@@ -132,7 +132,7 @@ func newFixtureOn(t *testing.T, tg bustest.Target) *fixture {
 		Pseudo: f.pseudo, Consents: f.journal, Audit: audit.NewLog(aw), Usage: gateway.NewUsage(rules), Now: time.Now}
 	cs := &gateway.Consents{Journal: f.journal, Rules: rules, Pseudo: f.pseudo, Auth: cz.Auth, Trust: store, Audit: cz.Audit, Now: time.Now}
 	f.cz = cz
-	f.srv = httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Citizens: cz, Consents: cs}))
+	f.srv = httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Citizens: cz, Consents: cs, Trust: store, Policy: rules}))
 	t.Cleanup(f.srv.Close)
 	return f
 }
