@@ -131,7 +131,7 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 			log.Error("view stopped", "err", err)
 		}
 	}()
-	auditWriter := client.NewWriter(nil)
+	auditWriter := audit.NewWriter(client, nil)
 	defer auditWriter.Close()
 	keyring := pseudo.New(pseudo.NewFileKeyring(d.Pseudo()))
 	gwSigner, err := d.Keys().Signer(gatewayMember)

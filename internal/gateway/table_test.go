@@ -18,7 +18,7 @@ import (
 // answer must be the decision the policy table expects; a field the policy
 // grants may still be withheld only for want of a record.
 func TestDecisionTableOverHTTP(t *testing.T) {
-	f := newFixtureOn(t, bustest.Real(t))
+	f := newFixtureOn(t, bustest.Real(t), 120)
 	rules, _ := policy.Load(policy.Default, ".")
 	cases, err := policy.LoadTests(policy.Default, ".")
 	if err != nil {

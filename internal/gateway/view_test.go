@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -57,9 +58,9 @@ type fixture struct {
 
 // newFixture publishes a small population through the real connectors
 // into the embedded broker, builds the view and serves the gateway.
-func newFixture(t *testing.T) *fixture { return newFixtureOn(t, bustest.Embedded(t)) }
+func newFixture(t *testing.T) *fixture { return newFixtureOn(t, bustest.Embedded(t), 120) }
 
-func newFixtureOn(t *testing.T, tg bustest.Target) *fixture {
+func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	client := tg.Client(t)
@@ -69,7 +70,7 @@ func newFixtureOn(t *testing.T, tg bustest.Target) *fixture {
 	w := trusttest.New(t, viewMembers)
 	kr := pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo"))
 	kr.Ensure(pseudo.KeyNames(bus.Domains())...)
-	p := synth.Generate(120, 21, synth.Options{DefectRate: synth.NoDefects})
+	p := synth.Generate(citizens, 21, synth.Options{DefectRate: synth.NoDefects})
 	files := t.TempDir()
 	dsn := filepath.Join(files, "tax.sqlite")
 	db, _ := sql.Open("sqlite", dsn)
@@ -108,7 +109,7 @@ func newFixtureOn(t *testing.T, tg bustest.Target) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	aw := client.NewWriter(nil)
+	aw := audit.NewWriter(client, nil)
 	t.Cleanup(func() { aw.Close() })
 	f := &fixture{world: w, client: client, consents: consent.NewMemory(nil), pseudo: pseudo.New(kr)}
 	cw := client.NewWriter(nil)
@@ -128,7 +129,7 @@ func newFixtureOn(t *testing.T, tg bustest.Target) *fixture {
 		}
 	}
 	f.nir = f.adults[0]
-	cz := &gateway.Citizens{Log: testLog(t), Auth: trust.NewAuthenticator(store, gatewayID, nil), Rules: rules, Index: ix,
+	cz := &gateway.Citizens{Log: slog.New(slog.DiscardHandler), Auth: trust.NewAuthenticator(store, gatewayID, nil), Rules: rules, Index: ix,
 		Pseudo: f.pseudo, Consents: f.journal, Audit: audit.NewLog(aw), Usage: gateway.NewUsage(rules), Now: time.Now}
 	cs := &gateway.Consents{Journal: f.journal, Rules: rules, Pseudo: f.pseudo, Auth: cz.Auth, Trust: store, Audit: cz.Audit, Now: time.Now}
 	f.cz = cz

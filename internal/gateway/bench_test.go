@@ -1,0 +1,83 @@
+package gateway_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/trust"
+)
+
+// BenchmarkViewQuery asks the gateway for citizens' views over HTTP, as
+// the benefits payer checking housing aid (three fields over two domains),
+// 16 requests at a time (PASSERELLE_BENCH_CONCURRENCY): each request's token is verified, the policy
+// decides, the view is read and the audit event is acknowledged by the real
+// broker before the answer. 100,000 citizens published by the connectors.
+// Tokens are minted beforehand: signing them is the caller's cost.
+func BenchmarkViewQuery(b *testing.B) {
+	f := newFixtureOn(b, bustest.Real(b), 100_000)
+	key, _ := f.world.Keys.Current("cnaf")
+	concurrency := 16
+	if v, err := strconv.Atoi(os.Getenv("PASSERELLE_BENCH_CONCURRENCY")); err == nil {
+		concurrency = v
+	}
+	tokens := make([]string, b.N)
+	for i := range tokens {
+		tok, err := trust.MintToken(key, "cnaf", gatewayID, 5*time.Minute, time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens[i] = string(tok)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
+	lat := make([]time.Duration, b.N)
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= b.N {
+					return
+				}
+				nir := f.adults[i%len(f.adults)]
+				req, _ := http.NewRequest("GET", fmt.Sprintf("%s/v1/citizens/%s/view?purpose=housing-aid-eligibility&fields=tax.reference_income,tax.shares,civilstatus.birth_date", f.srv.URL, nir), nil)
+				req.Header.Set("Authorization", "Bearer "+tokens[i])
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				lat[i] = time.Since(t0)
+				if resp.StatusCode != 200 {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("%d of %d requests failed", n, b.N)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "queries/s")
+	b.ReportMetric(float64(lat[b.N/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[b.N*99/100].Microseconds())/1000, "p99-ms")
+}
