@@ -114,6 +114,13 @@ func (ix *Index) Run(ctx context.Context, client *bus.Client) error {
 				mu.Lock()
 				defer mu.Unlock()
 				if pending--; pending == 0 {
+					// What a store gathers is committed before the view
+					// says it is ready.
+					if f, ok := ix.store.(interface{ Flush() error }); ok {
+						if err := f.Flush(); err != nil {
+							ix.log.Error("view index flush failed", "err", err)
+						}
+					}
 					ix.readyOnce.Do(func() { close(ix.ready) })
 				}
 			}
@@ -214,4 +221,9 @@ func (ix *Index) Lookup(domainName, subject string) (Record, bool, error) {
 // Rejected is the counter of refused records, for tests and dashboards.
 func (ix *Index) Rejected(domain, reason string) prometheus.Counter {
 	return ix.rejected.WithLabelValues(domain, reason)
+}
+
+// Indexed is the counter of records taken into the view.
+func (ix *Index) Indexed(domain string) prometheus.Counter {
+	return ix.indexed.WithLabelValues(domain)
 }

@@ -71,12 +71,21 @@ func (s *Memory) Get(domain, subject string) (Entry, bool, error) {
 // Close implements Store.
 func (s *Memory) Close() error { return nil }
 
-// Disk is a Store in a bbolt file, one bucket per domain. Writes are not
-// fsynced: the index is rebuilt from Kafka, so losing its tail in a crash
-// costs a replay, never data.
+// Disk is a Store in a bbolt file, one bucket per domain. Writes are
+// gathered in memory and committed in one transaction per few thousand
+// (bbolt commits cost the same for one key or thousands), and not fsynced:
+// the index is rebuilt from Kafka, so losing its tail in a crash costs a
+// replay, never data.
 type Disk struct {
 	db *bolt.DB
+
+	mu      sync.Mutex
+	pending map[string]map[string]*Entry // domain → subject → entry; nil deletes
+	n       int
 }
+
+// diskFlushEvery is how many writes a transaction gathers.
+const diskFlushEvery = 8192
 
 // OpenDisk opens (or creates) the index file at path.
 func OpenDisk(path string) (*Disk, error) {
@@ -84,33 +93,79 @@ func OpenDisk(path string) (*Disk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("view index %s: %w", path, err)
 	}
-	return &Disk{db: db}, nil
+	return &Disk{db: db, pending: map[string]map[string]*Entry{}}, nil
 }
 
-// Put implements Store. Concurrent Puts share a transaction (bbolt's
-// Batch), which is what makes a replay fast.
-func (s *Disk) Put(domain, subject string, e Entry) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists([]byte(domain))
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(subject), encodeEntry(e))
-	})
+func (s *Disk) stage(domain, subject string, e *Entry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.pending[domain]
+	if m == nil {
+		m = map[string]*Entry{}
+		s.pending[domain] = m
+	}
+	m[subject] = e
+	if s.n++; s.n >= diskFlushEvery {
+		return s.flushLocked()
+	}
+	return nil
 }
+
+// Put implements Store.
+func (s *Disk) Put(domain, subject string, e Entry) error { return s.stage(domain, subject, &e) }
 
 // Delete implements Store.
-func (s *Disk) Delete(domain, subject string) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		if b := tx.Bucket([]byte(domain)); b != nil {
-			return b.Delete([]byte(subject))
+func (s *Disk) Delete(domain, subject string) error { return s.stage(domain, subject, nil) }
+
+// Flush commits the gathered writes.
+func (s *Disk) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flushLocked()
+}
+
+func (s *Disk) flushLocked() error {
+	if s.n == 0 {
+		return nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for domain, m := range s.pending {
+			b, err := tx.CreateBucketIfNotExists([]byte(domain))
+			if err != nil {
+				return err
+			}
+			for subject, e := range m {
+				if e == nil {
+					err = b.Delete([]byte(subject))
+				} else {
+					err = b.Put([]byte(subject), encodeEntry(*e))
+				}
+				if err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("view index: %w", err)
+	}
+	clear(s.pending)
+	s.n = 0
+	return nil
 }
 
-// Get implements Store.
+// Get implements Store; writes not yet committed are seen.
 func (s *Disk) Get(domain, subject string) (e Entry, ok bool, err error) {
+	s.mu.Lock()
+	if p, staged := s.pending[domain][subject]; staged {
+		s.mu.Unlock()
+		if p == nil {
+			return Entry{}, false, nil
+		}
+		return *p, true, nil
+	}
+	s.mu.Unlock()
 	err = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(domain))
 		if b == nil {
@@ -127,8 +182,10 @@ func (s *Disk) Get(domain, subject string) (e Entry, ok bool, err error) {
 	return e, ok, err
 }
 
-// Close implements Store.
-func (s *Disk) Close() error { return s.db.Close() }
+// Close commits what is gathered and closes the file.
+func (s *Disk) Close() error {
+	return errors.Join(s.Flush(), s.db.Close())
+}
 
 // encodeEntry: partition, offset, then three length-prefixed byte strings.
 func encodeEntry(e Entry) []byte {

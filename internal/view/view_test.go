@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,7 +59,10 @@ func TestViewFromTheLog(t *testing.T) {
 
 	// A tampered copy of a genuine record, published straight onto the topic.
 	var genuine kafka.Message
+	var mu sync.Mutex // the callback runs once per partition, concurrently
 	client.Replay(ctx, "passerelle.tax.household.v1", bus.ReplayOptions{}, func(m kafka.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
 		if genuine.Value == nil {
 			genuine = m
 		}

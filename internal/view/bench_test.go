@@ -1,0 +1,125 @@
+package view_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/connect"
+	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/synth"
+	"github.com/passerelle-bus/passerelle/internal/trust"
+	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
+	"github.com/passerelle-bus/passerelle/internal/view"
+	"github.com/passerelle-bus/passerelle/schemas"
+)
+
+// BenchmarkIndexBuild rebuilds the view of a population published by the
+// five connectors into the real broker (PASSERELLE_BENCH_CITIZENS, default
+// 100,000), into memory and into a bbolt file, and reports records/s and
+// the index's size. Run with -benchtime 1x.
+func BenchmarkIndexBuild(b *testing.B) {
+	tg := bustest.Real(b)
+	n := 100_000
+	if v := os.Getenv("PASSERELLE_BENCH_CITIZENS"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	ctx := context.Background()
+	client := tg.Client(b)
+	client.EnsureTopics(ctx, bus.StandardTopics(6)...)
+	run := fmt.Sprintf("ix%d", time.Now().UnixNano())
+	var specs []trust.MemberSpec
+	members := map[string]string{}
+	for _, d := range bus.Domains() {
+		members[d] = run + "-" + d
+		specs = append(specs, trust.MemberSpec{ID: members[d], Name: d, Roles: []string{trust.PublisherRole(d)}})
+	}
+	w := trusttest.New(b, specs)
+	pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(bus.Domains())...)
+	p := synth.Generate(n, 3, synth.Options{DefectRate: synth.NoDefects})
+	files := b.TempDir()
+	for _, d := range []string{"tax", "hr"} {
+		db, _ := sql.Open("sqlite", filepath.Join(files, d+".sqlite"))
+		write := map[string]func(context.Context, *sql.DB, synth.Dialect, *synth.Population) error{"tax": synth.WriteTax, "hr": synth.WriteHR}[d]
+		if err := write(ctx, db, synth.SQLite, p); err != nil {
+			b.Fatal(err)
+		}
+		db.Close()
+	}
+	for _, write := range []func(string, *synth.Population) error{synth.WriteCivilStatus, synth.WriteFinance, synth.WriteHealth} {
+		if err := write(files, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cat, _ := schemas.Load(schemas.Embedded())
+	codec := schemas.NewCodec(cat)
+	for _, d := range bus.Domains() {
+		cfg := connect.Config{Member: members[d], Domain: d, Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers}, BatchSize: 2000}
+		if d == "tax" || d == "hr" {
+			cfg.Source = connect.SourceConfig{Driver: "sqlite", DSN: filepath.Join(files, d+".sqlite")}
+		} else {
+			cfg.Source = connect.SourceConfig{Dir: filepath.Join(files, d)}
+		}
+		c, err := connect.Open(ctx, cfg, connect.Deps{Bus: client, Codec: codec})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Run(ctx, true); err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+	store := w.Store(b)
+	for _, kind := range []string{"memory", "disk"} {
+		b.Run(kind, func(b *testing.B) {
+			for b.Loop() {
+				var s view.Store = view.NewMemory()
+				path := filepath.Join(b.TempDir(), "view.db")
+				if kind == "disk" {
+					var err error
+					if s, err = view.OpenDisk(path); err != nil {
+						b.Fatal(err)
+					}
+				}
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				reg := prometheus.NewRegistry()
+				ix := view.New(s, codec, store, reg, nil)
+				rctx, cancel := context.WithCancel(ctx)
+				done := make(chan error, 1)
+				start := time.Now()
+				go func() { done <- ix.Run(rctx, client) }()
+				<-ix.Ready()
+				elapsed := time.Since(start)
+				cancel()
+				<-done
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				indexed := 0.0
+				for _, d := range bus.Domains() {
+					indexed += testutil.ToFloat64(ix.Indexed(d))
+				}
+				b.ReportMetric(indexed/elapsed.Seconds(), "records/s")
+				b.ReportMetric(indexed, "records")
+				if kind == "disk" {
+					st, _ := os.Stat(path)
+					b.ReportMetric(float64(st.Size())/(1<<20), "file-MB")
+				} else {
+					b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/(1<<20), "heap-MB")
+				}
+				s.Close()
+			}
+		})
+	}
+}
