@@ -1,41 +1,14 @@
 package gateway_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/consent"
 	"github.com/passerelle-bus/passerelle/internal/seal"
-	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/policy"
 )
-
-func (f *fixture) send(t *testing.T, member, method, path string, body any) (int, map[string]any) {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, f.srv.URL+path, rd)
-	key, _ := f.world.Keys.Current(member)
-	tok, _ := trust.MintToken(key, member, gatewayID, time.Minute, time.Now())
-	req.Header.Set("Authorization", "Bearer "+string(tok))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	json.Unmarshal(b, &out)
-	return resp.StatusCode, out
-}
 
 // The portal records a consent, the benefits payer reads health data under
 // it, the portal revokes it and the very next request is refused; a gateway

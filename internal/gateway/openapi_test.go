@@ -2,9 +2,6 @@ package gateway_test
 
 import (
 	"bytes"
-	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +9,6 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/passerelle-bus/passerelle/internal/gateway"
-	"github.com/passerelle-bus/passerelle/internal/trust"
 )
 
 // compile returns a validator for one component schema of the OpenAPI
@@ -38,26 +34,7 @@ func compile(t *testing.T, name string) *jsonschema.Schema {
 // Real answers of the gateway conform to the OpenAPI document it serves.
 func TestResponsesMatchOpenAPI(t *testing.T) {
 	f := newFixture(t)
-	call := func(member, method, path string, body any) (int, []byte) {
-		var rd io.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
-		}
-		req, _ := http.NewRequest(method, f.srv.URL+path, rd)
-		if member != "" {
-			key, _ := f.world.Keys.Current(member)
-			tok, _ := trust.MintToken(key, member, gatewayID, time.Minute, time.Now())
-			req.Header.Set("Authorization", "Bearer "+string(tok))
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
-	}
+	call := func(member, method, path string, body any) (int, []byte) { return f.do(t, member, method, path, body) }
 	code, spec := call("", "GET", "/openapi.json", nil)
 	if code != 200 || !bytes.Equal(spec, gateway.OpenAPI) {
 		t.Fatal("/openapi.json does not serve the document")
