@@ -32,6 +32,7 @@ func commands() []command {
 	return []command{
 		{"demo", "run the whole system on the embedded default", runDemo},
 		{"schema", "check or list the Avro schemas and their registry", runSchema},
+		{"gateway", "serve the gateway: citizen views, consents, registry, member keys", runGateway},
 		{"connect", "run one domain's connector: source system → signed records on Kafka", runConnect},
 		{"synth", "generate a synthetic population into the five source systems", runSynth},
 		{"keys", "generate, rotate and publish members' keys and the member registry", runKeys},

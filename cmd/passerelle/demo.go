@@ -16,14 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus"
-	"github.com/passerelle-bus/passerelle/internal/consent"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
-	"github.com/passerelle-bus/passerelle/internal/seal"
-	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/internal/view"
 	"github.com/passerelle-bus/passerelle/policy"
 	"github.com/passerelle-bus/passerelle/schemas"
@@ -125,54 +121,18 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	ix := view.New(view.NewMemory(), schemas.NewCodec(cat), store, reg, log)
-	go func() {
-		if err := ix.Run(cctx, client); err != nil && cctx.Err() == nil {
-			log.Error("view stopped", "err", err)
-		}
-	}()
-	auditWriter := audit.NewWriter(client, nil)
-	defer auditWriter.Close()
-	keyring := pseudo.New(pseudo.NewFileKeyring(d.Pseudo()))
 	gwSigner, err := d.Keys().Signer(gatewayMember)
 	if err != nil {
 		return err
 	}
-	journal := consent.NewJournal(consent.NewMemory(nil), auditWriter, seal.NewSealer(gwSigner), store, log)
-	go func() {
-		if err := journal.Follow(cctx, client); err != nil && cctx.Err() == nil {
-			log.Error("consent state stopped", "err", err)
-		}
-	}()
-	auth := trust.NewAuthenticator(store, DefaultGatewayID, nil)
-	auditLog := audit.NewLog(auditWriter)
-	citizens := &gateway.Citizens{Log: log, Auth: auth, Rules: rules, Index: ix, Pseudo: keyring, Consents: journal,
-		Audit: auditLog, Usage: gateway.NewUsage(rules), Now: time.Now}
-	consents := &gateway.Consents{Journal: journal, Rules: rules, Pseudo: keyring, Auth: auth, Trust: store, Audit: auditLog, Now: time.Now}
-	handler := gateway.NewHandler(gateway.Options{
-		Citizens: citizens,
-		Consents: consents,
-		Policy:   rules,
-		Log:      log,
-		Metrics:  reg,
-		Schemas:  cat,
-		Trust:    store,
-		Ready: map[string]gateway.Check{
-			"kafka": func(ctx context.Context) error {
-				_, err := client.Partitions(ctx, bus.TopicAudit)
-				return err
-			},
-			"consents": func(context.Context) error { return journal.Ready() },
-			"view": func(context.Context) error {
-				select {
-				case <-ix.Ready():
-					return nil
-				default:
-					return errors.New("still reading the domain topics")
-				}
-			},
-		},
+	handler, release, err := gateway.Start(cctx, gateway.Parts{
+		ID: DefaultGatewayID, Log: log, Metrics: reg, Bus: client, Trust: store, Rules: rules, Schemas: cat,
+		Pseudo: pseudo.New(pseudo.NewFileKeyring(d.Pseudo())), Signer: gwSigner, Index: view.NewMemory(),
 	})
+	if err != nil {
+		return err
+	}
+	defer release()
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", f.listen, err)

@@ -164,3 +164,5 @@ func TestUsage(t *testing.T) {
 		})
 	}
 }
+
+func newTimer() <-chan time.Time { return time.After(100 * time.Millisecond) }

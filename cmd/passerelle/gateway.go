@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/config"
+	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/gateway"
+	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/view"
+	"github.com/passerelle-bus/passerelle/policy"
+	"github.com/passerelle-bus/passerelle/schemas"
+)
+
+// gatewayConfig is the gateway's configuration file.
+type gatewayConfig struct {
+	// ID is the gateway's member id and the audience of request tokens.
+	ID     string     `yaml:"id"`
+	Listen string     `yaml:"listen"`
+	Data   string     `yaml:"data"` // keys, pseudonym keys, trust anchor and registry
+	Kafka  bus.Config `yaml:"kafka"`
+	// Index is the bbolt file of the view; empty keeps it in memory.
+	Index string `yaml:"index"`
+	// Policy is a policy directory; empty uses the one built in.
+	Policy string `yaml:"policy"`
+}
+
+func (c *gatewayConfig) Validate() error {
+	switch {
+	case c.ID == "":
+		return errors.New("id: required")
+	case c.Listen == "":
+		return errors.New("listen: required")
+	case c.Data == "":
+		return errors.New("data: required")
+	}
+	return c.Kafka.Validate()
+}
+
+func runGateway(ctx context.Context, e *env, args []string) error {
+	fs_ := newFlags(e, "gateway", "gateway --config FILE")
+	path := fs_.String("config", "", "gateway configuration file (YAML)")
+	if err := parseFlags(fs_, args); err != nil {
+		return err
+	}
+	if *path == "" {
+		fmt.Fprintln(e.stderr, "--config is required")
+		return errUsage
+	}
+	var cfg gatewayConfig
+	if err := config.Load(*path, &cfg); err != nil {
+		return err
+	}
+	log := e.logger(slog.LevelInfo)
+	d := datadir.Dir(cfg.Data)
+	client, err := bus.New(cfg.Kafka, log)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	if err := client.Ping(ctx); err != nil {
+		return err
+	}
+	store, err := openTrust(ctx, d, e)
+	if err != nil {
+		return err
+	}
+	var policyFS fs.FS = policy.Default
+	if cfg.Policy != "" {
+		policyFS = os.DirFS(cfg.Policy)
+	}
+	rules, err := policy.Load(policyFS, ".")
+	if err != nil {
+		return err
+	}
+	cat, err := schemas.Load(schemas.Embedded())
+	if err != nil {
+		return err
+	}
+	signer, err := d.Keys().Signer(cfg.ID)
+	if err != nil {
+		return err
+	}
+	var index view.Store = view.NewMemory()
+	if cfg.Index != "" {
+		if index, err = view.OpenDisk(cfg.Index); err != nil {
+			return err
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler, release, err := gateway.Start(ctx, gateway.Parts{ID: cfg.ID, Log: log, Metrics: reg, Bus: client, Trust: store,
+		Rules: rules, Schemas: cat, Pseudo: pseudo.New(pseudo.NewFileKeyring(d.Pseudo())), Signer: signer, Index: index})
+	if err != nil {
+		return err
+	}
+	defer release()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(e.stdout, "gateway %s listening on http://%s (policy %s)\n", cfg.ID, ln.Addr(), rules.Version)
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return fmt.Errorf("gateway: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

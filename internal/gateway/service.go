@@ -1,0 +1,88 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/passerelle-bus/passerelle/internal/audit"
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/consent"
+	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/internal/trust"
+	"github.com/passerelle-bus/passerelle/internal/view"
+	"github.com/passerelle-bus/passerelle/policy"
+	"github.com/passerelle-bus/passerelle/schemas"
+)
+
+// Parts are what a gateway is assembled from; the demo and the gateway
+// command supply them from their configuration.
+type Parts struct {
+	// ID is the gateway's id: the audience of request tokens.
+	ID      string
+	Log     *slog.Logger
+	Metrics *prometheus.Registry
+	Bus     *bus.Client
+	Trust   *trust.Store
+	Rules   *policy.RuleSet
+	Schemas *schemas.Catalog
+	Pseudo  *pseudo.Pseudonymizer
+	// Signer is the gateway's own member key, for the consent events.
+	Signer seal.Signer
+	// Index holds the view: view.NewMemory() or view.OpenDisk(...).
+	Index view.Store
+}
+
+// Start builds the view and the consent state from the topics (following
+// them until ctx ends) and returns the HTTP handler, ready once both have
+// caught up, and a function releasing what Start opened.
+func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
+	if p.ID == "" || p.Bus == nil || p.Trust == nil || p.Rules == nil || p.Schemas == nil || p.Pseudo == nil || p.Signer == nil || p.Index == nil {
+		return nil, nil, errors.New("gateway: every part is required")
+	}
+	if p.Log == nil {
+		p.Log = slog.New(slog.DiscardHandler)
+	}
+	ix := view.New(p.Index, schemas.NewCodec(p.Schemas), p.Trust, p.Metrics, p.Log)
+	go func() {
+		if err := ix.Run(ctx, p.Bus); err != nil && ctx.Err() == nil {
+			p.Log.Error("view stopped", "err", err)
+		}
+	}()
+	w := audit.NewWriter(p.Bus, nil)
+	journal := consent.NewJournal(consent.NewMemory(nil), w, seal.NewSealer(p.Signer), p.Trust, p.Log)
+	go func() {
+		if err := journal.Follow(ctx, p.Bus); err != nil && ctx.Err() == nil {
+			p.Log.Error("consent state stopped", "err", err)
+		}
+	}()
+	auth := trust.NewAuthenticator(p.Trust, p.ID, nil)
+	auditLog := audit.NewLog(w)
+	h := NewHandler(Options{
+		Log: p.Log, Metrics: p.Metrics, Schemas: p.Schemas, Trust: p.Trust, Policy: p.Rules,
+		Citizens: &Citizens{Log: p.Log, Auth: auth, Rules: p.Rules, Index: ix, Pseudo: p.Pseudo, Consents: journal,
+			Audit: auditLog, Usage: NewUsage(p.Rules), Now: time.Now},
+		Consents: &Consents{Journal: journal, Rules: p.Rules, Pseudo: p.Pseudo, Auth: auth, Trust: p.Trust, Audit: auditLog, Now: time.Now},
+		Ready: map[string]Check{
+			"kafka": func(ctx context.Context) error {
+				_, err := p.Bus.Partitions(ctx, bus.TopicAudit)
+				return err
+			},
+			"consents": func(context.Context) error { return journal.Ready() },
+			"view": func(context.Context) error {
+				select {
+				case <-ix.Ready():
+					return nil
+				default:
+					return errors.New("still reading the domain topics")
+				}
+			},
+		},
+	})
+	return h, func() { w.Close(); p.Index.Close() }, nil
+}
