@@ -203,23 +203,3 @@ func (v *Verifier) verifyDetached(compact, payload []byte, wantTyp string, treeS
 	}
 	return k, nil
 }
-
-// KeyIDOf reads, without verifying, the kid of whichever signature header
-// is set: provenance for a record verified earlier.
-func KeyIDOf(sig, batch []byte) string {
-	compact := sig
-	if compact == nil && batch != nil {
-		var p fastjson.Parser
-		doc, err := p.ParseBytes(batch)
-		if err != nil {
-			return ""
-		}
-		compact = doc.GetStringBytes("root_sig")
-	}
-	hdr, _, _, err := jwsbb.SplitCompact(compact)
-	if err != nil {
-		return ""
-	}
-	kid, _ := jwsbb.HeaderGetString(jwsbb.HeaderParseCompact(hdr), "kid")
-	return kid
-}

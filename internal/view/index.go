@@ -148,20 +148,22 @@ func (ix *Index) Ingest(domainName string, m kafka.Message) error {
 		ix.reject(d.name, "undecodable", m, err)
 		return nil
 	}
-	e := Entry{Partition: int32(m.Partition), Offset: m.Offset, Value: m.Value}
+	var sig, batch []byte
 	for _, h := range m.Headers {
 		switch h.Key {
 		case seal.HeaderSig:
-			e.Sig = h.Value
+			sig = h.Value
 		case seal.HeaderBatch:
-			e.Batch = h.Value
+			batch = h.Value
 		}
 	}
-	if _, err := ix.verifier.Verify(seal.Record{Domain: d.name, Key: m.Key, Value: m.Value, Sig: e.Sig, Batch: e.Batch,
-		Source: meta.Source, Subject: meta.Subject}); err != nil {
+	k, err := ix.verifier.Verify(seal.Record{Domain: d.name, Key: m.Key, Value: m.Value, Sig: sig, Batch: batch,
+		Source: meta.Source, Subject: meta.Subject})
+	if err != nil {
 		ix.reject(d.name, reason(err), m, err)
 		return nil
 	}
+	e := Entry{Partition: int32(m.Partition), Offset: m.Offset, KeyID: k.ID, Value: m.Value}
 	switch meta.Op {
 	case schemas.OpUpsert:
 		err = ix.store.Put(d.name, meta.Subject, e)
@@ -215,7 +217,7 @@ func (ix *Index) Lookup(domainName, subject string) (Record, bool, error) {
 	if err != nil {
 		return Record{}, false, fmt.Errorf("view: stored %s record of %s: %w", d.name, subject, err)
 	}
-	return Record{Domain: d.name, Meta: *meta, Value: v, KeyID: seal.KeyIDOf(e.Sig, e.Batch), Entry: e}, true, nil
+	return Record{Domain: d.name, Meta: *meta, Value: v, KeyID: e.KeyID, Entry: e}, true, nil
 }
 
 // Rejected is the counter of refused records, for tests and dashboards.

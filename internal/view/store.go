@@ -15,13 +15,17 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Entry is one signed record as published.
+// Entry is one verified record: its value exactly as published, where it
+// sits in the log, and the key its signature verified with. The signature
+// headers themselves stay in Kafka, one fetch away by (partition, offset):
+// a batch header (root signature and Merkle path) is two thirds of a
+// record's size, and the index of 70 million citizens must not triple for
+// a proof nobody asks of it twice.
 type Entry struct {
 	Partition int32
 	Offset    int64
+	KeyID     string
 	Value     []byte
-	Sig       []byte // passerelle-sig, if any
-	Batch     []byte // passerelle-batch, if any
 }
 
 // Store keeps the latest entry per (domain, subject). Two implementations:
@@ -187,16 +191,16 @@ func (s *Disk) Close() error {
 	return errors.Join(s.Flush(), s.db.Close())
 }
 
-// encodeEntry: partition, offset, then three length-prefixed byte strings.
+// encodeEntry: partition, offset, then the key id and the value, each
+// length-prefixed.
 func encodeEntry(e Entry) []byte {
-	b := make([]byte, 0, 12+3*binary.MaxVarintLen32+len(e.Value)+len(e.Sig)+len(e.Batch))
+	b := make([]byte, 0, 12+2*binary.MaxVarintLen32+len(e.KeyID)+len(e.Value))
 	b = binary.BigEndian.AppendUint32(b, uint32(e.Partition))
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Offset))
-	for _, p := range [][]byte{e.Value, e.Sig, e.Batch} {
-		b = binary.AppendUvarint(b, uint64(len(p)))
-		b = append(b, p...)
-	}
-	return b
+	b = binary.AppendUvarint(b, uint64(len(e.KeyID)))
+	b = append(b, e.KeyID...)
+	b = binary.AppendUvarint(b, uint64(len(e.Value)))
+	return append(b, e.Value...)
 }
 
 var errCorrupt = errors.New("view index entry is corrupt: delete the index to rebuild it from Kafka")
@@ -207,7 +211,7 @@ func decodeEntry(b []byte) (Entry, error) {
 	}
 	e := Entry{Partition: int32(binary.BigEndian.Uint32(b)), Offset: int64(binary.BigEndian.Uint64(b[4:]))}
 	b = b[12:]
-	var parts [3][]byte
+	var parts [2][]byte
 	for i := range parts {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || uint64(len(b)-k) < n {
@@ -218,7 +222,7 @@ func decodeEntry(b []byte) (Entry, error) {
 		}
 		b = b[k+int(n):]
 	}
-	e.Value, e.Sig, e.Batch = parts[0], parts[1], parts[2]
+	e.KeyID, e.Value = string(parts[0]), parts[1]
 	return e, nil
 }
 
