@@ -2,19 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
@@ -97,8 +92,7 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 		return err
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newRegistry()
 
 	sources := filepath.Join(f.data, "sources")
 	pop, err := ensureSources(ctx, sources, f.citizens, f.seed, e.stdout)
@@ -133,16 +127,13 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 		return err
 	}
 	defer release()
-	ln, err := net.Listen("tcp", f.listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", f.listen, err)
+	var rows int64
+	for _, n := range pop.Rows {
+		rows += n
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-
-	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(e.stdout, `Passerelle demo is running.
+	err = serve(ctx, f.listen, handler, func(addr net.Addr) {
+		base := "http://" + addr.String()
+		fmt.Fprintf(e.stdout, `Passerelle demo is running.
   Kafka brokers:  %s (%d topics, e.g. %s)
   Gateway:        %s
   Data:           %s
@@ -163,24 +154,10 @@ Stop with Ctrl-C.
 
 `, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, f.data, base, pop.Example, base, base, base, base, base, brokers[0])
 
-	var rows int64
-	for _, n := range pop.Rows {
-		rows += n
-	}
-	go showProgress(ctx, e.stdout, isTerminal(e.stdout), conns, rows)
-
-	select {
-	case <-ctx.Done():
-	case err := <-served:
-		return fmt.Errorf("gateway: %w", err)
-	}
-	log.Info("stopping")
-	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer scancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("stop gateway: %w", err)
-	}
-	return nil
+		go showProgress(ctx, e.stdout, isTerminal(e.stdout), conns, rows)
+	})
+	log.Info("stopped")
+	return err
 }
 
 func isTerminal(w io.Writer) bool {

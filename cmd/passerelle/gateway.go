@@ -7,12 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/config"
@@ -99,28 +94,13 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handler, release, err := gateway.Start(ctx, gateway.Parts{ID: cfg.ID, Log: log, Metrics: reg, Bus: client, Trust: store,
+	handler, release, err := gateway.Start(ctx, gateway.Parts{ID: cfg.ID, Log: log, Metrics: newRegistry(), Bus: client, Trust: store,
 		Rules: rules, Schemas: cat, Pseudo: pseudo.New(pseudo.NewFileKeyring(d.Pseudo())), Signer: signer, Index: index})
 	if err != nil {
 		return err
 	}
 	defer release()
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
-	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(e.stdout, "gateway %s listening on http://%s (policy %s)\n", cfg.ID, ln.Addr(), rules.Version)
-	select {
-	case <-ctx.Done():
-	case err := <-served:
-		return fmt.Errorf("gateway: %w", err)
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return serve(ctx, cfg.Listen, handler, func(addr net.Addr) {
+		fmt.Fprintf(e.stdout, "gateway %s listening on http://%s (policy %s)\n", cfg.ID, addr, rules.Version)
+	})
 }
