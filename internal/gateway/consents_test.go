@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/consent"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/policy"
@@ -12,9 +13,13 @@ import (
 
 // The portal records a consent, the benefits payer reads health data under
 // it, the portal revokes it and the very next request is refused; a gateway
-// started afresh rebuilds the same state from passerelle.consent.v1.
+// started afresh rebuilds the same state from passerelle.consent.v1. On the
+// embedded broker and on the real one.
 func TestConsentLifecycle(t *testing.T) {
-	f := newFixture(t)
+	bustest.Each(t, func(t *testing.T, tg bustest.Target) { consentLifecycle(t, newFixtureOn(t, tg, 120)) })
+}
+
+func consentLifecycle(t *testing.T, f *fixture) {
 	for f.journal.Ready() != nil {
 		time.Sleep(10 * time.Millisecond)
 	}
