@@ -64,7 +64,9 @@ func TestCrashSIGKILLAndBrokerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p := synth.Generate(60_000, 11, synth.Options{DefectRate: 0.01})
+	// Enough rows that six short runs cannot finish the source: a run
+	// publishes about 60,000 rows a second, and a kill lands within 450 ms.
+	p := synth.Generate(150_000, 11, synth.Options{DefectRate: 0.01})
 	files := t.TempDir()
 	if err := synth.WriteCivilStatus(files, p); err != nil {
 		t.Fatal(err)
@@ -116,7 +118,7 @@ source:
 		case err := <-exited:
 			t.Logf("round %d: the connector finished before its kill (%v)", round, err)
 			continue
-		case <-time.After(time.Duration(100+rng.IntN(700)) * time.Millisecond):
+		case <-time.After(time.Duration(150+rng.IntN(300)) * time.Millisecond):
 		}
 		cmd.Process.Signal(syscall.SIGKILL)
 		<-exited
