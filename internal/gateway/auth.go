@@ -20,7 +20,7 @@ func authenticated(auth *trust.Authenticator, next http.Handler) http.Handler {
 		if !ok {
 			token = ""
 		}
-		m, err := auth.Authenticate([]byte(strings.TrimSpace(token)))
+		c, err := auth.Caller([]byte(strings.TrimSpace(token)))
 		if err != nil {
 			code := trust.AuthMalformed
 			var ae *trust.AuthError
@@ -31,12 +31,12 @@ func authenticated(auth *trust.Authenticator, next http.Handler) http.Handler {
 			writeProblem(w, http.StatusUnauthorized, code, "Authentication refused", err.Error())
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), memberKey{}, m)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), memberKey{}, c)))
 	})
 }
 
-// caller returns the authenticated member of a request.
-func caller(r *http.Request) *trust.Member {
-	m, _ := r.Context().Value(memberKey{}).(*trust.Member)
-	return m
+// caller returns the authenticated member of a request and its key id.
+func caller(r *http.Request) trust.Caller {
+	c, _ := r.Context().Value(memberKey{}).(trust.Caller)
+	return c
 }

@@ -130,7 +130,7 @@ func (c *Citizens) view(w http.ResponseWriter, r *http.Request) {
 	}
 	var d policy.Decision
 	c.Rules.Decide(&req, &d)
-	ev := audit.Event{ID: id, Time: now, Kind: "view", Requester: m.ID, KeyID: tokenKid(r), Purpose: purpose,
+	ev := audit.Event{ID: id, Time: now, Kind: "view", Requester: m.ID, KeyID: m.KeyID, Purpose: purpose,
 		Citizen: citizen, Decision: d.Outcome.String(), Code: d.Code, PolicyVersion: d.PolicyVersion}
 	if d.Rule != nil {
 		ev.Rule, ev.LegalBasis = d.Rule.ID, d.Rule.LegalBasis
@@ -262,10 +262,4 @@ func (u *Usage) Add(requester, purpose, citizen string, now time.Time) {
 	defer u.mu.Unlock()
 	k := [3]string{requester, purpose, citizen}
 	u.seen[k] = append(u.seen[k], now)
-}
-
-// tokenKid is the key id the caller's token was signed with, for the audit.
-func tokenKid(r *http.Request) string {
-	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return trust.KeyIDOf([]byte(strings.TrimSpace(token)))
 }

@@ -130,7 +130,7 @@ func (c *Consents) revoke(w http.ResponseWriter, r *http.Request) {
 // for every later request once it returns true.
 func (c *Consents) record(w http.ResponseWriter, r *http.Request, cons policy.Consent, what string) bool {
 	now := c.Now()
-	ev := audit.Event{ID: requestID(), Time: now, Kind: "consent", Requester: caller(r).ID, KeyID: tokenKid(r),
+	ev := audit.Event{ID: requestID(), Time: now, Kind: "consent", Requester: caller(r).ID, KeyID: caller(r).KeyID,
 		Purpose: cons.Purpose, Citizen: cons.Citizen, Decision: what, Released: cons.Fields}
 	if err := c.Audit.Append(r.Context(), ev); err != nil {
 		writeProblem(w, http.StatusServiceUnavailable, "audit-unavailable", "The change could not be recorded", "")

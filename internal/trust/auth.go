@@ -70,42 +70,55 @@ func NewAuthenticator(store *Store, audience string, now func() time.Time) *Auth
 	return &Authenticator{store: store, audience: audience, now: now, seen: map[string]time.Time{}}
 }
 
+// Caller is an authenticated request's member and the key its token was
+// signed with (the audit records it).
+type Caller struct {
+	*Member
+	KeyID string
+}
+
 // Authenticate returns the calling member, or an *AuthError.
 func (a *Authenticator) Authenticate(token []byte) (*Member, error) {
+	c, err := a.Caller(token)
+	return c.Member, err
+}
+
+// Caller authenticates token and returns the member and key id.
+func (a *Authenticator) Caller(token []byte) (Caller, error) {
 	if len(token) == 0 {
-		return nil, refuse(AuthMissing, "no bearer token")
+		return Caller{}, refuse(AuthMissing, "no bearer token")
 	}
 	hdr, _, _, err := jwsbb.SplitCompact(token)
 	if err != nil {
-		return nil, refuse(AuthMalformed, "not a compact JWS")
+		return Caller{}, refuse(AuthMalformed, "not a compact JWS")
 	}
 	h := jwsbb.HeaderParseCompact(hdr)
 	alg, err := jwsbb.HeaderGetString(h, "alg")
 	if err != nil {
-		return nil, refuse(AuthMalformed, "no alg")
+		return Caller{}, refuse(AuthMalformed, "no alg")
 	}
 	// Before any key is touched: none and the HMAC family (with a public
 	// key as the secret) are refused by name.
 	if alg != seal.EdDSA && alg != seal.ES256 {
-		return nil, refuse(AuthAlgorithm, "alg %q", alg)
+		return Caller{}, refuse(AuthAlgorithm, "alg %q", alg)
 	}
 	kid, err := jwsbb.HeaderGetString(h, "kid")
 	if err != nil {
-		return nil, refuse(AuthMalformed, "no kid")
+		return Caller{}, refuse(AuthMalformed, "no kid")
 	}
 	key, err := a.store.SigningKey(kid)
 	switch {
 	case errors.Is(err, seal.ErrRevokedKey):
-		return nil, refuse(AuthRevoked, "key %s", kid)
+		return Caller{}, refuse(AuthRevoked, "key %s", kid)
 	case err != nil:
-		return nil, refuse(AuthUnknownKey, "key %s", kid)
+		return Caller{}, refuse(AuthUnknownKey, "key %s", kid)
 	case key.Alg != alg:
-		return nil, refuse(AuthAlgorithm, "key %s is %s, token says %s", kid, key.Alg, alg)
+		return Caller{}, refuse(AuthAlgorithm, "key %s is %s, token says %s", kid, key.Alg, alg)
 	}
 	sa, _ := jwa.LookupSignatureAlgorithm(alg)
 	tok, err := jwt.Parse(token, jwt.WithKey(sa, key.Public), jwt.WithValidate(false))
 	if err != nil {
-		return nil, refuse(AuthBadSignature, "%v", err)
+		return Caller{}, refuse(AuthBadSignature, "%v", err)
 	}
 	iss, _ := tok.Issuer()
 	sub, _ := tok.Subject()
@@ -116,25 +129,26 @@ func (a *Authenticator) Authenticate(token []byte) (*Member, error) {
 	now := a.now()
 	switch {
 	case !okIat || !okExp || !okJti || jti == "":
-		return nil, refuse(AuthMissingClaims, "iat, exp and jti are required")
+		return Caller{}, refuse(AuthMissingClaims, "iat, exp and jti are required")
 	case iss != key.Member || sub != key.Member:
-		return nil, refuse(AuthIssuer, "iss %q and sub %q, the key is %s's", iss, sub, key.Member)
+		return Caller{}, refuse(AuthIssuer, "iss %q and sub %q, the key is %s's", iss, sub, key.Member)
 	case !slices.Contains(aud, a.audience):
-		return nil, refuse(AuthAudience, "aud %v, this gateway is %s", aud, a.audience)
+		return Caller{}, refuse(AuthAudience, "aud %v, this gateway is %s", aud, a.audience)
 	case exp.Sub(iat) > MaxTokenTTL:
-		return nil, refuse(AuthLifetime, "exp is %s after iat, at most %s", exp.Sub(iat), MaxTokenTTL)
+		return Caller{}, refuse(AuthLifetime, "exp is %s after iat, at most %s", exp.Sub(iat), MaxTokenTTL)
 	case !now.Before(exp.Add(Skew)):
-		return nil, refuse(AuthExpired, "expired at %s", exp.UTC().Format(time.RFC3339))
+		return Caller{}, refuse(AuthExpired, "expired at %s", exp.UTC().Format(time.RFC3339))
 	case iat.After(now.Add(Skew)):
-		return nil, refuse(AuthNotYetValid, "issued at %s, in the future", iat.UTC().Format(time.RFC3339))
+		return Caller{}, refuse(AuthNotYetValid, "issued at %s, in the future", iat.UTC().Format(time.RFC3339))
 	}
 	if nbf, ok := tok.NotBefore(); ok && nbf.After(now.Add(Skew)) {
-		return nil, refuse(AuthNotYetValid, "not before %s", nbf.UTC().Format(time.RFC3339))
+		return Caller{}, refuse(AuthNotYetValid, "not before %s", nbf.UTC().Format(time.RFC3339))
 	}
 	if !a.remember(iss+"\x00"+jti, exp.Add(Skew), now) {
-		return nil, refuse(AuthReplayed, "jti %s already used", jti)
+		return Caller{}, refuse(AuthReplayed, "jti %s already used", jti)
 	}
-	return a.store.Current().Member(key.Member)
+	m, err := a.store.Current().Member(key.Member)
+	return Caller{Member: m, KeyID: kid}, err
 }
 
 // remember records a jti until it could no longer be valid; false if it was
@@ -154,14 +168,4 @@ func (a *Authenticator) remember(id string, until, now time.Time) bool {
 	}
 	a.seen[id] = until
 	return true
-}
-
-// KeyIDOf reads, without verifying, the kid of a token.
-func KeyIDOf(token []byte) string {
-	hdr, _, _, err := jwsbb.SplitCompact(token)
-	if err != nil {
-		return ""
-	}
-	kid, _ := jwsbb.HeaderGetString(jwsbb.HeaderParseCompact(hdr), "kid")
-	return kid
 }
