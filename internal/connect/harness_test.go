@@ -16,6 +16,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 	"github.com/passerelle-bus/passerelle/internal/trust"
+	"github.com/passerelle-bus/passerelle/internal/view"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
 
@@ -24,32 +25,6 @@ type records struct {
 	byID     map[string][]byte // record_id → value
 	verified int
 	dead     map[string]string // dead letter source key → code
-}
-
-func decodeMeta(codec *schemas.Codec, subject string, value []byte) (schemas.Meta, error) {
-	var out any
-	var meta *schemas.Meta
-	switch subject {
-	case "passerelle.civilstatus.person.v1-value":
-		r := &schemas.Person{}
-		out, meta = r, &r.Meta
-	case "passerelle.tax.household.v1-value":
-		r := &schemas.Household{}
-		out, meta = r, &r.Meta
-	case "passerelle.hr.employment.v1-value":
-		r := &schemas.Employment{}
-		out, meta = r, &r.Meta
-	case "passerelle.finance.payment.v1-value":
-		r := &schemas.Payment{}
-		out, meta = r, &r.Meta
-	case "passerelle.health.coverage.v1-value":
-		r := &schemas.Coverage{}
-		out, meta = r, &r.Meta
-	}
-	if _, err := codec.Decode(value, subject, nil, out); err != nil {
-		return schemas.Meta{}, err
-	}
-	return *meta, nil
 }
 
 func header(m kafka.Message, k string) []byte {
@@ -67,13 +42,11 @@ func consume(t *testing.T, client *bus.Client, keys seal.Keys, codec *schemas.Co
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	subject := map[string]string{"civilstatus": "passerelle.civilstatus.person.v1-value", "tax": "passerelle.tax.household.v1-value",
-		"hr": "passerelle.hr.employment.v1-value", "finance": "passerelle.finance.payment.v1-value", "health": "passerelle.health.coverage.v1-value"}[domain]
 	v := seal.NewVerifier(keys)
 	out := records{byID: map[string][]byte{}, dead: map[string]string{}}
 	var mu sync.Mutex
-	err := client.Replay(ctx, schemas.TopicOf(subject), bus.ReplayOptions{}, func(m kafka.Message) error {
-		meta, err := decodeMeta(codec, subject, m.Value)
+	err := client.Replay(ctx, view.Topic(domain), bus.ReplayOptions{}, func(m kafka.Message) error {
+		_, meta, err := view.Decode(codec, domain, m.Value)
 		if err != nil {
 			return fmt.Errorf("%s@%d: %w", m.Topic, m.Offset, err)
 		}

@@ -203,6 +203,26 @@ func reason(err error) string {
 	return "other"
 }
 
+// Decode reads a value of domain's topic into its schemas type, returning
+// the record and its meta.
+func Decode(codec *schemas.Codec, domainName string, value []byte) (any, schemas.Meta, error) {
+	d, ok := domainByName(domainName)
+	if !ok {
+		return nil, schemas.Meta{}, fmt.Errorf("view: unknown domain %q", domainName)
+	}
+	v, meta, err := d.decode(codec, d.subject, value)
+	if err != nil {
+		return nil, schemas.Meta{}, err
+	}
+	return v, *meta, nil
+}
+
+// Topic is the topic of domain's records.
+func Topic(domainName string) string {
+	d, _ := domainByName(domainName)
+	return schemas.TopicOf(d.subject)
+}
+
 // Lookup returns the verified record of subject in domain, if any.
 func (ix *Index) Lookup(domainName, subject string) (Record, bool, error) {
 	d, ok := domainByName(domainName)
