@@ -1,14 +1,9 @@
 package audit
 
 import (
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 
-	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -80,43 +75,9 @@ func (t *Tree) Consistency(m, n int64) (tlog.TreeProof, error) {
 	return tlog.ProveTree(n, m, t.reader())
 }
 
-// Checkpoint is a signed statement of the tree's size and root, in the
-// C2SP signed-note checkpoint format ("<origin>\n<size>\n<base64 root>\n"
-// and signature lines), which witnesses and auditors keep.
-type Checkpoint struct {
-	Origin string
-	Size   int64
-	Root   tlog.Hash
-}
-
-// ErrCheckpoint: a checkpoint does not parse or its signature fails.
-var ErrCheckpoint = errors.New("invalid audit checkpoint")
-
-// Sign returns the signed note of c.
-func (c Checkpoint) Sign(s note.Signer) ([]byte, error) {
-	text := fmt.Sprintf("%s\n%d\n%s\n", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Root[:]))
-	return note.Sign(&note.Note{Text: text}, s)
-}
-
-// OpenCheckpoint verifies a signed checkpoint with the log's verifier key.
-func OpenCheckpoint(signed []byte, v note.Verifier) (Checkpoint, error) {
-	n, err := note.Open(signed, note.VerifierList(v))
-	if err != nil {
-		return Checkpoint{}, fmt.Errorf("%w: %w", ErrCheckpoint, err)
-	}
-	lines := strings.SplitN(n.Text, "\n", 4)
-	if len(lines) < 4 {
-		return Checkpoint{}, fmt.Errorf("%w: %d lines", ErrCheckpoint, len(lines))
-	}
-	size, err := strconv.ParseInt(lines[1], 10, 64)
-	if err != nil || size < 0 {
-		return Checkpoint{}, fmt.Errorf("%w: size %q", ErrCheckpoint, lines[1])
-	}
-	root, err := base64.StdEncoding.DecodeString(lines[2])
-	if err != nil || len(root) != len(tlog.Hash{}) {
-		return Checkpoint{}, fmt.Errorf("%w: root %q", ErrCheckpoint, lines[2])
-	}
-	c := Checkpoint{Origin: lines[0], Size: size}
-	copy(c.Root[:], root)
-	return c, nil
+// LeafHash is the record hash of leaf i.
+func (t *Tree) LeafHash(i int64) tlog.Hash {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.hashes[tlog.StoredHashIndex(0, i)]
 }

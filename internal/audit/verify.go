@@ -1,55 +1,76 @@
 package audit
 
 import (
+	"context"
 	"errors"
-	"fmt"
 
-	"golang.org/x/mod/sumdb/note"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/internal/trust"
 )
 
-// Mismatch says where a replayed log first disagrees with a checkpoint: the
-// events before Size are not the ones the checkpoint signed.
-type Mismatch struct {
-	Checkpoint int   // which checkpoint, in order
-	Size       int64 // the size it claims
-	Reason     string
+// Report is what a verified replay of the audit log holds.
+type Report struct {
+	Events      int64
+	Checkpoints int
+	// Duplicates are events written twice by a producer retry: identical
+	// signed copies, which the tree counts as leaves.
+	Duplicates int64
+	// Latest is the largest checkpoint; events past its size are not yet
+	// signed by any checkpoint.
+	Latest   Published
+	Unsigned int64
 }
 
-func (m *Mismatch) Error() string {
-	return fmt.Sprintf("checkpoint %d (size %d): %s", m.Checkpoint, m.Size, m.Reason)
+// Report summarises the trail so far.
+func (t *Trail) Report() Report {
+	r := Report{Events: t.Size(), Duplicates: t.Duplicates(), Checkpoints: len(t.Checkpoints())}
+	if p, ok := t.Latest(); ok {
+		r.Latest = p
+	}
+	r.Unsigned = r.Events - r.Latest.Size
+	return r
 }
 
-// ErrMismatch wraps every *Mismatch.
-var ErrMismatch = errors.New("audit log does not match its checkpoints")
+// Verify replays topic from its first record into a fresh trail and
+// returns at the first *Finding: a forged or malformed record, a dropped
+// event, a checkpoint whose signature is not a gateway's or whose root is
+// not the replayed one.
+func Verify(ctx context.Context, client *bus.Client, topic string, registry *trust.Store) (Report, error) {
+	t := NewTrail(registry, TrailOptions{Topic: topic})
+	err := client.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+		return t.Add(FromMessage(m))
+	})
+	return t.Report(), err
+}
 
-func (m *Mismatch) Unwrap() error { return ErrMismatch }
-
-// Verify replays events (in topic order) into a fresh tree and checks every
-// signed checkpoint against it: its signature with v, its size within the
-// log, its root equal to the replayed root at that size. It returns the
-// number of events and the first disagreement.
-func Verify(events [][]byte, checkpoints [][]byte, v note.Verifier) (int64, error) {
-	var t Tree
-	for _, e := range events {
-		if _, err := t.Append(e); err != nil {
-			return 0, err
+// VerifyRecords is Verify over records already read.
+func VerifyRecords(records []Record, topic string, registry *trust.Store) (Report, error) {
+	t := NewTrail(registry, TrailOptions{Topic: topic})
+	for _, r := range records {
+		if err := t.Add(r); err != nil {
+			return t.Report(), err
 		}
 	}
-	for i, raw := range checkpoints {
-		c, err := OpenCheckpoint(raw, v)
-		if err != nil {
-			return t.Size(), &Mismatch{Checkpoint: i, Reason: err.Error()}
-		}
-		if c.Size > t.Size() {
-			return t.Size(), &Mismatch{Checkpoint: i, Size: c.Size, Reason: fmt.Sprintf("signs %d events, the log holds %d: events were dropped", c.Size, t.Size())}
-		}
-		root, err := t.Root(c.Size)
-		if err != nil {
-			return t.Size(), err
-		}
-		if root != c.Root {
-			return t.Size(), &Mismatch{Checkpoint: i, Size: c.Size, Reason: "root differs: an event before this size was altered, inserted or dropped"}
+	return t.Report(), nil
+}
+
+// FromMessage takes what the trail needs of a Kafka record.
+func FromMessage(m kafka.Message) Record {
+	r := Record{Offset: m.Offset, Key: m.Key, Value: m.Value}
+	for _, h := range m.Headers {
+		switch h.Key {
+		case seal.HeaderBatch:
+			r.Batch = h.Value
+		case seal.HeaderSig:
+			r.Sig = h.Value
 		}
 	}
-	return t.Size(), nil
+	return r
 }
+
+// IsFinding reports whether err is a tampering finding rather than a
+// failure to read the log.
+func IsFinding(err error) bool { return errors.Is(err, ErrTampered) }

@@ -32,6 +32,8 @@ type Options struct {
 	Citizens *Citizens
 	// Consents, when set, serves the consent API.
 	Consents *Consents
+	// Audit, when set, serves the audit trail and citizens' access logs.
+	Audit *Audit
 	// Policy, when set, is published at /v1/rules: the register of
 	// exchanges is public.
 	Policy *policy.RuleSet
@@ -74,6 +76,9 @@ func NewHandler(o Options) http.Handler {
 	}
 	if o.Consents != nil {
 		o.Consents.Routes(mux)
+	}
+	if o.Audit != nil {
+		o.Audit.Routes(mux)
 	}
 	if o.Policy != nil {
 		mux.HandleFunc("GET /v1/rules", func(w http.ResponseWriter, _ *http.Request) {

@@ -36,6 +36,11 @@ type Parts struct {
 	Signer seal.Signer
 	// Index holds the view: view.NewMemory() or view.OpenDisk(...).
 	Index view.Store
+	// AuditTopic defaults to passerelle.audit.v1; tests give each run its
+	// own, created if missing.
+	AuditTopic string
+	// CheckpointInterval defaults to audit.DefaultCheckpointInterval.
+	CheckpointInterval time.Duration
 }
 
 // Start builds the view and the consent state from the topics (following
@@ -54,26 +59,57 @@ func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
 			p.Log.Error("view stopped", "err", err)
 		}
 	}()
+	topic := p.AuditTopic
+	if topic == "" {
+		topic = bus.TopicAudit
+	} else if err := p.Bus.EnsureTopics(ctx, bus.TopicSpec{Name: topic, Partitions: 1, Cleanup: bus.CleanupDelete, KeepForever: true}); err != nil {
+		return nil, nil, err
+	}
+	if p.CheckpointInterval <= 0 {
+		p.CheckpointInterval = audit.DefaultCheckpointInterval
+	}
+	noteSigner, err := audit.GatewayNoteSigner(p.Signer, p.Trust)
+	if err != nil {
+		return nil, nil, err
+	}
+	sealer := seal.NewSealer(p.Signer)
 	w := audit.NewWriter(p.Bus, nil)
-	journal := consent.NewJournal(consent.NewMemory(nil), w, seal.NewSealer(p.Signer), p.Trust, p.Log)
+	auditLog := audit.NewLog(w, sealer, audit.LogOptions{Topic: topic, Log: p.Log, Metrics: p.Metrics})
+	trail := audit.NewTrail(p.Trust, audit.TrailOptions{Topic: topic, KeepEvents: true, Metrics: p.Metrics})
+	go func() {
+		if err := trail.Follow(ctx, p.Bus, p.Log); err != nil && ctx.Err() == nil {
+			p.Log.Error("audit trail stopped", "err", err)
+		}
+	}()
+	publisher := audit.NewPublisher(trail, noteSigner, w, p.Log)
+	go publisher.Run(ctx, p.CheckpointInterval)
+	journal := consent.NewJournal(consent.NewMemory(nil), w, sealer, p.Trust, p.Log)
 	go func() {
 		if err := journal.Follow(ctx, p.Bus); err != nil && ctx.Err() == nil {
 			p.Log.Error("consent state stopped", "err", err)
 		}
 	}()
 	auth := trust.NewAuthenticator(p.Trust, p.ID, nil)
-	auditLog := audit.NewLog(w)
 	h := NewHandler(Options{
 		Log: p.Log, Metrics: p.Metrics, Schemas: p.Schemas, Trust: p.Trust, Policy: p.Rules,
 		Citizens: &Citizens{Log: p.Log, Auth: auth, Rules: p.Rules, Index: ix, Pseudo: p.Pseudo, Consents: journal,
 			Audit: auditLog, Usage: NewUsage(p.Rules), Now: time.Now},
 		Consents: &Consents{Journal: journal, Rules: p.Rules, Pseudo: p.Pseudo, Auth: auth, Trust: p.Trust, Audit: auditLog, Now: time.Now},
+		Audit: &Audit{Trail: trail, Publisher: publisher, Log: auditLog, Pseudo: p.Pseudo, Auth: auth, Trust: p.Trust, Now: time.Now},
 		Ready: map[string]Check{
 			"kafka": func(ctx context.Context) error {
 				_, err := p.Bus.Partitions(ctx, bus.TopicAudit)
 				return err
 			},
 			"consents": func(context.Context) error { return journal.Ready() },
+			"audit": func(context.Context) error {
+				select {
+				case <-trail.Ready():
+					return nil
+				default:
+					return errors.New("still reading the audit topic")
+				}
+			},
 			"view": func(context.Context) error {
 				select {
 				case <-ix.Ready():
@@ -84,5 +120,5 @@ func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
 			},
 		},
 	})
-	return h, func() { w.Close(); p.Index.Close() }, nil
+	return h, func() { auditLog.Close(); w.Close(); p.Index.Close() }, nil
 }

@@ -55,6 +55,29 @@ type fixture struct {
 	journal  *consent.Journal
 	pseudo   *pseudo.Pseudonymizer
 	nir      string
+
+	auditTopic string
+	auditLog   *audit.Log
+	trail      *audit.Trail
+	publisher  *audit.Publisher
+}
+
+// startAudit gives a gateway its own audit topic (a shared broker's
+// passerelle.audit.v1 holds every other run's events), the log writing it,
+// the trail following it and a checkpoint publisher.
+func startAudit(t testing.TB, ctx context.Context, client *bus.Client, signer seal.Signer, store *trust.Store) (*audit.Log, *audit.Trail, *audit.Publisher, string) {
+	t.Helper()
+	topic := bustest.Topic(t, client, 1)
+	aw := audit.NewWriter(client, nil)
+	log := audit.NewLog(aw, seal.NewSealer(signer), audit.LogOptions{Topic: topic})
+	t.Cleanup(func() { log.Close(); aw.Close() })
+	trail := audit.NewTrail(store, audit.TrailOptions{Topic: topic, KeepEvents: true})
+	go trail.Follow(ctx, client, slog.New(slog.DiscardHandler))
+	ns, err := audit.GatewayNoteSigner(signer, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return log, trail, audit.NewPublisher(trail, ns, aw, nil), topic
 }
 
 // newFixture publishes a small population through the real connectors
@@ -110,9 +133,8 @@ func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	aw := audit.NewWriter(client, nil)
-	t.Cleanup(func() { aw.Close() })
 	f := &fixture{world: w, client: client, consents: consent.NewMemory(nil), pseudo: pseudo.New(kr)}
+	f.auditLog, f.trail, f.publisher, f.auditTopic = startAudit(t, ctx, client, w.Signer(t, gatewayID), store)
 	cw := client.NewWriter(nil)
 	t.Cleanup(func() { cw.Close() })
 	f.journal = consent.NewJournal(f.consents, cw, seal.NewSealer(w.Signer(t, "passerelle-gateway")), store, nil)
@@ -131,10 +153,11 @@ func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 	}
 	f.nir = f.adults[0]
 	cz := &gateway.Citizens{Log: slog.New(slog.DiscardHandler), Auth: trust.NewAuthenticator(store, gatewayID, nil), Rules: rules, Index: ix,
-		Pseudo: f.pseudo, Consents: f.journal, Audit: audit.NewLog(aw), Usage: gateway.NewUsage(rules), Now: time.Now}
+		Pseudo: f.pseudo, Consents: f.journal, Audit: f.auditLog, Usage: gateway.NewUsage(rules), Now: time.Now}
 	cs := &gateway.Consents{Journal: f.journal, Rules: rules, Pseudo: f.pseudo, Auth: cz.Auth, Trust: store, Audit: cz.Audit, Now: time.Now}
+	au := &gateway.Audit{Trail: f.trail, Publisher: f.publisher, Log: f.auditLog, Pseudo: f.pseudo, Auth: cz.Auth, Trust: store, Now: time.Now}
 	f.cz = cz
-	f.srv = httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Citizens: cz, Consents: cs, Trust: store, Policy: rules}))
+	f.srv = httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Citizens: cz, Consents: cs, Audit: au, Trust: store, Policy: rules}))
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -247,7 +270,7 @@ func TestCitizenView(t *testing.T) {
 	var events []audit.Event
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	f.client.Replay(ctx, bus.TopicAudit, bus.ReplayOptions{}, func(m kafka.Message) error {
+	f.client.Replay(ctx, f.auditTopic, bus.ReplayOptions{}, func(m kafka.Message) error {
 		var ev audit.Event
 		json.Unmarshal(m.Value, &ev)
 		events = append(events, ev)

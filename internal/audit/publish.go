@@ -1,0 +1,92 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
+)
+
+// ErrEmpty: the log has no event yet, so there is nothing to sign.
+var ErrEmpty = errors.New("audit log is empty")
+
+// DefaultCheckpointInterval is how often a gateway signs the events it has
+// read: the longest an alteration can stay outside every checkpoint.
+const DefaultCheckpointInterval = 10 * time.Second
+
+// Publisher signs checkpoints of a trail, as the trail has read the topic,
+// and writes them to the same topic, where every reader of the log finds
+// them in order.
+type Publisher struct {
+	trail  *Trail
+	signer note.Signer
+	w      *bus.Writer
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	lastSize int64
+	lastNote []byte
+}
+
+// NewPublisher signs with signer (GatewayNoteSigner) and writes with w.
+func NewPublisher(trail *Trail, signer note.Signer, w *bus.Writer, log *slog.Logger) *Publisher {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Publisher{trail: trail, signer: signer, w: w, log: log}
+}
+
+// Publish returns a signed checkpoint of every event the trail has read:
+// the latest one found on the topic if it covers them all, else a new one,
+// returned once it is on the topic.
+func (p *Publisher) Publish(ctx context.Context) ([]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	size := p.trail.Size()
+	if size == 0 {
+		return nil, ErrEmpty
+	}
+	if latest, ok := p.trail.Latest(); ok && latest.Size == size {
+		return latest.Note, nil
+	}
+	if p.lastSize == size {
+		return p.lastNote, nil
+	}
+	root, err := p.trail.Tree().Root(size)
+	if err != nil {
+		return nil, err
+	}
+	signed, err := Checkpoint{Origin: p.trail.o.Topic, Size: size, Root: root}.Sign(p.signer)
+	if err != nil {
+		return nil, fmt.Errorf("sign checkpoint: %w", err)
+	}
+	if err := p.w.Write(ctx, kafka.Message{Topic: p.trail.o.Topic, Key: []byte(CheckpointKey), Value: signed}); err != nil {
+		return nil, fmt.Errorf("publish checkpoint: %w", err)
+	}
+	p.lastSize, p.lastNote = size, signed
+	p.log.Debug("checkpoint published", "component", "audit", "size", size)
+	return signed, nil
+}
+
+// Run publishes every interval while the log grows, until ctx ends.
+func (p *Publisher) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := p.Publish(ctx); err != nil && !errors.Is(err, ErrEmpty) && ctx.Err() == nil {
+			p.log.Warn("checkpoint not published", "component", "audit", "err", err)
+		}
+	}
+}

@@ -1,0 +1,338 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+	"github.com/valyala/fastjson"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/internal/trust"
+)
+
+// Record is what the trail needs of one record of the audit topic.
+type Record struct {
+	Offset int64
+	Key    []byte
+	Value  []byte
+	Batch  []byte // header passerelle-batch
+	Sig    []byte // header passerelle-sig
+}
+
+// Entry is an event of the trail with its place in the tree and the topic.
+type Entry struct {
+	Index  int64 `json:"index"`  // leaf index
+	Offset int64 `json:"offset"` // on the topic
+	Event
+}
+
+// Published is a checkpoint found on the topic.
+type Published struct {
+	Checkpoint
+	Signer string // the gateway member whose key signed it
+	Note   []byte
+	Offset int64
+}
+
+// TrailOptions configure a Trail.
+type TrailOptions struct {
+	// Topic is the log's topic, also the origin line of its checkpoints.
+	Topic string
+	// KeepEvents keeps every event for queries (the gateway); a verifier
+	// keeps only the tree.
+	KeepEvents bool
+	// Metrics, if set, registers the trail's series.
+	Metrics prometheus.Registerer
+}
+
+// Trail replays the audit topic: it checks each event's signature (a
+// gateway's key), each writer's sequence and each checkpoint against the
+// tree it rebuilds. The gateway follows the topic with one, to sign
+// checkpoints and answer auditors; `passerelle audit verify` replays into
+// one and stops at the first Finding.
+type Trail struct {
+	o        TrailOptions
+	registry *trust.Store
+	verifier *seal.Verifier
+	parser   fastjson.Parser
+
+	mu          sync.RWMutex
+	tree        Tree
+	writers     map[string]*writerState
+	checkpoints []Published
+	events      []Entry
+	byID        map[string]int64
+	byCitizen   map[string][]int64
+	duplicates  int64
+
+	ready    chan struct{}
+	findings *prometheus.CounterVec
+}
+
+type writerState struct {
+	next   int64
+	leaves []int64 // leaf index of each seq, to recognise a retried write
+}
+
+// NewTrail returns an empty trail trusting the gateways of registry.
+func NewTrail(registry *trust.Store, o TrailOptions) *Trail {
+	t := &Trail{o: o, registry: registry, verifier: seal.NewVerifier(registry), writers: map[string]*writerState{},
+		ready: make(chan struct{}),
+		findings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "passerelle_audit_findings_total",
+			Help: "Records of the audit topic that are not what a gateway wrote, by what is wrong.",
+		}, []string{"finding"})}
+	if o.KeepEvents {
+		t.byID, t.byCitizen = map[string]int64{}, map[string][]int64{}
+	}
+	if o.Metrics != nil {
+		o.Metrics.MustRegister(t.findings, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "passerelle_audit_tree_size",
+			Help: "Events in the audit tree this gateway has read.",
+		}, func() float64 { return float64(t.Size()) }))
+	}
+	return t
+}
+
+// Follow reads the topic from its beginning into the trail and keeps
+// following it until ctx ends; Ready closes once it has caught up. A
+// finding is logged and counted, never fatal: the gateway keeps serving
+// and auditors see it in `passerelle audit verify`.
+func (t *Trail) Follow(ctx context.Context, client *bus.Client, log *slog.Logger) error {
+	var once sync.Once
+	return client.Replay(ctx, t.o.Topic, bus.ReplayOptions{Follow: true, CaughtUp: func() { once.Do(func() { close(t.ready) }) }},
+		func(m kafka.Message) error {
+			err := t.Add(FromMessage(m))
+			var f *Finding
+			if errors.As(err, &f) {
+				t.findings.WithLabelValues(findingLabel(f.Err)).Inc()
+				log.Warn("audit log finding", "component", "audit", "topic", t.o.Topic, "offset", f.Offset, "err", err)
+				return nil
+			}
+			return err
+		})
+}
+
+// Ready closes once Follow has caught up with the topic.
+func (t *Trail) Ready() <-chan struct{} { return t.ready }
+
+func findingLabel(err error) string {
+	for _, e := range []struct {
+		err   error
+		label string
+	}{{ErrForged, "forged"}, {ErrDropped, "dropped"}, {ErrRootMismatch, "root-mismatch"}, {ErrCheckpoint, "bad-checkpoint"}} {
+		if errors.Is(err, e.err) {
+			return e.label
+		}
+	}
+	return "malformed"
+}
+
+// Add takes the next record of the topic. A forged or unreadable record is
+// not a leaf; a gap in a writer's sequence is still one (the events around
+// it are genuine). Either way Add returns a *Finding.
+func (t *Trail) Add(r Record) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if string(r.Key) == CheckpointKey {
+		return t.addCheckpoint(r)
+	}
+	id, writer, seq, err := t.parseEvent(r.Value)
+	if err != nil {
+		return &Finding{Offset: r.Offset, Err: ErrMalformedEvent, Detail: err.Error()}
+	}
+	if err := t.checkSigner(r); err != nil {
+		return &Finding{Offset: r.Offset, Event: id, Err: ErrForged, Detail: err.Error()}
+	}
+	if id != string(r.Key) {
+		return &Finding{Offset: r.Offset, Event: id, Err: ErrForged, Detail: fmt.Sprintf("keyed %q", r.Key)}
+	}
+	w := t.writers[writer]
+	if w == nil {
+		w = &writerState{}
+		t.writers[writer] = w
+	}
+	if seq < w.next {
+		// kafka-go retries a produce whose answer it lost: the same signed
+		// event twice. Only an identical copy is a retry.
+		if t.tree.LeafHash(w.leaves[seq]) != tlog.RecordHash(r.Value) {
+			return &Finding{Offset: r.Offset, Event: id, Err: ErrForged, Detail: fmt.Sprintf("writer %s seq %d reused with other content", writer, seq)}
+		}
+		t.duplicates++
+	}
+	index, err := t.tree.Append(r.Value)
+	if err != nil {
+		return err
+	}
+	var gap *Finding
+	if seq > w.next {
+		gap = &Finding{Offset: r.Offset, Event: id, Err: ErrDropped,
+			Detail: fmt.Sprintf("writer %s: events seq %d to %d are missing before this one (seq %d)", writer, w.next, seq-1, seq)}
+	}
+	for ; w.next <= seq; w.next++ {
+		w.leaves = append(w.leaves, index)
+	}
+	if t.o.KeepEvents {
+		t.keep(index, r)
+	}
+	if gap != nil {
+		return gap
+	}
+	return nil
+}
+
+func (t *Trail) parseEvent(v []byte) (id, writer string, seq int64, err error) {
+	doc, err := t.parser.ParseBytes(v)
+	if err != nil {
+		return "", "", 0, fmt.Errorf("not JSON: %w", err)
+	}
+	idv, wv, sv := doc.GetStringBytes("id"), doc.GetStringBytes("writer"), doc.Get("seq")
+	if len(idv) == 0 || len(wv) == 0 || sv == nil {
+		return "", "", 0, errors.New("lacks id, writer or seq")
+	}
+	seq, err = sv.Int64()
+	if err != nil || seq < 0 {
+		return "", "", 0, fmt.Errorf("seq is not a count")
+	}
+	return string(idv), string(wv), seq, nil
+}
+
+func (t *Trail) checkSigner(r Record) error {
+	k, err := t.verifier.Signature(r.Value, r.Sig, r.Batch)
+	if err != nil {
+		return err
+	}
+	m, err := t.registry.Current().Member(k.Member)
+	if err != nil || !m.Has(trust.RoleGateway) {
+		return fmt.Errorf("signed by %s, which is not a gateway", k.Member)
+	}
+	return nil
+}
+
+func (t *Trail) keep(index int64, r Record) {
+	var ev Event
+	// parseEvent has read id, writer and seq; a field of another type
+	// would only cost the query view the rest of this event.
+	_ = json.Unmarshal(r.Value, &ev)
+	ev.ID = string(r.Key)
+	t.events = append(t.events, Entry{Index: index, Offset: r.Offset, Event: ev})
+	t.byID[ev.ID] = index
+	if ev.Citizen != "" {
+		t.byCitizen[ev.Citizen] = append(t.byCitizen[ev.Citizen], index)
+	}
+}
+
+func (t *Trail) addCheckpoint(r Record) error {
+	verifiers, names := t.gatewayVerifiers()
+	c, err := OpenCheckpoint(r.Value, verifiers)
+	if err != nil {
+		detail := strings.TrimPrefix(err.Error(), ErrCheckpoint.Error()+": ")
+		var unverified *note.UnverifiedNoteError
+		if errors.As(err, &unverified) {
+			detail = "signed by no gateway key of the member registry"
+		}
+		return &Finding{Offset: r.Offset, Checkpoint: true, Err: ErrCheckpoint, Detail: detail}
+	}
+	switch {
+	case c.Origin != t.o.Topic:
+		return &Finding{Offset: r.Offset, Checkpoint: true, Err: ErrCheckpoint, Detail: fmt.Sprintf("origin %q is another log's", c.Origin)}
+	case c.Size > t.tree.Size():
+		return &Finding{Offset: r.Offset, Checkpoint: true, Err: ErrDropped,
+			Detail: fmt.Sprintf("checkpoint signs %d events, %d precede it", c.Size, t.tree.Size())}
+	}
+	root, err := t.tree.Root(c.Size)
+	if err != nil {
+		return err
+	}
+	if root != c.Root {
+		return &Finding{Offset: r.Offset, Checkpoint: true, Err: ErrRootMismatch, Detail: t.firstDifference(c.Size)}
+	}
+	signer := ""
+	if n, err := note.Open(r.Value, verifiers); err == nil && len(n.Sigs) > 0 {
+		signer = names[n.Sigs[0].Hash]
+	}
+	t.checkpoints = append(t.checkpoints, Published{Checkpoint: c, Signer: signer, Note: bytes.Clone(r.Value), Offset: r.Offset})
+	return nil
+}
+
+// firstDifference says where a replayed tree first departs from the last
+// checkpoint that matched: the event is after that checkpoint's size.
+func (t *Trail) firstDifference(size int64) string {
+	var last int64
+	for _, p := range t.checkpoints {
+		if p.Size < size && p.Size > last {
+			last = p.Size
+		}
+	}
+	return fmt.Sprintf("root of the first %d events differs from the signed one: an event between leaf %d and leaf %d was altered, inserted or removed", size, last, size-1)
+}
+
+// gatewayVerifiers are the Ed25519 keys of the registry's gateways, by
+// note key name = member id, and the member of each key hash.
+func (t *Trail) gatewayVerifiers() (note.Verifiers, map[uint32]string) {
+	reg := t.registry.Current()
+	var vs []note.Verifier
+	names := map[uint32]string{}
+	for _, m := range reg.Members() {
+		if !m.Has(trust.RoleGateway) {
+			continue
+		}
+		for _, v := range NoteVerifiers(reg, m) {
+			vs = append(vs, v)
+			names[v.KeyHash()] = m.ID
+		}
+	}
+	return note.VerifierList(vs...), names
+}
+
+// Size is the number of leaves.
+func (t *Trail) Size() int64 { return t.tree.Size() }
+
+// Duplicates counts events written twice by a producer retry.
+func (t *Trail) Duplicates() int64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.duplicates
+}
+
+// Checkpoints lists the checkpoints seen, in topic order.
+func (t *Trail) Checkpoints() []Published {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return append([]Published(nil), t.checkpoints...)
+}
+
+// Latest is the largest checkpoint seen, if any.
+func (t *Trail) Latest() (Published, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var best Published
+	for _, p := range t.checkpoints {
+		if p.Size >= best.Size {
+			best = p
+		}
+	}
+	return best, len(t.checkpoints) > 0
+}
+
+// Tree is the trail's Merkle tree.
+func (t *Trail) Tree() *Tree { return &t.tree }
+
+// Index returns the leaf index of an event id.
+func (t *Trail) Index(id string) (int64, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	i, ok := t.byID[id]
+	return i, ok
+}

@@ -1,0 +1,238 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/passerelle-bus/passerelle/internal/audit"
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/internal/trust"
+	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
+)
+
+var members = []trust.MemberSpec{
+	{ID: "gw", Name: "Gateway", Roles: []string{"gateway"}},
+	{ID: "dgfip", Name: "DGFiP", Roles: []string{"publisher:tax", "reader"}},
+}
+
+// written is an honest log: events appended concurrently through the Log,
+// checkpoints published by a gateway following the topic, read back.
+type written struct {
+	world   *trusttest.World
+	store   *trust.Store
+	topic   string
+	records []audit.Record
+}
+
+func writeLog(t *testing.T, tg bustest.Target, n int) *written {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	client := tg.Client(t)
+	w := &written{world: trusttest.New(t, members), topic: bustest.Topic(t, client, 1)}
+	w.store = w.world.Store(t)
+	signer := w.world.Signer(t, "gw")
+	bw := audit.NewWriter(client, nil)
+	defer bw.Close()
+	log := audit.NewLog(bw, seal.NewSealer(signer), audit.LogOptions{Topic: w.topic})
+	defer log.Close()
+	trail := audit.NewTrail(w.store, audit.TrailOptions{Topic: w.topic, KeepEvents: true})
+	go trail.Follow(ctx, client, nil)
+	ns, err := audit.GatewayNoteSigner(signer, w.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := audit.NewPublisher(trail, ns, bw, nil)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n / 8 {
+				ev := audit.Event{ID: fmt.Sprintf("ev-%d-%d", g, i), Time: time.Now(), Kind: audit.KindView, Requester: "cnaf",
+					Citizen: "pseudo", Decision: "allow"}
+				if err := log.Append(ctx, ev); err != nil {
+					t.Error(err)
+					return
+				}
+				if g == 0 && i%(n/32) == 0 { // a checkpoint now and then, amid the writes
+					waitSize(t, trail, 1)
+					if _, err := pub.Publish(ctx); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	waitSize(t, trail, int64(n))
+	if _, err := pub.Publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer rcancel()
+	if err := client.Replay(rctx, w.topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+		w.records = append(w.records, audit.FromMessage(m))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func waitSize(t *testing.T, tr *audit.Trail, n int64) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); tr.Size() < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("trail has %d events, want %d", tr.Size(), n)
+		}
+	}
+}
+
+// rewritten is the log as someone with write access to the topic made it:
+// offsets follow the new order.
+func rewritten(rs []audit.Record) []audit.Record {
+	out := make([]audit.Record, len(rs))
+	for i, r := range rs {
+		r.Offset = int64(i)
+		out[i] = r
+	}
+	return out
+}
+
+func indexOf(rs []audit.Record, pred func(audit.Record) bool) int {
+	for i, r := range rs {
+		if pred(r) {
+			return i
+		}
+	}
+	return -1
+}
+
+func isEvent(r audit.Record) bool { return string(r.Key) != audit.CheckpointKey }
+
+func TestLogNumbersEventsAndVerifies(t *testing.T) {
+	bustest.Each(t, func(t *testing.T, tg bustest.Target) {
+		w := writeLog(t, tg, 320)
+		rep, err := audit.VerifyRecords(w.records, w.topic, w.store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Events != 320 || rep.Checkpoints < 2 || rep.Unsigned != 0 || rep.Latest.Signer != "gw" {
+			t.Fatalf("report %+v", rep)
+		}
+		// Concurrent requests shared group commits: fewer signatures than events.
+		roots := map[string]bool{}
+		for _, r := range w.records {
+			if isEvent(r) {
+				roots[string(r.Batch[:bytes.IndexByte(r.Batch, ',')])] = true
+			}
+		}
+		if len(roots) >= 320 {
+			t.Errorf("%d group commits for 320 events: no request shared a write", len(roots))
+		}
+	})
+}
+
+func TestVerifyNamesWhatWasTamperedWith(t *testing.T) {
+	w := writeLog(t, bustest.Embedded(t), 160)
+	recs := w.records
+	first := indexOf(recs, isEvent)
+	firstCP := indexOf(recs, func(r audit.Record) bool { return !isEvent(r) })
+	mid := indexOf(recs[len(recs)/2:], isEvent) + len(recs)/2
+	ctx := context.Background()
+
+	forged := func(signer seal.Signer, id string) audit.Record {
+		v := fmt.Appendf(nil, `{"id":%q,"writer":"0000","seq":0,"kind":"view","requester":"cnaf","decision":"allow"}`, id)
+		r := audit.Record{Key: []byte(id), Value: v}
+		if signer != nil {
+			h, _ := seal.NewSealer(signer).SignBatch(ctx, [][]byte{v})
+			r.Batch = h[0]
+		}
+		return r
+	}
+	wrongKey := func() audit.Record {
+		skey, _, _ := note.GenerateKey(rand.Reader, "gw")
+		s, _ := note.NewSigner(skey)
+		honest, _ := audit.OpenCheckpoint(recs[firstCP].Value, verifiersOf(w))
+		signed, _ := honest.Sign(s)
+		return audit.Record{Key: []byte(audit.CheckpointKey), Value: signed}
+	}
+	altered := func() []audit.Record {
+		rs := append([]audit.Record(nil), recs...)
+		rs[first].Value = bytes.Replace(rs[first].Value, []byte(`"decision":"allow"`), []byte(`"decision":"deny"`), 1)
+		return rs
+	}
+	without := func(i int) []audit.Record { return append(append([]audit.Record(nil), recs[:i]...), recs[i+1:]...) }
+	droppedID := string(recs[mid].Key)
+
+	for _, tc := range []struct {
+		name  string
+		recs  []audit.Record
+		want  error
+		at    int64  // offset named
+		event string // event named, if any
+		in    string // the detail names this
+	}{
+		{"unsigned event appended", append(append([]audit.Record(nil), recs...), forged(nil, "forged-1")), audit.ErrForged, int64(len(recs)), "forged-1", "not signed"},
+		{"event signed by a publisher appended", append(append([]audit.Record(nil), recs...), forged(w.world.Signer(t, "dgfip"), "forged-2")), audit.ErrForged, int64(len(recs)), "forged-2", "not a gateway"},
+		{"event altered", altered(), audit.ErrForged, int64(first), string(recs[first].Key), ""},
+		{"event dropped", without(mid), audit.ErrDropped, -1, "", "missing"},
+		{"checkpoint signed by another key", append(append([]audit.Record(nil), recs...), wrongKey()), audit.ErrCheckpoint, int64(len(recs)), "", "no gateway key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := audit.VerifyRecords(rewritten(tc.recs), w.topic, w.store)
+			var f *audit.Finding
+			if !errors.As(err, &f) || !errors.Is(err, tc.want) || !errors.Is(err, audit.ErrTampered) {
+				t.Fatalf("got %v, want a finding of %v", err, tc.want)
+			}
+			if tc.at >= 0 && f.Offset != tc.at || tc.event != "" && f.Event != tc.event || !strings.Contains(f.Detail, tc.in) {
+				t.Fatalf("finding %q, want offset %d, event %q, detail with %q", err, tc.at, tc.event, tc.in)
+			}
+		})
+	}
+	t.Run("the dropped event's neighbours are named", func(t *testing.T) {
+		_, err := audit.VerifyRecords(rewritten(without(mid)), w.topic, w.store)
+		var f *audit.Finding
+		errors.As(err, &f)
+		if f.Checkpoint {
+			// A checkpoint came first: it signs more events than precede it.
+			return
+		}
+		if f.Event == droppedID || !strings.Contains(f.Detail, "seq") {
+			t.Fatalf("finding %v", err)
+		}
+	})
+	t.Run("a retried write is a duplicate, not a forgery", func(t *testing.T) {
+		last := recs[len(recs)-2] // the last event, before the final checkpoint
+		rep, err := audit.VerifyRecords(rewritten(append(append([]audit.Record(nil), recs...), last)), w.topic, w.store)
+		if err != nil || rep.Duplicates != 1 || rep.Unsigned != 1 {
+			t.Fatalf("%+v, %v", rep, err)
+		}
+		// The same writer and seq with other content, even signed by the
+		// gateway's key, is not a retry.
+		other := bytes.Replace(last.Value, []byte(`"requester":"cnaf"`), []byte(`"requester":"dgfip"`), 1)
+		h, _ := seal.NewSealer(w.world.Signer(t, "gw")).SignBatch(ctx, [][]byte{other})
+		_, err = audit.VerifyRecords(rewritten(append(append([]audit.Record(nil), recs...), audit.Record{Key: last.Key, Value: other, Batch: h[0]})), w.topic, w.store)
+		if !errors.Is(err, audit.ErrForged) || !strings.Contains(err.Error(), "reused") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+func verifiersOf(w *written) note.Verifiers {
+	reg := w.store.Current()
+	m, _ := reg.Member("gw")
+	return note.VerifierList(audit.NoteVerifiers(reg, m)...)
+}

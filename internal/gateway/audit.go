@@ -1,0 +1,279 @@
+package gateway
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/passerelle-bus/passerelle/internal/audit"
+	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/trust"
+)
+
+// Audit serves the trail: events to auditors, checkpoints and proofs to
+// every member (they hold no personal data, and a member that keeps the
+// last checkpoint it saw is a witness), and a citizen's access log to the
+// citizens' portals. Reading the trail is itself audited.
+type Audit struct {
+	Trail     *audit.Trail
+	Publisher *audit.Publisher
+	Log       *audit.Log
+	Pseudo    *pseudo.Pseudonymizer
+	Auth      *trust.Authenticator
+	Trust     *trust.Store
+	Now       func() time.Time
+}
+
+// Routes mounts the audit endpoints.
+func (a *Audit) Routes(mux *http.ServeMux) {
+	mux.Handle("GET /v1/audit/events", authenticated(a.Auth, a.role(trust.RoleAuditor, a.events)))
+	mux.Handle("GET /v1/audit/checkpoint", authenticated(a.Auth, a.caughtUp(a.checkpoint)))
+	mux.Handle("GET /v1/audit/proof", authenticated(a.Auth, a.caughtUp(a.proof)))
+	mux.Handle("GET /v1/citizens/{nir}/access-log", authenticated(a.Auth, a.role(trust.RoleConsentCollector, a.accessLog)))
+}
+
+func (a *Audit) role(role string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !caller(r).Has(role) {
+			writeProblem(w, http.StatusForbidden, "role-missing", "The "+role+" role is required", "")
+			return
+		}
+		a.caughtUp(h).ServeHTTP(w, r)
+	})
+}
+
+// caughtUp refuses while the trail is still replaying: an incomplete
+// trail would answer "nobody" where the truth is "not yet read".
+func (a *Audit) caughtUp(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-a.Trail.Ready():
+			h(w, r)
+		default:
+			w.Header().Set("Retry-After", "2")
+			writeProblem(w, http.StatusServiceUnavailable, "audit-trail-lagging", "The audit trail is still being read", "")
+		}
+	}
+}
+
+// EventsResponse is the body of GET /v1/audit/events.
+type EventsResponse struct {
+	Events []audit.Entry `json:"events"`
+	// Next is the cursor of the next page (?after=), when there is one.
+	Next *int64 `json:"next,omitempty"`
+	// TreeSize is the number of events the gateway had read.
+	TreeSize int64 `json:"tree_size"`
+}
+
+func (a *Audit) events(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := audit.Filter{Requester: q.Get("requester"), Purpose: q.Get("purpose"), After: -1}
+	if k := q.Get("kind"); k != "" {
+		f.Kinds = []string{k}
+	}
+	var err error
+	if f.From, err = timeParam(q.Get("from")); err == nil {
+		f.To, err = timeParam(q.Get("to"))
+	}
+	if err == nil {
+		f.After, err = intParam(q.Get("after"), -1)
+	}
+	if err == nil {
+		var limit int64
+		limit, err = intParam(q.Get("limit"), 1000)
+		f.Limit = int(limit)
+	}
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, "query-malformed", "Malformed query", err.Error())
+		return
+	}
+	query := map[string]string{}
+	for _, k := range []string{"requester", "purpose", "kind", "from", "to", "after", "limit"} {
+		if v := q.Get(k); v != "" {
+			query[k] = v
+		}
+	}
+	if nir := q.Get("nir"); nir != "" {
+		if f.Citizen, err = a.citizen(w, r, nir); err != nil {
+			return
+		}
+		query["nir"] = "(audit pseudonym in citizen)"
+	}
+	ev := audit.Event{ID: requestID(), Time: a.Now(), Kind: audit.KindTrace, Requester: caller(r).ID, KeyID: caller(r).KeyID,
+		Citizen: f.Citizen, Decision: "allow", Query: query}
+	if !a.record(w, r, ev) {
+		return
+	}
+	page, more := a.Trail.Events(f)
+	resp := EventsResponse{Events: page, TreeSize: a.Trail.Size()}
+	if more {
+		next := page[len(page)-1].Index
+		resp.Next = &next
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// Access is one line of a citizen's access log.
+type Access struct {
+	Time          time.Time `json:"time"`
+	Requester     string    `json:"requester"`
+	RequesterName string    `json:"requester_name"`
+	Purpose       string    `json:"purpose"`
+	LegalBasis    string    `json:"legal_basis,omitempty"`
+	Decision      string    `json:"decision"`
+	Released      []string  `json:"released"`
+	EventID       string    `json:"event_id"`
+	Index         int64     `json:"index"`
+}
+
+func (a *Audit) accessLog(w http.ResponseWriter, r *http.Request) {
+	citizen, err := a.citizen(w, r, r.PathValue("nir"))
+	if err != nil {
+		return
+	}
+	ev := audit.Event{ID: requestID(), Time: a.Now(), Kind: audit.KindAccessLog, Requester: caller(r).ID, KeyID: caller(r).KeyID,
+		Citizen: citizen, Decision: "allow"}
+	if !a.record(w, r, ev) {
+		return
+	}
+	entries, _ := a.Trail.Events(audit.Filter{Citizen: citizen, Kinds: []string{audit.KindView}, After: -1, Limit: audit.MaxPage})
+	reg := a.Trust.Current()
+	out := make([]Access, 0, len(entries))
+	for _, e := range entries {
+		name := e.Requester
+		if m, err := reg.Member(e.Requester); err == nil {
+			name = m.Name
+		}
+		released := e.Released
+		if released == nil {
+			released = []string{}
+		}
+		out = append(out, Access{Time: e.Time, Requester: e.Requester, RequesterName: name, Purpose: e.Purpose,
+			LegalBasis: e.LegalBasis, Decision: e.Decision, Released: released, EventID: e.ID, Index: e.Index})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"accesses": out})
+}
+
+func (a *Audit) citizen(w http.ResponseWriter, r *http.Request, nir string) (string, error) {
+	if err := pseudo.ValidateNIR(nir); err != nil {
+		writeProblem(w, http.StatusBadRequest, "nir-malformed", "The NIR is not valid", err.Error())
+		return "", err
+	}
+	ids, err := a.Pseudo.Audit(r.Context(), []string{nir})
+	if err != nil {
+		writeProblem(w, http.StatusServiceUnavailable, "keys-unavailable", "Pseudonym keys unavailable", "")
+		return "", err
+	}
+	return ids[0], nil
+}
+
+func (a *Audit) record(w http.ResponseWriter, r *http.Request, ev audit.Event) bool {
+	if err := a.Log.Append(r.Context(), ev); err != nil {
+		w.Header().Set("Retry-After", "5")
+		writeProblem(w, http.StatusServiceUnavailable, "audit-unavailable", "The access could not be recorded, so nothing is released", "")
+		return false
+	}
+	return true
+}
+
+func (a *Audit) checkpoint(w http.ResponseWriter, r *http.Request) {
+	signed, err := a.Publisher.Publish(r.Context())
+	switch {
+	case errors.Is(err, audit.ErrEmpty):
+		writeProblem(w, http.StatusNotFound, "audit-empty", "The audit log has no event yet", "")
+		return
+	case err != nil:
+		w.Header().Set("Retry-After", "5")
+		writeProblem(w, http.StatusServiceUnavailable, "checkpoint-unavailable", "No checkpoint could be signed", "")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(signed)
+}
+
+// ProofResponse is an RFC 9162 proof: an inclusion proof of leaf Index in
+// the tree of Size events, or a consistency proof from the tree of From
+// events to the tree of Size. Hashes are base64 (standard), as in
+// checkpoints.
+type ProofResponse struct {
+	Kind     string   `json:"kind"` // inclusion or consistency
+	Index    *int64   `json:"index,omitempty"`
+	EventID  string   `json:"event_id,omitempty"`
+	LeafHash string   `json:"leaf_hash,omitempty"`
+	From     *int64   `json:"from,omitempty"`
+	Size     int64    `json:"size"`
+	Root     string   `json:"root"`
+	Proof    []string `json:"proof"`
+}
+
+func (a *Audit) proof(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	tree := a.Trail.Tree()
+	size, err := intParam(q.Get("size"), tree.Size())
+	if err != nil || size < 1 || size > tree.Size() {
+		writeProblem(w, http.StatusBadRequest, "proof-size", "size must be between 1 and the tree size", strconv.FormatInt(tree.Size(), 10))
+		return
+	}
+	root, _ := tree.Root(size)
+	resp := ProofResponse{Size: size, Root: b64(root)}
+	var hashes []tlog.Hash
+	switch {
+	case q.Has("from"):
+		from, err := intParam(q.Get("from"), 0)
+		if err != nil || from < 1 || from > size {
+			writeProblem(w, http.StatusBadRequest, "proof-size", "from must be between 1 and size", "")
+			return
+		}
+		resp.Kind, resp.From = "consistency", &from
+		hashes, err = tree.Consistency(from, size)
+		if err != nil {
+			writeProblem(w, http.StatusInternalServerError, "proof-failed", "The proof could not be built", err.Error())
+			return
+		}
+	case q.Has("event") || q.Has("index"):
+		index, ok := a.Trail.Index(q.Get("event"))
+		if !q.Has("event") {
+			index, err = intParam(q.Get("index"), -1)
+			ok = err == nil && index >= 0
+		}
+		if !ok || index >= size {
+			writeProblem(w, http.StatusNotFound, "event-unknown", "No such event in the tree of that size", "")
+			return
+		}
+		e, _ := a.Trail.Event(index)
+		resp.Kind, resp.Index, resp.EventID, resp.LeafHash = "inclusion", &index, e.ID, b64(tree.LeafHash(index))
+		hashes, err = tree.Inclusion(index, size)
+		if err != nil {
+			writeProblem(w, http.StatusInternalServerError, "proof-failed", "The proof could not be built", err.Error())
+			return
+		}
+	default:
+		writeProblem(w, http.StatusBadRequest, "proof-kind", "Ask for event= (or index=) or from=", "")
+		return
+	}
+	resp.Proof = make([]string, len(hashes))
+	for i, h := range hashes {
+		resp.Proof[i] = b64(h)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func b64(h tlog.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }
+
+func timeParam(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
+func intParam(s string, def int64) (int64, error) {
+	if s == "" {
+		return def, nil
+	}
+	return strconv.ParseInt(s, 10, 64)
+}
