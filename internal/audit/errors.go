@@ -33,9 +33,9 @@ var (
 type Finding struct {
 	Offset     int64
 	Event      string
-	Checkpoint bool // the record is a checkpoint
-	Err    error // one of the sentinels above
-	Detail string
+	Checkpoint bool  // the record is a checkpoint
+	Err        error // one of the sentinels above
+	Detail     string
 }
 
 func (f *Finding) Error() string {
