@@ -38,6 +38,7 @@ func commands() []command {
 		{"keys", "generate, rotate and publish members' keys and the member registry", runKeys},
 		{"policy", "run the example requests written beside the policy rules", runPolicy},
 		{"token", "print a short-lived request JWT for a member, for curl", runToken},
+		{"audit", "verify the audit log, trace accesses, witness checkpoints", runAudit},
 	}
 }
 

@@ -142,6 +142,11 @@ Ask for a citizen's view as the benefits payer checking housing aid:
   TOKEN=$(go run ./cmd/passerelle token --data %s --member cnaf)
   curl -s -H "Authorization: Bearer $TOKEN" '%s/v1/citizens/%s/view?purpose=housing-aid-eligibility&fields=tax.reference_income,tax.shares,civilstatus.birth_date'
 
+See who accessed that citizen's data, as the data-protection authority, and
+check that the audit log was not altered:
+  go run ./cmd/passerelle audit trace --data %s --gateway %s --nir %s
+  go run ./cmd/passerelle audit verify --data %s --brokers %s
+
 Also:
   curl -s %s/readyz
   curl -s %s/metrics | grep passerelle_
@@ -152,7 +157,8 @@ Also:
 
 Stop with Ctrl-C.
 
-`, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, f.data, base, pop.Example, base, base, base, base, base, brokers[0])
+`, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, f.data, base, pop.Example,
+			f.data, base, pop.Example, f.data, strings.Join(brokers, ","), base, base, base, base, base, brokers[0])
 
 		go showProgress(ctx, e.stdout, isTerminal(e.stdout), conns, rows)
 	})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -67,6 +68,7 @@ func TestDemoServesHealthAndMetricsAndStopsCleanly(t *testing.T) {
 		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0", "--data", data, "--citizens", "300"}, w, io.Discard)
 		w.Close()
 	}()
+	brokers := out.waitFor(t, regexp.MustCompile(`Kafka brokers:\s+(\S+)`))[1]
 	base := out.waitFor(t, regexp.MustCompile(`Gateway:\s+(http://\S+)`))[1]
 	example := out.waitFor(t, regexp.MustCompile(`curl -s -H "Authorization: Bearer \$TOKEN" '(\S+)'`))[1]
 	out.waitFor(t, regexp.MustCompile(`Connectors caught up`))
@@ -91,6 +93,24 @@ func TestDemoServesHealthAndMetricsAndStopsCleanly(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"decision":"allow"`) || !strings.Contains(string(b), `"tax.reference_income"`) {
 		t.Fatalf("example request: %d %s", resp.StatusCode, b)
+	}
+
+	// The auditor's commands, as the demo prints them.
+	nir := regexp.MustCompile(`/v1/citizens/([^/]+)/view`).FindStringSubmatch(example)[1]
+	witness := filepath.Join(t.TempDir(), "witness")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"audit", "checkpoint", "--data", data, "--gateway", base, "--witness", witness}, "\n— passerelle-gateway "},
+		{[]string{"audit", "trace", "--data", data, "--gateway", base, "--nir", nir}, "cnaf-housing-aid-eligibility"},
+		{[]string{"audit", "checkpoint", "--data", data, "--gateway", base, "--witness", witness}, "\n— passerelle-gateway "},
+		{[]string{"audit", "verify", "--data", data, "--brokers", brokers}, "verified in"},
+	} {
+		var stdout, stderr strings.Builder
+		if code := run(ctx, tc.args, &stdout, &stderr); code != exitOK || !strings.Contains(stdout.String(), tc.want) {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want %q", strings.Join(tc.args[:2], " "), code, stdout.String(), stderr.String(), tc.want)
+		}
 	}
 
 	for _, tc := range []struct{ path, want string }{

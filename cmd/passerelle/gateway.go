@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/config"
@@ -30,6 +31,12 @@ type gatewayConfig struct {
 	Index string `yaml:"index"`
 	// Policy is a policy directory; empty uses the one built in.
 	Policy string `yaml:"policy"`
+	Audit  struct {
+		// Topic defaults to passerelle.audit.v1.
+		Topic string `yaml:"topic"`
+		// CheckpointInterval is how often the gateway signs the log.
+		CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
+	} `yaml:"audit"`
 }
 
 func (c *gatewayConfig) Validate() error {
@@ -40,6 +47,8 @@ func (c *gatewayConfig) Validate() error {
 		return errors.New("listen: required")
 	case c.Data == "":
 		return errors.New("data: required")
+	case c.Audit.CheckpointInterval < 0:
+		return errors.New("audit.checkpoint_interval: must be positive")
 	}
 	return c.Kafka.Validate()
 }
@@ -95,7 +104,8 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	handler, release, err := gateway.Start(ctx, gateway.Parts{ID: cfg.ID, Log: log, Metrics: newRegistry(), Bus: client, Trust: store,
-		Rules: rules, Schemas: cat, Pseudo: pseudo.New(pseudo.NewFileKeyring(d.Pseudo())), Signer: signer, Index: index})
+		Rules: rules, Schemas: cat, Pseudo: pseudo.New(pseudo.NewFileKeyring(d.Pseudo())), Signer: signer, Index: index,
+		AuditTopic: cfg.Audit.Topic, CheckpointInterval: cfg.Audit.CheckpointInterval})
 	if err != nil {
 		return err
 	}

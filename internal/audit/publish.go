@@ -30,9 +30,8 @@ type Publisher struct {
 	w      *bus.Writer
 	log    *slog.Logger
 
-	mu       sync.Mutex
-	lastSize int64
-	lastNote []byte
+	mu   sync.Mutex
+	last Published
 }
 
 // NewPublisher signs with signer (GatewayNoteSigner) and writes with w.
@@ -46,33 +45,34 @@ func NewPublisher(trail *Trail, signer note.Signer, w *bus.Writer, log *slog.Log
 // Publish returns a signed checkpoint of every event the trail has read:
 // the latest one found on the topic if it covers them all, else a new one,
 // returned once it is on the topic.
-func (p *Publisher) Publish(ctx context.Context) ([]byte, error) {
+func (p *Publisher) Publish(ctx context.Context) (Published, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	size := p.trail.Size()
 	if size == 0 {
-		return nil, ErrEmpty
+		return Published{}, ErrEmpty
 	}
 	if latest, ok := p.trail.Latest(); ok && latest.Size == size {
-		return latest.Note, nil
+		return latest, nil
 	}
-	if p.lastSize == size {
-		return p.lastNote, nil
+	if p.last.Size == size {
+		return p.last, nil
 	}
 	root, err := p.trail.Tree().Root(size)
 	if err != nil {
-		return nil, err
+		return Published{}, err
 	}
-	signed, err := Checkpoint{Origin: p.trail.o.Topic, Size: size, Root: root}.Sign(p.signer)
+	c := Checkpoint{Origin: p.trail.o.Origin, Size: size, Root: root}
+	signed, err := c.Sign(p.signer)
 	if err != nil {
-		return nil, fmt.Errorf("sign checkpoint: %w", err)
+		return Published{}, fmt.Errorf("sign checkpoint: %w", err)
 	}
 	if err := p.w.Write(ctx, kafka.Message{Topic: p.trail.o.Topic, Key: []byte(CheckpointKey), Value: signed}); err != nil {
-		return nil, fmt.Errorf("publish checkpoint: %w", err)
+		return Published{}, fmt.Errorf("publish checkpoint: %w", err)
 	}
-	p.lastSize, p.lastNote = size, signed
+	p.last = Published{Checkpoint: c, Signer: p.signer.Name(), Note: signed, Offset: -1}
 	p.log.Debug("checkpoint published", "component", "audit", "size", size)
-	return signed, nil
+	return p.last, nil
 }
 
 // Run publishes every interval while the log grows, until ctx ends.

@@ -47,8 +47,12 @@ type Published struct {
 
 // TrailOptions configure a Trail.
 type TrailOptions struct {
-	// Topic is the log's topic, also the origin line of its checkpoints.
+	// Topic is the log's topic.
 	Topic string
+	// Origin is the first line of the log's checkpoints; it defaults to
+	// Topic. A copy of the log on another topic is verified with the
+	// origin of the original.
+	Origin string
 	// KeepEvents keeps every event for queries (the gateway); a verifier
 	// keeps only the tree.
 	KeepEvents bool
@@ -87,6 +91,9 @@ type writerState struct {
 
 // NewTrail returns an empty trail trusting the gateways of registry.
 func NewTrail(registry *trust.Store, o TrailOptions) *Trail {
+	if o.Origin == "" {
+		o.Origin = o.Topic
+	}
 	t := &Trail{o: o, registry: registry, verifier: seal.NewVerifier(registry), writers: map[string]*writerState{},
 		ready: make(chan struct{}),
 		findings: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -234,7 +241,7 @@ func (t *Trail) keep(index int64, r Record) {
 }
 
 func (t *Trail) addCheckpoint(r Record) error {
-	verifiers, names := t.gatewayVerifiers()
+	verifiers, names := GatewayVerifiers(t.registry.Current())
 	c, err := OpenCheckpoint(r.Value, verifiers)
 	if err != nil {
 		detail := strings.TrimPrefix(err.Error(), ErrCheckpoint.Error()+": ")
@@ -245,7 +252,7 @@ func (t *Trail) addCheckpoint(r Record) error {
 		return &Finding{Offset: r.Offset, Checkpoint: true, Err: ErrCheckpoint, Detail: detail}
 	}
 	switch {
-	case c.Origin != t.o.Topic:
+	case c.Origin != t.o.Origin:
 		return &Finding{Offset: r.Offset, Checkpoint: true, Err: ErrCheckpoint, Detail: fmt.Sprintf("origin %q is another log's", c.Origin)}
 	case c.Size > t.tree.Size():
 		return &Finding{Offset: r.Offset, Checkpoint: true, Err: ErrDropped,
@@ -278,10 +285,10 @@ func (t *Trail) firstDifference(size int64) string {
 	return fmt.Sprintf("root of the first %d events differs from the signed one: an event between leaf %d and leaf %d was altered, inserted or removed", size, last, size-1)
 }
 
-// gatewayVerifiers are the Ed25519 keys of the registry's gateways, by
-// note key name = member id, and the member of each key hash.
-func (t *Trail) gatewayVerifiers() (note.Verifiers, map[uint32]string) {
-	reg := t.registry.Current()
+// GatewayVerifiers are the Ed25519 keys of the registry's gateways, by
+// note key name = member id, and the member of each key hash: the keys a
+// checkpoint may be signed with.
+func GatewayVerifiers(reg *trust.Registry) (note.Verifiers, map[uint32]string) {
 	var vs []note.Verifier
 	names := map[uint32]string{}
 	for _, m := range reg.Members() {

@@ -125,7 +125,7 @@ func isEvent(r audit.Record) bool { return string(r.Key) != audit.CheckpointKey 
 func TestLogNumbersEventsAndVerifies(t *testing.T) {
 	bustest.Each(t, func(t *testing.T, tg bustest.Target) {
 		w := writeLog(t, tg, 320)
-		rep, err := audit.VerifyRecords(w.records, w.topic, w.store)
+		rep, err := audit.VerifyRecords(w.records, w.store, audit.TrailOptions{Topic: w.topic})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +192,7 @@ func TestVerifyNamesWhatWasTamperedWith(t *testing.T) {
 		{"checkpoint signed by another key", append(append([]audit.Record(nil), recs...), wrongKey()), audit.ErrCheckpoint, int64(len(recs)), "", "no gateway key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := audit.VerifyRecords(rewritten(tc.recs), w.topic, w.store)
+			_, err := audit.VerifyRecords(rewritten(tc.recs), w.store, audit.TrailOptions{Topic: w.topic})
 			var f *audit.Finding
 			if !errors.As(err, &f) || !errors.Is(err, tc.want) || !errors.Is(err, audit.ErrTampered) {
 				t.Fatalf("got %v, want a finding of %v", err, tc.want)
@@ -203,7 +203,7 @@ func TestVerifyNamesWhatWasTamperedWith(t *testing.T) {
 		})
 	}
 	t.Run("the dropped event's neighbours are named", func(t *testing.T) {
-		_, err := audit.VerifyRecords(rewritten(without(mid)), w.topic, w.store)
+		_, err := audit.VerifyRecords(rewritten(without(mid)), w.store, audit.TrailOptions{Topic: w.topic})
 		var f *audit.Finding
 		errors.As(err, &f)
 		if f.Checkpoint {
@@ -216,7 +216,7 @@ func TestVerifyNamesWhatWasTamperedWith(t *testing.T) {
 	})
 	t.Run("a retried write is a duplicate, not a forgery", func(t *testing.T) {
 		last := recs[len(recs)-2] // the last event, before the final checkpoint
-		rep, err := audit.VerifyRecords(rewritten(append(append([]audit.Record(nil), recs...), last)), w.topic, w.store)
+		rep, err := audit.VerifyRecords(rewritten(append(append([]audit.Record(nil), recs...), last)), w.store, audit.TrailOptions{Topic: w.topic})
 		if err != nil || rep.Duplicates != 1 || rep.Unsigned != 1 {
 			t.Fatalf("%+v, %v", rep, err)
 		}
@@ -224,7 +224,7 @@ func TestVerifyNamesWhatWasTamperedWith(t *testing.T) {
 		// gateway's key, is not a retry.
 		other := bytes.Replace(last.Value, []byte(`"requester":"cnaf"`), []byte(`"requester":"dgfip"`), 1)
 		h, _ := seal.NewSealer(w.world.Signer(t, "gw")).SignBatch(ctx, [][]byte{other})
-		_, err = audit.VerifyRecords(rewritten(append(append([]audit.Record(nil), recs...), audit.Record{Key: last.Key, Value: other, Batch: h[0]})), w.topic, w.store)
+		_, err = audit.VerifyRecords(rewritten(append(append([]audit.Record(nil), recs...), audit.Record{Key: last.Key, Value: other, Batch: h[0]})), w.store, audit.TrailOptions{Topic: w.topic})
 		if !errors.Is(err, audit.ErrForged) || !strings.Contains(err.Error(), "reused") {
 			t.Fatalf("got %v", err)
 		}

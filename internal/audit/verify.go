@@ -38,17 +38,19 @@ func (t *Trail) Report() Report {
 // returns at the first *Finding: a forged or malformed record, a dropped
 // event, a checkpoint whose signature is not a gateway's or whose root is
 // not the replayed one.
-func Verify(ctx context.Context, client *bus.Client, topic string, registry *trust.Store) (Report, error) {
-	t := NewTrail(registry, TrailOptions{Topic: topic})
-	err := client.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+func Verify(ctx context.Context, client *bus.Client, registry *trust.Store, o TrailOptions) (Report, error) {
+	o.KeepEvents, o.Metrics = false, nil
+	t := NewTrail(registry, o)
+	err := client.Replay(ctx, o.Topic, bus.ReplayOptions{}, func(m kafka.Message) error {
 		return t.Add(FromMessage(m))
 	})
 	return t.Report(), err
 }
 
 // VerifyRecords is Verify over records already read.
-func VerifyRecords(records []Record, topic string, registry *trust.Store) (Report, error) {
-	t := NewTrail(registry, TrailOptions{Topic: topic})
+func VerifyRecords(records []Record, registry *trust.Store, o TrailOptions) (Report, error) {
+	o.KeepEvents, o.Metrics = false, nil
+	t := NewTrail(registry, o)
 	for _, r := range records {
 		if err := t.Add(r); err != nil {
 			return t.Report(), err

@@ -181,7 +181,7 @@ func (a *Audit) record(w http.ResponseWriter, r *http.Request, ev audit.Event) b
 }
 
 func (a *Audit) checkpoint(w http.ResponseWriter, r *http.Request) {
-	signed, err := a.Publisher.Publish(r.Context())
+	cp, err := a.Publisher.Publish(r.Context())
 	switch {
 	case errors.Is(err, audit.ErrEmpty):
 		writeProblem(w, http.StatusNotFound, "audit-empty", "The audit log has no event yet", "")
@@ -192,7 +192,7 @@ func (a *Audit) checkpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write(signed)
+	w.Write(cp.Note)
 }
 
 // ProofResponse is an RFC 9162 proof: an inclusion proof of leaf Index in
@@ -208,18 +208,32 @@ type ProofResponse struct {
 	Size     int64    `json:"size"`
 	Root     string   `json:"root"`
 	Proof    []string `json:"proof"`
+	// Checkpoint is the signed note of Size when no size was asked for:
+	// the gateway signs its whole tree, so the proof ends at a signed root.
+	Checkpoint string `json:"checkpoint,omitempty"`
 }
 
 func (a *Audit) proof(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	tree := a.Trail.Tree()
-	size, err := intParam(q.Get("size"), tree.Size())
+	var signed []byte
+	if !q.Has("size") {
+		cp, err := a.Publisher.Publish(r.Context())
+		if err != nil {
+			w.Header().Set("Retry-After", "5")
+			writeProblem(w, http.StatusServiceUnavailable, "checkpoint-unavailable", "No checkpoint could be signed", "")
+			return
+		}
+		q.Set("size", strconv.FormatInt(cp.Size, 10))
+		signed = cp.Note
+	}
+	size, err := intParam(q.Get("size"), 0)
 	if err != nil || size < 1 || size > tree.Size() {
 		writeProblem(w, http.StatusBadRequest, "proof-size", "size must be between 1 and the tree size", strconv.FormatInt(tree.Size(), 10))
 		return
 	}
 	root, _ := tree.Root(size)
-	resp := ProofResponse{Size: size, Root: b64(root)}
+	resp := ProofResponse{Size: size, Root: b64(root), Checkpoint: string(signed)}
 	var hashes []tlog.Hash
 	switch {
 	case q.Has("from"):

@@ -137,6 +137,7 @@ func (c *Citizens) view(w http.ResponseWriter, r *http.Request) {
 	}
 	if d.Outcome == policy.Deny {
 		ev.Withheld = fields.Names()
+		slices.Sort(ev.Withheld)
 		if err := c.Audit.Append(ctx, ev); err != nil {
 			c.auditDown(w, err)
 			return
