@@ -77,7 +77,7 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 	rep, err := audit.Verify(ctx, client, store, audit.TrailOptions{Topic: *topic, Origin: *origin})
 	if err != nil {
 		if audit.IsFinding(err) {
-			fmt.Fprintf(e.stdout, "%s: NOT VERIFIED after %d events: %v\n", *topic, rep.Events, err)
+			fmt.Fprintf(e.stdout, "%s: NOT VERIFIED: the first finding follows %d events\n", *topic, rep.Events)
 		}
 		return err
 	}

@@ -87,6 +87,7 @@ type Trail struct {
 type writerState struct {
 	next   int64
 	leaves []int64 // leaf index of each seq, to recognise a retried write
+	lastID string  // id of the event of seq next-1
 }
 
 // NewTrail returns an empty trail trusting the gateways of registry.
@@ -184,12 +185,21 @@ func (t *Trail) Add(r Record) error {
 	}
 	var gap *Finding
 	if seq > w.next {
+		missing := fmt.Sprintf("event seq %d is", w.next)
+		if seq > w.next+1 {
+			missing = fmt.Sprintf("events seq %d to %d are", w.next, seq-1)
+		}
+		after := "the first of its writer"
+		if w.next > 0 {
+			after = fmt.Sprintf("after event %s (seq %d)", w.lastID, w.next-1)
+		}
 		gap = &Finding{Offset: r.Offset, Event: id, Err: ErrDropped,
-			Detail: fmt.Sprintf("writer %s: events seq %d to %d are missing before this one (seq %d)", writer, w.next, seq-1, seq)}
+			Detail: fmt.Sprintf("writer %s: %s missing before this one (seq %d), %s", writer, missing, seq, after)}
 	}
 	for ; w.next <= seq; w.next++ {
 		w.leaves = append(w.leaves, index)
 	}
+	w.lastID = id
 	if t.o.KeepEvents {
 		t.keep(index, r)
 	}

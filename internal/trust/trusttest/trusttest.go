@@ -3,6 +3,7 @@ package trusttest
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
+	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/keyfile"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/trust"
@@ -17,7 +19,8 @@ import (
 
 // World is a governance key, members' key files and a published registry.
 type World struct {
-	// Dir is laid out as a data directory (keys/ below it).
+	// Dir is laid out as a data directory (internal/datadir), so the
+	// passerelle commands can be pointed at it with --data.
 	Dir        string
 	Keys       keyfile.Dir
 	Doc, Sig   string
@@ -33,7 +36,11 @@ const Governance = "governance"
 func New(t testing.TB, specs []trust.MemberSpec) *World {
 	t.Helper()
 	dir := t.TempDir()
-	w := &World{Dir: dir, Keys: keyfile.Dir(filepath.Join(dir, "keys")), Doc: filepath.Join(dir, "members.yaml"), Sig: filepath.Join(dir, "members.yaml.sig")}
+	d := datadir.Dir(dir)
+	w := &World{Dir: dir, Keys: d.Keys(), Doc: d.MembersDoc(), Sig: d.MembersSig()}
+	if err := os.MkdirAll(filepath.Dir(w.Doc), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	g, err := w.Keys.Generate(Governance, seal.EdDSA)
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +49,13 @@ func New(t testing.TB, specs []trust.MemberSpec) *World {
 		t.Fatal(err)
 	}
 	if w.Anchor, err = g.PublicKey(); err != nil {
+		t.Fatal(err)
+	}
+	anchor, err := json.Marshal(w.Anchor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(d.GovernancePublic(), anchor, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range specs {
