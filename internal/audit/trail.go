@@ -58,6 +58,14 @@ type TrailOptions struct {
 	KeepEvents bool
 	// Metrics, if set, registers the trail's series.
 	Metrics prometheus.Registerer
+	// Deferred checks an event's signature only if no checkpoint vouches
+	// for it. A gateway signs a checkpoint only over events whose signatures
+	// it checked, so a matching checkpoint authenticates every event before
+	// it; a verifier then spends one Ed25519 verification a checkpoint, not
+	// one a group commit. A checkpoint that does not match, and the events
+	// after the last one, are checked event by event, so a forged event is
+	// still named. Call Finish after the last record.
+	Deferred bool
 }
 
 // Trail replays the audit topic: it checks each event's signature (a
@@ -82,6 +90,14 @@ type Trail struct {
 
 	ready    chan struct{}
 	findings *prometheus.CounterVec
+
+	unchecked []uncheckedEvent // Deferred: events no checkpoint vouches for yet
+}
+
+type uncheckedEvent struct {
+	index int64
+	id    string
+	r     Record
 }
 
 type writerState struct {
@@ -160,8 +176,10 @@ func (t *Trail) Add(r Record) error {
 	if err != nil {
 		return &Finding{Offset: r.Offset, Err: ErrMalformedEvent, Detail: err.Error()}
 	}
-	if err := t.checkSigner(r); err != nil {
-		return &Finding{Offset: r.Offset, Event: id, Err: ErrForged, Detail: err.Error()}
+	if !t.o.Deferred {
+		if err := t.checkSigner(r); err != nil {
+			return &Finding{Offset: r.Offset, Event: id, Err: ErrForged, Detail: err.Error()}
+		}
 	}
 	if id != string(r.Key) {
 		return &Finding{Offset: r.Offset, Event: id, Err: ErrForged, Detail: fmt.Sprintf("keyed %q", r.Key)}
@@ -182,6 +200,9 @@ func (t *Trail) Add(r Record) error {
 	index, err := t.tree.Append(r.Value)
 	if err != nil {
 		return err
+	}
+	if t.o.Deferred {
+		t.unchecked = append(t.unchecked, uncheckedEvent{index: index, id: id, r: r})
 	}
 	var gap *Finding
 	if seq > w.next {
@@ -273,14 +294,55 @@ func (t *Trail) addCheckpoint(r Record) error {
 		return err
 	}
 	if root != c.Root {
+		// A forged event is the likeliest cause, and the one to name.
+		if err := t.checkUnchecked(c.Size); err != nil {
+			return err
+		}
 		return &Finding{Offset: r.Offset, Checkpoint: true, Err: ErrRootMismatch, Detail: t.firstDifference(c.Size)}
 	}
+	t.vouched(c.Size)
 	signer := ""
 	if n, err := note.Open(r.Value, verifiers); err == nil && len(n.Sigs) > 0 {
 		signer = names[n.Sigs[0].Hash]
 	}
 	t.checkpoints = append(t.checkpoints, Published{Checkpoint: c, Signer: signer, Note: bytes.Clone(r.Value), Offset: r.Offset})
 	return nil
+}
+
+// vouched drops the pending signature checks of the first size events: a
+// gateway's checkpoint authenticates them.
+func (t *Trail) vouched(size int64) {
+	i := 0
+	for i < len(t.unchecked) && t.unchecked[i].index < size {
+		i++
+	}
+	t.unchecked = append(t.unchecked[:0], t.unchecked[i:]...)
+}
+
+// checkUnchecked verifies the pending events below size, in log order,
+// and returns the first that no gateway signed.
+func (t *Trail) checkUnchecked(size int64) error {
+	for _, u := range t.unchecked {
+		if u.index >= size {
+			break
+		}
+		if err := t.checkSigner(u.r); err != nil {
+			return &Finding{Offset: u.r.Offset, Event: u.id, Err: ErrForged, Detail: err.Error()}
+		}
+	}
+	return nil
+}
+
+// Finish checks, with Deferred, the signatures of the events after the
+// last checkpoint.
+func (t *Trail) Finish() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	err := t.checkUnchecked(t.tree.Size())
+	if err == nil {
+		t.unchecked = nil
+	}
+	return err
 }
 
 // firstDifference says where a replayed tree first departs from the last

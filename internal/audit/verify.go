@@ -39,24 +39,66 @@ func (t *Trail) Report() Report {
 // event, a checkpoint whose signature is not a gateway's or whose root is
 // not the replayed one.
 func Verify(ctx context.Context, client *bus.Client, registry *trust.Store, o TrailOptions) (Report, error) {
-	o.KeepEvents, o.Metrics = false, nil
+	o.KeepEvents, o.Metrics, o.Deferred = false, nil, true
 	t := NewTrail(registry, o)
+	// Fetching and checking overlap: kafka-go decodes the next records on
+	// one core while the trail hashes these on the other.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []Record, 64)
+	checked := make(chan error, 1)
+	go func() {
+		var first error
+		for b := range batches {
+			for _, r := range b {
+				if first != nil {
+					break
+				}
+				if first = t.Add(r); first != nil {
+					cancel() // stop fetching: the finding is the answer
+				}
+			}
+		}
+		checked <- first
+	}()
+	batch := make([]Record, 0, verifyBatch)
 	err := client.Replay(ctx, o.Topic, bus.ReplayOptions{}, func(m kafka.Message) error {
-		return t.Add(FromMessage(m))
+		if batch = append(batch, FromMessage(m)); len(batch) == verifyBatch {
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			batch = make([]Record, 0, verifyBatch)
+		}
+		return nil
 	})
+	if err == nil {
+		batches <- batch
+	}
+	close(batches)
+	if found := <-checked; found != nil {
+		return t.Report(), found
+	}
+	if err == nil {
+		err = t.Finish()
+	}
 	return t.Report(), err
 }
 
+// verifyBatch is how many records the fetching goroutine hands over at once.
+const verifyBatch = 512
+
 // VerifyRecords is Verify over records already read.
 func VerifyRecords(records []Record, registry *trust.Store, o TrailOptions) (Report, error) {
-	o.KeepEvents, o.Metrics = false, nil
+	o.KeepEvents, o.Metrics, o.Deferred = false, nil, true
 	t := NewTrail(registry, o)
 	for _, r := range records {
 		if err := t.Add(r); err != nil {
 			return t.Report(), err
 		}
 	}
-	return t.Report(), nil
+	return t.Report(), t.Finish()
 }
 
 // FromMessage takes what the trail needs of a Kafka record.

@@ -276,3 +276,32 @@ func passerelleBinary(t *testing.T) string {
 	}
 	return bin
 }
+
+// With the broker stopped, no access can be recorded, so none is granted:
+// 503 with Retry-After and nothing of the citizen in the answer.
+func TestNothingReleasedWhenTheAuditLogIsDown(t *testing.T) {
+	tg := bustest.Embedded(t)
+	f := newFixtureOn(t, tg, 120)
+	path := "/v1/citizens/" + f.nir + "/view?purpose=housing-aid-eligibility&fields=tax.reference_income,civilstatus.birth_date"
+	if code, body := f.get(t, "cnaf", path); code != 200 {
+		t.Fatalf("broker up: %d %v", code, body)
+	}
+	tg.Embedded.Close()
+	for _, s := range []step{
+		{"cnaf", "GET", path, nil, 503, true},
+		{"cnaf", "GET", path, nil, 503, true}, // and again, on the writer's next epoch
+		{"portail", "GET", "/v1/citizens/" + f.nir + "/access-log", nil, 503, true},
+	} {
+		start := time.Now()
+		code, b := f.do(t, s.member, s.method, s.path, s.body)
+		if code != s.status || !strings.Contains(string(b), `"code":"audit-unavailable"`) {
+			t.Fatalf("%s %s with the broker stopped: %d %s", s.method, s.path, code, b)
+		}
+		for _, leak := range []string{"fields", "reference_income\":{", "accesses", "events\":["} {
+			if strings.Contains(string(b), leak) {
+				t.Fatalf("the refusal carries %q: %s", leak, b)
+			}
+		}
+		t.Logf("%s refused in %s", s.path, time.Since(start).Round(time.Millisecond))
+	}
+}

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 )
 
@@ -22,8 +25,30 @@ import (
 // decides, the view is read and the audit event is acknowledged by the real
 // broker before the answer. 100,000 citizens published by the connectors.
 // Tokens are minted beforehand: signing them is the caller's cost.
+//
+// "unaudited" is the same query with the audit write replaced by nothing,
+// the baseline that shows what the durable trace costs; no gateway runs
+// that way.
 func BenchmarkViewQuery(b *testing.B) {
 	f := newFixtureOn(b, bustest.Real(b), 100_000)
+	audited := f.cz.Audit
+	for _, tc := range []struct {
+		name    string
+		auditor gateway.Auditor
+	}{{"audited", audited}, {"unaudited", unaudited{}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			f.cz.Audit, f.cz.Usage = tc.auditor, gateway.NewUsage(f.cz.Rules)
+			defer func() { f.cz.Audit = audited }()
+			viewQueries(b, f)
+		})
+	}
+}
+
+type unaudited struct{}
+
+func (unaudited) Append(context.Context, audit.Event) error { return nil }
+
+func viewQueries(b *testing.B, f *fixture) {
 	key, _ := f.world.Keys.Current("cnaf")
 	concurrency := 16
 	if v, err := strconv.Atoi(os.Getenv("PASSERELLE_BENCH_CONCURRENCY")); err == nil {

@@ -26,9 +26,15 @@ type Citizens struct {
 	Index    *view.Index
 	Pseudo   *pseudo.Pseudonymizer
 	Consents ConsentLookup
-	Audit    *audit.Log
+	Audit    Auditor
 	Usage    *Usage
 	Now      func() time.Time
+}
+
+// Auditor makes a decision durable before its answer leaves: an
+// *audit.Log. An error means nothing may be released.
+type Auditor interface {
+	Append(ctx context.Context, ev audit.Event) error
 }
 
 // ConsentLookup finds the consent in force for (citizen, requester,

@@ -154,7 +154,7 @@ func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 	f.nir = f.adults[0]
 	cz := &gateway.Citizens{Log: slog.New(slog.DiscardHandler), Auth: trust.NewAuthenticator(store, gatewayID, nil), Rules: rules, Index: ix,
 		Pseudo: f.pseudo, Consents: f.journal, Audit: f.auditLog, Usage: gateway.NewUsage(rules), Now: time.Now}
-	cs := &gateway.Consents{Journal: f.journal, Rules: rules, Pseudo: f.pseudo, Auth: cz.Auth, Trust: store, Audit: cz.Audit, Now: time.Now}
+	cs := &gateway.Consents{Journal: f.journal, Rules: rules, Pseudo: f.pseudo, Auth: cz.Auth, Trust: store, Audit: f.auditLog, Now: time.Now}
 	au := &gateway.Audit{Trail: f.trail, Publisher: f.publisher, Log: f.auditLog, Pseudo: f.pseudo, Auth: cz.Auth, Trust: store, Now: time.Now}
 	f.cz = cz
 	f.srv = httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Citizens: cz, Consents: cs, Audit: au, Trust: store, Policy: rules}))
