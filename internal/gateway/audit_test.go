@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +21,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/interop"
 	"github.com/passerelle-bus/passerelle/policy"
 )
 
@@ -120,6 +124,7 @@ func auditTrail(t *testing.T, tg bustest.Target, f *fixture) {
 		t.Fatalf("proof: %d %v", code, body)
 	}
 	checkInclusion(t, f, body)
+	t.Run("python checks checkpoints and proofs", func(t *testing.T) { pythonChecksProofs(t, f, body) })
 
 	// passerelle audit verify, run as an auditor would.
 	bin := passerelleBinary(t)
@@ -305,3 +310,109 @@ func TestNothingReleasedWhenTheAuditLogIsDown(t *testing.T) {
 		t.Logf("%s refused in %s", s.path, time.Since(start).Round(time.Millisecond))
 	}
 }
+
+// pythonChecksProofs hands checkpoints and proofs served by the gateway to
+// python3-jwcrypto (Ed25519) and an RFC 9162 verifier written from the RFC,
+// with negative controls.
+func pythonChecksProofs(t *testing.T, f *fixture, proof map[string]any) {
+	py := interop.Python(t, "jwcrypto.jwk")
+	_, jwks := f.do(t, "", "GET", "/v1/members/"+gatewayID+"/jwks.json", nil)
+	signed := proof["checkpoint"].(string)
+	size := int64(proof["size"].(float64))
+	records := readTopic(t, f.client, f.auditTopic)
+	leaf := func(i int64) string {
+		e, _ := f.trail.Event(i)
+		for _, m := range records {
+			if m.Offset == e.Offset {
+				return base64.StdEncoding.EncodeToString(m.Value)
+			}
+		}
+		t.Fatalf("leaf %d not on the topic", i)
+		return ""
+	}
+	type inclusion struct {
+		Leaf  string   `json:"leaf"`
+		Index int64    `json:"index"`
+		Size  int64    `json:"size"`
+		Root  string   `json:"root"`
+		Proof []string `json:"proof"`
+	}
+	type consistency struct {
+		First     int64    `json:"first"`
+		FirstRoot string   `json:"first_root"`
+		Size      int64    `json:"size"`
+		Root      string   `json:"root"`
+		Proof     []string `json:"proof"`
+	}
+	cases := struct {
+		JWKS          json.RawMessage `json:"jwks"`
+		Name          string          `json:"name"`
+		Notes         []string        `json:"notes"`
+		Inclusions    []inclusion     `json:"inclusions"`
+		Consistencies []consistency   `json:"consistencies"`
+	}{JWKS: jwks, Name: gatewayID}
+	tampered := strings.Replace(signed, fmt.Sprintf("\n%d\n", size), fmt.Sprintf("\n%d\n", size+1), 1)
+	cases.Notes = []string{signed, tampered, string(wronglySigned(t, []kafka.Message{{Key: []byte(audit.CheckpointKey), Value: []byte(signed)}}))}
+	wantNotes := []bool{true, false, false}
+
+	strs := func(v any) []string {
+		var out []string
+		for _, x := range v.([]any) {
+			out = append(out, x.(string))
+		}
+		return out
+	}
+	root := proof["root"].(string)
+	var wantIncl []bool
+	for i := range size {
+		code, p := f.get(t, "cnil", fmt.Sprintf("/v1/audit/proof?index=%d&size=%d", i, size))
+		if code != 200 {
+			t.Fatalf("proof of %d: %d %v", i, code, p)
+		}
+		cases.Inclusions = append(cases.Inclusions, inclusion{Leaf: leaf(i), Index: i, Size: size, Root: root, Proof: strs(p["proof"])})
+		wantIncl = append(wantIncl, true)
+	}
+	bad := cases.Inclusions[0]
+	bad.Leaf = leaf(1)
+	cases.Inclusions = append(cases.Inclusions, bad)
+	wantIncl = append(wantIncl, false)
+
+	var wantCons []bool
+	for m := int64(1); m <= size; m++ {
+		code, p := f.get(t, "cnil", fmt.Sprintf("/v1/audit/proof?from=%d&size=%d", m, size))
+		if code != 200 {
+			t.Fatalf("consistency %d→%d: %d %v", m, size, code, p)
+		}
+		old, _ := f.trail.Tree().Root(m)
+		cases.Consistencies = append(cases.Consistencies, consistency{First: m, FirstRoot: b64(old), Size: size, Root: root, Proof: strs(p["proof"])})
+		wantCons = append(wantCons, true)
+	}
+	badc := cases.Consistencies[len(cases.Consistencies)/2]
+	badc.FirstRoot = cases.Consistencies[0].FirstRoot
+	cases.Consistencies = append(cases.Consistencies, badc)
+	wantCons = append(wantCons, false)
+
+	path := filepath.Join(t.TempDir(), "cases.json")
+	b, _ := json.Marshal(cases)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(py, "testdata/checkpoint_verify.py", path).Output()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, interop.Stderr(err))
+	}
+	var got struct{ Notes, Inclusions, Consistencies []bool }
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("python printed %q", out)
+	}
+	for _, c := range []struct {
+		what      string
+		got, want []bool
+	}{{"notes", got.Notes, wantNotes}, {"inclusions", got.Inclusions, wantIncl}, {"consistencies", got.Consistencies, wantCons}} {
+		if !slices.Equal(c.got, c.want) {
+			t.Errorf("%s: python says %v, want %v", c.what, c.got, c.want)
+		}
+	}
+}
+
+func b64(h tlog.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }

