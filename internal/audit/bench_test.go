@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
@@ -97,4 +99,44 @@ func writeEvents(b *testing.B, client *bus.Client, signer seal.Signer, store *tr
 	}
 	time.Sleep(200 * time.Millisecond) // the last checkpoint
 	b.Logf("wrote %d events in %s (%.0f/s)", n, time.Since(start), float64(n)/time.Since(start).Seconds())
+}
+
+// BenchmarkAppend is the audit write every answer waits for: 16 requests
+// at a time, each returning once its event is acknowledged by the real
+// broker. group/op is the mean events per group commit.
+func BenchmarkAppend(b *testing.B) {
+	tg := bustest.Real(b)
+	client := tg.Client(b)
+	world := trusttest.New(b, members)
+	topic := bustest.Topic(b, client, 1)
+	w := audit.NewWriter(client, nil)
+	defer w.Close()
+	reg := prometheus.NewRegistry()
+	log := audit.NewLog(w, seal.NewSealer(world.Signer(b, "gw")), audit.LogOptions{Topic: topic, Metrics: reg})
+	defer log.Close()
+	ctx := context.Background()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				if err := log.Append(ctx, audit.Event{ID: "x", Kind: audit.KindView, Decision: "allow"}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == "passerelle_audit_group_commit_events" {
+			h := mf.GetMetric()[0].GetHistogram()
+			b.ReportMetric(h.GetSampleSum()/float64(h.GetSampleCount()), "group/op")
+		}
+	}
 }

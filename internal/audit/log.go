@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/seal"
@@ -45,6 +46,11 @@ type LogOptions struct {
 	Log     *slog.Logger
 	// Metrics, if set, registers the log's series.
 	Metrics prometheus.Registerer
+	// Expect, if set, is told the leaf hashes of each group before it is
+	// written: Trail.Expect of the trail following the same topic, which
+	// then recognises these events by hash instead of checking their
+	// signature again.
+	Expect func(writer string, first int64, hashes []tlog.Hash)
 }
 
 // Log appends events to the audit topic with a group commit: one goroutine
@@ -185,6 +191,13 @@ func (l *Log) commit(group []*pending) error {
 			return fmt.Errorf("audit: encode event %s: %w", p.ev.ID, err)
 		}
 		values[i] = b
+	}
+	if l.o.Expect != nil {
+		hashes := make([]tlog.Hash, len(values))
+		for i, v := range values {
+			hashes[i] = tlog.RecordHash(v)
+		}
+		l.o.Expect(l.writer, l.seq, hashes)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.o.Timeout)
 	defer cancel()

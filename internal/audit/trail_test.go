@@ -13,6 +13,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus"
@@ -254,4 +255,22 @@ func verifiersOf(w *written) note.Verifiers {
 	reg := w.store.Current()
 	m, _ := reg.Member("gw")
 	return note.VerifierList(audit.NoteVerifiers(reg, m)...)
+}
+
+// A trail recognises the events its own process's Log wrote by their leaf
+// hash; a record claiming that writer with other bytes is checked as any.
+func TestTrailRecognisesItsOwnEventsByHash(t *testing.T) {
+	world := trusttest.New(t, members)
+	tr := audit.NewTrail(world.Store(t), audit.TrailOptions{Topic: "t"})
+	own := []byte(`{"id":"e1","writer":"w1","seq":0,"kind":"view","decision":"allow"}`)
+	tr.Expect("w1", 0, []tlog.Hash{tlog.RecordHash(own)})
+	// Unsigned here to show the signature is not what let it in.
+	if err := tr.Add(audit.Record{Offset: 0, Key: []byte("e1"), Value: own}); err != nil {
+		t.Fatalf("own event: %v", err)
+	}
+	other := []byte(`{"id":"e2","writer":"w1","seq":1,"kind":"view","decision":"allow"}`)
+	tr.Expect("w1", 1, []tlog.Hash{tlog.RecordHash(own)})
+	if err := tr.Add(audit.Record{Offset: 1, Key: []byte("e2"), Value: other}); !errors.Is(err, audit.ErrForged) {
+		t.Fatalf("another event under the writer's name: %v", err)
+	}
 }

@@ -356,7 +356,7 @@ func pythonChecksProofs(t *testing.T, f *fixture, proof map[string]any) {
 	wantNotes := []bool{true, false, false}
 
 	strs := func(v any) []string {
-		var out []string
+		out := []string{}
 		for _, x := range v.([]any) {
 			out = append(out, x.(string))
 		}

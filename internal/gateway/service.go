@@ -74,8 +74,8 @@ func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
 	}
 	sealer := seal.NewSealer(p.Signer)
 	w := audit.NewWriter(p.Bus, nil)
-	auditLog := audit.NewLog(w, sealer, audit.LogOptions{Topic: topic, Log: p.Log, Metrics: p.Metrics})
 	trail := audit.NewTrail(p.Trust, audit.TrailOptions{Topic: topic, KeepEvents: true, Metrics: p.Metrics})
+	auditLog := audit.NewLog(w, sealer, audit.LogOptions{Topic: topic, Log: p.Log, Metrics: p.Metrics, Expect: trail.Expect})
 	go func() {
 		if err := trail.Follow(ctx, p.Bus, p.Log); err != nil && ctx.Err() == nil {
 			p.Log.Error("audit trail stopped", "err", err)

@@ -69,9 +69,9 @@ func startAudit(t testing.TB, ctx context.Context, client *bus.Client, signer se
 	t.Helper()
 	topic := bustest.Topic(t, client, 1)
 	aw := audit.NewWriter(client, nil)
-	log := audit.NewLog(aw, seal.NewSealer(signer), audit.LogOptions{Topic: topic})
-	t.Cleanup(func() { log.Close(); aw.Close() })
 	trail := audit.NewTrail(store, audit.TrailOptions{Topic: topic, KeepEvents: true})
+	log := audit.NewLog(aw, seal.NewSealer(signer), audit.LogOptions{Topic: topic, Expect: trail.Expect})
+	t.Cleanup(func() { log.Close(); aw.Close() })
 	go trail.Follow(ctx, client, slog.New(slog.DiscardHandler))
 	ns, err := audit.GatewayNoteSigner(signer, store)
 	if err != nil {
