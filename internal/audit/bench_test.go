@@ -101,10 +101,16 @@ func writeEvents(b *testing.B, client *bus.Client, signer seal.Signer, store *tr
 	b.Logf("wrote %d events in %s (%.0f/s)", n, time.Since(start), float64(n)/time.Since(start).Seconds())
 }
 
-// BenchmarkAppend is the audit write every answer waits for: 16 requests
-// at a time, each returning once its event is acknowledged by the real
+// BenchmarkAppend is the audit write every answer waits for: 1, 16 or 64
+// requests at a time, each returning once its event is acknowledged by the real
 // broker. group/op is the mean events per group commit.
 func BenchmarkAppend(b *testing.B) {
+	for _, n := range []int{1, 16, 64} {
+		b.Run(fmt.Sprintf("concurrency=%d", n), func(b *testing.B) { appendConcurrently(b, n) })
+	}
+}
+
+func appendConcurrently(b *testing.B, concurrency int) {
 	tg := bustest.Real(b)
 	client := tg.Client(b)
 	world := trusttest.New(b, members)
@@ -118,7 +124,7 @@ func BenchmarkAppend(b *testing.B) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
-	for range 16 {
+	for range concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

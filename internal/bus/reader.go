@@ -84,6 +84,13 @@ type ReplayOptions struct {
 	// CaughtUp, if set, is called once every partition has been read up to
 	// the high watermark it had when Replay started.
 	CaughtUp func()
+	// MinBytes and MaxWait shape the fetches of a follower: the broker
+	// answers once MinBytes are there or MaxWait has passed. A follower
+	// that can lag a little asks for more at a time, and costs the broker
+	// one fetch per batch of writes rather than one per write. Zero keeps
+	// 1 byte and DefaultMaxWait.
+	MinBytes int
+	MaxWait  time.Duration
 }
 
 // Replay reads a topic from the beginning of every partition, outside any
@@ -124,7 +131,7 @@ func (c *Client) Replay(ctx context.Context, topic string, opts ReplayOptions, f
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := c.replayPartition(ctx, topic, po, opts.Follow, caughtUp, fn)
+			err := c.replayPartition(ctx, topic, po, opts, caughtUp, fn)
 			if err != nil && !errors.Is(err, context.Canceled) {
 				mu.Lock()
 				if firstErr == nil {
@@ -185,7 +192,12 @@ func partitionErrors(pos []kafka.PartitionOffsets) []error {
 	return errs
 }
 
-func (c *Client) replayPartition(ctx context.Context, topic string, po kafka.PartitionOffsets, follow bool, caughtUp func(), fn func(kafka.Message) error) error {
+func (c *Client) replayPartition(ctx context.Context, topic string, po kafka.PartitionOffsets, opts ReplayOptions, caughtUp func(), fn func(kafka.Message) error) error {
+	follow := opts.Follow
+	minBytes, maxWait := max(opts.MinBytes, 1), opts.MaxWait
+	if maxWait <= 0 {
+		maxWait = DefaultMaxWait
+	}
 	end := po.LastOffset // the high watermark: the offset the next record gets
 	if po.FirstOffset >= end {
 		caughtUp()
@@ -198,9 +210,9 @@ func (c *Client) replayPartition(ctx context.Context, topic string, po kafka.Par
 		Topic:     topic,
 		Partition: po.Partition,
 		Dialer:    c.dialer(),
-		MinBytes:  1,
+		MinBytes:  minBytes,
 		MaxBytes:  DefaultMaxBytes,
-		MaxWait:   DefaultMaxWait,
+		MaxWait:   maxWait,
 	})
 	defer r.Close()
 	if err := r.SetOffset(po.FirstOffset); err != nil {
