@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -98,6 +99,9 @@ type Trail struct {
 	// claiming one of these writers with other bytes is verified as any.
 	expectMu sync.Mutex
 	expect   map[string]*expectedEvents
+
+	client *bus.Client   // set by Follow, for Sync
+	read   atomic.Int64 // offset after the last record read
 }
 
 type expectedEvents struct {
@@ -183,10 +187,14 @@ func NewTrail(registry *trust.Store, o TrailOptions) *Trail {
 // and auditors see it in `passerelle audit verify`.
 func (t *Trail) Follow(ctx context.Context, client *bus.Client, log *slog.Logger) error {
 	var once sync.Once
+	t.mu.Lock()
+	t.client = client
+	t.mu.Unlock()
 	return client.Replay(ctx, t.o.Topic, bus.ReplayOptions{Follow: true, CaughtUp: func() { once.Do(func() { close(t.ready) }) },
 		MinBytes: followMinBytes, MaxWait: FollowLag},
 		func(m kafka.Message) error {
 			err := t.Add(FromMessage(m))
+			t.read.Store(m.Offset + 1)
 			var f *Finding
 			if errors.As(err, &f) {
 				t.findings.WithLabelValues(findingLabel(f.Err)).Inc()
@@ -206,6 +214,30 @@ func (t *Trail) Follow(ctx context.Context, client *bus.Client, log *slog.Logger
 const FollowLag = 200 * time.Millisecond
 
 const followMinBytes = 64 << 10
+
+// Sync returns once the trail has read every record acknowledged before
+// the call (at most about FollowLag later): an auditor's query, a proof or
+// an on-demand checkpoint then covers every access made before it.
+func (t *Trail) Sync(ctx context.Context) error {
+	t.mu.RLock()
+	client := t.client
+	t.mu.RUnlock()
+	if client == nil {
+		return errors.New("audit trail: not following its topic")
+	}
+	hw, err := client.HighWatermark(ctx, t.o.Topic, 0)
+	if err != nil {
+		return err
+	}
+	for t.read.Load() < hw {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("audit trail: %d records behind: %w", hw-t.read.Load(), ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
+}
 
 // Ready closes once Follow has caught up with the topic.
 func (t *Trail) Ready() <-chan struct{} { return t.ready }

@@ -152,6 +152,22 @@ func (c *Client) Replay(ctx context.Context, topic string, opts ReplayOptions, f
 	return nil
 }
 
+// HighWatermark is the offset the next record of a partition will get:
+// a reader that has read up to it has read every acknowledged record.
+func (c *Client) HighWatermark(ctx context.Context, topic string, partition int) (int64, error) {
+	offs, err := c.listOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
+		topic: {kafka.LastOffsetOf(partition)}}}, topic)
+	if err != nil {
+		return 0, err
+	}
+	for _, po := range offs {
+		if po.Partition == partition {
+			return po.LastOffset, nil
+		}
+	}
+	return 0, fmt.Errorf("high watermark of %s/%d: no answer for the partition", topic, partition)
+}
+
 // listOffsets retries while a partition's leadership moves: right after a
 // topic is created, or during a broker restart, a partition may briefly
 // have no leader, and that is not a reason to fail a rebuild. It also

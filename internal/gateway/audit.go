@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -46,17 +47,27 @@ func (a *Audit) role(role string, h http.HandlerFunc) http.Handler {
 	})
 }
 
-// caughtUp refuses while the trail is still replaying: an incomplete
-// trail would answer "nobody" where the truth is "not yet read".
+// syncTimeout bounds the wait for the trail to read what was written
+// before a query; it follows the topic FollowLag behind.
+const syncTimeout = 2 * time.Second
+
+// caughtUp answers only from a trail that has read every event written
+// before the request: an incomplete trail would answer "nobody" where the
+// truth is "not yet read".
 func (a *Audit) caughtUp(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), syncTimeout)
+		defer cancel()
 		select {
 		case <-a.Trail.Ready():
-			h(w, r)
+			if err := a.Trail.Sync(ctx); err == nil {
+				h(w, r)
+				return
+			}
 		default:
-			w.Header().Set("Retry-After", "2")
-			writeProblem(w, http.StatusServiceUnavailable, "audit-trail-lagging", "The audit trail is still being read", "")
 		}
+		w.Header().Set("Retry-After", "2")
+		writeProblem(w, http.StatusServiceUnavailable, "audit-trail-lagging", "The audit trail is still being read", "")
 	}
 }
 
