@@ -100,7 +100,7 @@ type Trail struct {
 	expectMu sync.Mutex
 	expect   map[string]*expectedEvents
 
-	client *bus.Client   // set by Follow, for Sync
+	client *bus.Client  // set by Follow, for Sync
 	read   atomic.Int64 // offset after the last record read
 }
 
