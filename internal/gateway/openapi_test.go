@@ -56,6 +56,11 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		{"members", "", "GET", "/v1/members", nil, 200, "Members"},
 		{"unknown member", "", "GET", "/v1/members/nobody/jwks.json", nil, 404, "Problem"},
 		{"rules", "", "GET", "/v1/rules", nil, 200, "Rules"},
+		{"audit events", "cnil", "GET", "/v1/audit/events?nir=" + f.nir, nil, 200, "AuditEvents"},
+		{"access log", "portail", "GET", "/v1/citizens/" + f.nir + "/access-log", nil, 200, "AccessLog"},
+		{"inclusion proof", "cnil", "GET", "/v1/audit/proof?index=0", nil, 200, "AuditProof"},
+		{"consistency proof", "cnil", "GET", "/v1/audit/proof?from=1&size=2", nil, 200, "AuditProof"},
+		{"proof of nothing", "cnil", "GET", "/v1/audit/proof?index=999999", nil, 404, "Problem"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := call(tc.member, tc.method, tc.path, tc.body)
