@@ -98,27 +98,25 @@ func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
 		Audit:    &Audit{Trail: trail, Publisher: publisher, Log: auditLog, Pseudo: p.Pseudo, Auth: auth, Trust: p.Trust, Now: time.Now},
 		Ready: map[string]Check{
 			"kafka": func(ctx context.Context) error {
-				_, err := p.Bus.Partitions(ctx, bus.TopicAudit)
+				_, err := p.Bus.Partitions(ctx, topic)
 				return err
 			},
 			"consents": func(context.Context) error { return journal.Ready() },
-			"audit": func(context.Context) error {
-				select {
-				case <-trail.Ready():
-					return nil
-				default:
-					return errors.New("still reading the audit topic")
-				}
-			},
-			"view": func(context.Context) error {
-				select {
-				case <-ix.Ready():
-					return nil
-				default:
-					return errors.New("still reading the domain topics")
-				}
-			},
+			"audit":    closed(trail.Ready(), "still reading the audit topic"),
+			"view":     closed(ix.Ready(), "still reading the domain topics"),
 		},
 	})
 	return h, func() { auditLog.Close(); w.Close(); p.Index.Close() }, nil
+}
+
+// closed is ready once ch is closed.
+func closed(ch <-chan struct{}, notYet string) Check {
+	return func(context.Context) error {
+		select {
+		case <-ch:
+			return nil
+		default:
+			return errors.New(notYet)
+		}
+	}
 }
