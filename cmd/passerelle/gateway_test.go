@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
@@ -30,7 +31,7 @@ func TestGatewayCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(t.TempDir(), "gateway.yaml")
-	os.WriteFile(cfg, fmt.Appendf(nil, "id: passerelle-gateway\nlisten: 127.0.0.1:0\ndata: %s\nindex: %s\nkafka:\n  brokers: [%q]\n",
+	os.WriteFile(cfg, fmt.Appendf(nil, "id: passerelle-gateway\nlisten: 127.0.0.1:0\ndata: %s\nindex: %s\nkafka:\n  brokers: [%q]\naudit:\n  topic: passerelle.audit.v1.test\n  checkpoint_interval: 1s\n",
 		data, filepath.Join(t.TempDir(), "view.db"), tg.Brokers[0]), 0o600)
 	out, w := newLines()
 	done := make(chan int, 1)
@@ -60,5 +61,19 @@ func TestGatewayCommand(t *testing.T) {
 	cancel()
 	if c := <-done; c != exitOK {
 		t.Fatalf("exit %d", c)
+	}
+}
+
+func TestGatewayConfigNamesTheBadField(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\naudit: {checkpoint_interval: -1s}\n", "audit.checkpoint_interval"},
+		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\naudit: {topik: x}\n", "topik"},
+	} {
+		cfg := filepath.Join(t.TempDir(), "gateway.yaml")
+		os.WriteFile(cfg, []byte(tc.yaml), 0o600)
+		var stderr strings.Builder
+		if code := run(context.Background(), []string{"gateway", "--config", cfg}, io.Discard, &stderr); code != exitFail || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("exit %d, stderr %q, want a failure naming %q", code, stderr.String(), tc.want)
+		}
 	}
 }
