@@ -122,6 +122,14 @@ func (l *Log) Append(ctx context.Context, ev Event) error {
 	select {
 	case err := <-p.done:
 		return err
+	case <-l.stopped:
+		// Enqueued as the log closed, after its last drain.
+		select {
+		case err := <-p.done:
+			return err
+		default:
+			return ErrClosed
+		}
 	case <-ctx.Done():
 		// The event may still be written: the log then holds an access
 		// that released nothing, which errs on the side of the citizen.

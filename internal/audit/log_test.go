@@ -1,0 +1,52 @@
+package audit_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passerelle-bus/passerelle/internal/audit"
+	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
+)
+
+// Appends racing a Close all return: written, or ErrClosed; none waits on
+// a log that is gone.
+func TestLogCloseAnswersEveryAppend(t *testing.T) {
+	tg := bustest.Embedded(t)
+	client := tg.Client(t)
+	world := trusttest.New(t, members)
+	w := audit.NewWriter(client, nil)
+	defer w.Close()
+	log := audit.NewLog(w, seal.NewSealer(world.Signer(t, "gw")), audit.LogOptions{Topic: bustest.Topic(t, client, 1)})
+	var wg sync.WaitGroup
+	errs := make(chan error, 400)
+	for range 400 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- log.Append(context.Background(), audit.Event{ID: "e", Kind: audit.KindView, Decision: "allow"})
+		}()
+	}
+	time.Sleep(time.Millisecond)
+	log.Close()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("appends still waiting 30 s after Close")
+	}
+	close(errs)
+	for err := range errs {
+		if err != nil && !errors.Is(err, audit.ErrClosed) {
+			t.Fatalf("append: %v", err)
+		}
+	}
+	if err := log.Append(context.Background(), audit.Event{ID: "late"}); !errors.Is(err, audit.ErrClosed) {
+		t.Fatalf("append after close: %v", err)
+	}
+}
