@@ -33,7 +33,9 @@ const auditSynopsis = `audit verify|trace|checkpoint [flags]
                the first record where anything differs (exit 1)
   trace        ask the gateway, as an auditor, who accessed what
   checkpoint   fetch the gateway's latest checkpoint, check its signature and,
-               with --witness FILE, that it extends the one seen last time`
+               with --witness FILE, that it extends the one seen last time
+  prove        prove that an event is in the log the gateway signed: check the
+               checkpoint's signature and the inclusion proof here, print it`
 
 func runAudit(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -50,6 +52,8 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		return auditTrace(ctx, e, args[1:])
 	case "checkpoint":
 		return auditCheckpoint(ctx, e, args[1:])
+	case "prove":
+		return auditProve(ctx, e, args[1:])
 	}
 	fmt.Fprintf(e.stderr, "unknown audit command %q\nusage: passerelle %s\n", args[0], auditSynopsis)
 	return errUsage
@@ -281,5 +285,60 @@ func witnessCheck(ctx context.Context, g *gatewayClient, file string, cp audit.C
 	if err := tlog.CheckTree(proof, cp.Size, cp.Root, prev.Size, prev.Root); err != nil {
 		return fmt.Errorf("%w: the log of %d events does not extend the one of %d seen before: %w", audit.ErrRootMismatch, cp.Size, prev.Size, err)
 	}
+	return nil
+}
+
+func auditProve(ctx context.Context, e *env, args []string) error {
+	fs, g := gatewayFlags(e, "audit prove", "audit prove --event ID [--gateway URL] [--data DIR] [--member ID]")
+	id := fs.String("event", "", "event id (a request id; see audit trace) (required)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *id == "" {
+		fmt.Fprintln(e.stderr, "--event is required")
+		return errUsage
+	}
+	store, err := openTrust(ctx, g.data, e)
+	if err != nil {
+		return err
+	}
+	b, err := g.get(ctx, "/v1/audit/proof", url.Values{"event": {*id}})
+	if err != nil {
+		return err
+	}
+	var p gateway.ProofResponse
+	if err := json.Unmarshal(b, &p); err != nil || p.Index == nil {
+		return fmt.Errorf("proof: not an inclusion proof: %s", b)
+	}
+	known, names := audit.GatewayVerifiers(store.Current())
+	cp, err := audit.OpenCheckpoint([]byte(p.Checkpoint), known)
+	if err != nil {
+		return err
+	}
+	leaf, err := base64.StdEncoding.DecodeString(p.Leaf)
+	if err != nil {
+		return fmt.Errorf("proof: leaf: %w", err)
+	}
+	var ev audit.Event
+	if err := json.Unmarshal(leaf, &ev); err != nil || ev.ID != *id {
+		return fmt.Errorf("%w: the gateway's leaf is not event %s", audit.ErrForged, *id)
+	}
+	proof := make(tlog.RecordProof, len(p.Proof))
+	for i, s := range p.Proof {
+		h, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(h) != len(tlog.Hash{}) {
+			return fmt.Errorf("proof: hash %d malformed", i)
+		}
+		copy(proof[i][:], h)
+	}
+	if err := tlog.CheckRecord(proof, cp.Size, cp.Root, *p.Index, tlog.RecordHash(leaf)); err != nil {
+		return fmt.Errorf("%w: event %s is not leaf %d of the signed log of %d events: %w", audit.ErrRootMismatch, *id, *p.Index, cp.Size, err)
+	}
+	signer := "?"
+	if n, err := note.Open([]byte(p.Checkpoint), known); err == nil && len(n.Sigs) > 0 {
+		signer = names[n.Sigs[0].Hash]
+	}
+	fmt.Fprintf(e.stdout, "event %s is leaf %d of %s, whose %d events %s signed (root %s)\n%s\n",
+		*id, *p.Index, cp.Origin, cp.Size, signer, base64.StdEncoding.EncodeToString(cp.Root[:]), leaf)
 	return nil
 }

@@ -239,6 +239,26 @@ func (t *Trail) Sync(ctx context.Context) error {
 	return nil
 }
 
+// Leaf returns the bytes of leaf i as they are on the topic, read back
+// from Kafka by the offset the trail kept, and checked against the tree.
+func (t *Trail) Leaf(ctx context.Context, i int64) ([]byte, error) {
+	e, ok := t.Event(i)
+	t.mu.RLock()
+	client := t.client
+	t.mu.RUnlock()
+	if !ok || client == nil {
+		return nil, fmt.Errorf("audit trail: no leaf %d", i)
+	}
+	m, err := client.ReadAt(ctx, t.o.Topic, 0, e.Offset)
+	if err != nil {
+		return nil, err
+	}
+	if tlog.RecordHash(m.Value) != t.tree.LeafHash(i) {
+		return nil, &Finding{Offset: e.Offset, Event: e.ID, Err: ErrForged, Detail: "the record on the topic is no longer the leaf the trail read"}
+	}
+	return m.Value, nil
+}
+
 // Ready closes once Follow has caught up with the topic.
 func (t *Trail) Ready() <-chan struct{} { return t.ready }
 

@@ -168,6 +168,28 @@ func (c *Client) HighWatermark(ctx context.Context, topic string, partition int)
 	return 0, fmt.Errorf("high watermark of %s/%d: no answer for the partition", topic, partition)
 }
 
+// ReadAt returns the record at offset of a partition: the index of a view
+// or of the audit trail keeps positions, not copies, and reads the bytes
+// back when someone must see them exactly as written.
+func (c *Client) ReadAt(ctx context.Context, topic string, partition int, offset int64) (kafka.Message, error) {
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: c.cfg.Brokers, Topic: topic, Partition: partition, Dialer: c.dialer(),
+		MinBytes: 1, MaxBytes: DefaultMaxBytes, MaxWait: DefaultMaxWait,
+	})
+	defer r.Close()
+	if err := r.SetOffset(offset); err != nil {
+		return kafka.Message{}, fmt.Errorf("read %s/%d@%d: %w", topic, partition, offset, err)
+	}
+	m, err := r.FetchMessage(ctx)
+	if err != nil {
+		return kafka.Message{}, fmt.Errorf("read %s/%d@%d: %w", topic, partition, offset, err)
+	}
+	if m.Offset != offset {
+		return kafka.Message{}, fmt.Errorf("read %s/%d@%d: the broker answered offset %d", topic, partition, offset, m.Offset)
+	}
+	return m, nil
+}
+
 // listOffsets retries while a partition's leadership moves: right after a
 // topic is created, or during a broker restart, a partition may briefly
 // have no leader, and that is not a reason to fail a rebuild. It also

@@ -215,6 +215,9 @@ type ProofResponse struct {
 	Index    *int64   `json:"index,omitempty"`
 	EventID  string   `json:"event_id,omitempty"`
 	LeafHash string   `json:"leaf_hash,omitempty"`
+	// Leaf is the event exactly as written on the topic (base64): hash it
+	// to check the proof, read it to see what was recorded.
+	Leaf string `json:"leaf,omitempty"`
 	From     *int64   `json:"from,omitempty"`
 	Size     int64    `json:"size"`
 	Root     string   `json:"root"`
@@ -270,7 +273,13 @@ func (a *Audit) proof(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		e, _ := a.Trail.Event(index)
+		leaf, err := a.Trail.Leaf(r.Context(), index)
+		if err != nil {
+			writeProblem(w, http.StatusServiceUnavailable, "leaf-unavailable", "The event could not be read back from the log", err.Error())
+			return
+		}
 		resp.Kind, resp.Index, resp.EventID, resp.LeafHash = "inclusion", &index, e.ID, b64(tree.LeafHash(index))
+		resp.Leaf = base64.StdEncoding.EncodeToString(leaf)
 		hashes, err = tree.Inclusion(index, size)
 		if err != nil {
 			writeProblem(w, http.StatusInternalServerError, "proof-failed", "The proof could not be built", err.Error())

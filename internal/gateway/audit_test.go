@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -137,6 +138,12 @@ func auditTrail(t *testing.T, tg bustest.Target, f *fixture) {
 	if err != nil || !strings.Contains(out, fmt.Sprintf("%d events", decisions+1)) { // +1: the second access-log read
 		t.Fatalf("honest log: %v\n%s", err, out)
 	}
+	eventID := first["event_id"].(string)
+	prove, err := exec.Command(bin, "audit", "prove", "--event", eventID, "--gateway", f.srv.URL, "--data", f.world.Dir,
+		"--member", "cnil", "--audience", gatewayID).CombinedOutput()
+	if err != nil || !containsAll(string(prove), "event "+eventID+" is leaf ", " events "+gatewayID+" signed", `"requester":"cnaf"`) {
+		t.Fatalf("audit prove: %v\n%s", err, prove)
+	}
 
 	records := readTopic(t, f.client, f.auditTopic)
 	dropAt := len(records) / 2
@@ -256,6 +263,9 @@ func checkInclusion(t *testing.T, f *fixture, body map[string]any) {
 	index := int64(body["index"].(float64))
 	e, _ := f.trail.Event(index)
 	leaf := readTopicValue(t, f, e.Offset)
+	if served, _ := base64.StdEncoding.DecodeString(body["leaf"].(string)); !bytes.Equal(served, leaf) {
+		t.Fatalf("the proof's leaf is not the record on the topic:\n%s\n%s", served, leaf)
+	}
 	if err := tlog.CheckRecord(proof, cp.Size, cp.Root, index, tlog.RecordHash(leaf)); err != nil {
 		t.Fatalf("inclusion proof of event %d in the signed tree of %d: %v", index, cp.Size, err)
 	}
