@@ -211,17 +211,17 @@ func (a *Audit) checkpoint(w http.ResponseWriter, r *http.Request) {
 // events to the tree of Size. Hashes are base64 (standard), as in
 // checkpoints.
 type ProofResponse struct {
-	Kind     string   `json:"kind"` // inclusion or consistency
-	Index    *int64   `json:"index,omitempty"`
-	EventID  string   `json:"event_id,omitempty"`
-	LeafHash string   `json:"leaf_hash,omitempty"`
+	Kind     string `json:"kind"` // inclusion or consistency
+	Index    *int64 `json:"index,omitempty"`
+	EventID  string `json:"event_id,omitempty"`
+	LeafHash string `json:"leaf_hash,omitempty"`
 	// Leaf is the event exactly as written on the topic (base64): hash it
 	// to check the proof, read it to see what was recorded.
-	Leaf string `json:"leaf,omitempty"`
-	From     *int64   `json:"from,omitempty"`
-	Size     int64    `json:"size"`
-	Root     string   `json:"root"`
-	Proof    []string `json:"proof"`
+	Leaf  string   `json:"leaf,omitempty"`
+	From  *int64   `json:"from,omitempty"`
+	Size  int64    `json:"size"`
+	Root  string   `json:"root"`
+	Proof []string `json:"proof"`
 	// Checkpoint is the signed note of Size when no size was asked for:
 	// the gateway signs its whole tree, so the proof ends at a signed root.
 	Checkpoint string `json:"checkpoint,omitempty"`
