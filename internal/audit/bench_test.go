@@ -2,7 +2,9 @@ package audit_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"runtime"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus"
@@ -144,5 +147,39 @@ func appendConcurrently(b *testing.B, concurrency int) {
 			h := mf.GetMetric()[0].GetHistogram()
 			b.ReportMetric(h.GetSampleSum()/float64(h.GetSampleCount()), "group/op")
 		}
+	}
+}
+
+// BenchmarkTrailMemory is what a gateway's trail holds per event it keeps
+// for queries: the tree's hashes, the event's fields and the indexes.
+func BenchmarkTrailMemory(b *testing.B) {
+	const n = 200_000
+	world := trusttest.New(b, members)
+	store := world.Store(b)
+	values := make([][]byte, n)
+	hashes := make([]tlog.Hash, n)
+	for i := range values {
+		ev := audit.Event{ID: fmt.Sprintf("%024x", i), Writer: "0123456789abcdef", Seq: int64(i), Time: time.Now(), Kind: audit.KindView,
+			Requester: "cnaf", KeyID: "QBfYx1LnH0XhTq2nZ5pV0m3jK8sR4tW6yA9cE7dF1gI", Purpose: "housing-aid-eligibility", LegalBasis: "public-task",
+			Citizen: fmt.Sprintf("Vx3nH8s2kLp0QwErTyUiOpAsDfGhJkLzXc%010d", i%50_000), Decision: "allow", Rule: "cnaf-housing-aid-eligibility",
+			PolicyVersion: "sha256:0123456789ab", Released: []string{"civilstatus.birth_date", "tax.reference_income", "tax.shares"}}
+		values[i], _ = json.Marshal(ev)
+		hashes[i] = tlog.RecordHash(values[i])
+	}
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		tr := audit.NewTrail(store, audit.TrailOptions{Topic: "t", KeepEvents: true})
+		tr.Expect("0123456789abcdef", 0, hashes)
+		for i, v := range values {
+			if err := tr.Add(audit.Record{Offset: int64(i), Key: []byte(fmt.Sprintf("%024x", i)), Value: v}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/event")
+		runtime.KeepAlive(tr)
 	}
 }
