@@ -2,18 +2,13 @@ package audit
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
-	"unique"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 	"github.com/valyala/fastjson"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -106,58 +101,6 @@ type Trail struct {
 	read   atomic.Int64 // offset after the last record read
 }
 
-type expectedEvents struct {
-	first  int64 // seq of hashes[0]
-	hashes []tlog.Hash
-}
-
-// Expect is told, by the Log of the same process, the leaf hashes of the
-// events it is about to write (LogOptions.Expect).
-func (t *Trail) Expect(writer string, first int64, hashes []tlog.Hash) {
-	t.expectMu.Lock()
-	defer t.expectMu.Unlock()
-	if t.expect == nil {
-		t.expect = map[string]*expectedEvents{}
-	}
-	e := t.expect[writer]
-	if e == nil {
-		// A new writer (epoch): the previous ones of this Log will write no
-		// more, and whatever of them still lands is verified as any.
-		clear(t.expect)
-		e = &expectedEvents{first: first}
-		t.expect[writer] = e
-	}
-	e.hashes = append(e.hashes, hashes...)
-}
-
-// expected reports whether the event is one this process wrote, as it wrote
-// it, and forgets the hashes up to it.
-func (t *Trail) expected(writer string, seq int64, value []byte) bool {
-	t.expectMu.Lock()
-	defer t.expectMu.Unlock()
-	e := t.expect[writer]
-	if e == nil || seq < e.first || seq >= e.first+int64(len(e.hashes)) {
-		return false
-	}
-	if e.hashes[seq-e.first] != tlog.RecordHash(value) {
-		return false
-	}
-	n := seq - e.first + 1
-	e.hashes = e.hashes[n:]
-	e.first += n
-	return true
-}
-
-// maxInternedLists bounds the distinct field lists shared between events;
-// beyond it a list is kept per event.
-const maxInternedLists = 1 << 16
-
-type uncheckedEvent struct {
-	index int64
-	id    string
-	r     Record
-}
-
 type writerState struct {
 	next   int64
 	leaves []int64 // leaf index of each seq, to recognise a retried write
@@ -185,99 +128,6 @@ func NewTrail(registry *trust.Store, o TrailOptions) *Trail {
 		}, func() float64 { return float64(t.Size()) }))
 	}
 	return t
-}
-
-// Follow reads the topic from its beginning into the trail and keeps
-// following it until ctx ends; Ready closes once it has caught up. A
-// finding is logged and counted, never fatal: the gateway keeps serving
-// and auditors see it in `passerelle audit verify`.
-func (t *Trail) Follow(ctx context.Context, client *bus.Client, log *slog.Logger) error {
-	var once sync.Once
-	t.mu.Lock()
-	t.client = client
-	t.mu.Unlock()
-	return client.Replay(ctx, t.o.Topic, bus.ReplayOptions{Follow: true, CaughtUp: func() { once.Do(func() { close(t.ready) }) },
-		MinBytes: followMinBytes, MaxWait: FollowLag},
-		func(m kafka.Message) error {
-			err := t.Add(FromMessage(m))
-			t.read.Store(m.Offset + 1)
-			var f *Finding
-			if errors.As(err, &f) {
-				t.findings.WithLabelValues(findingLabel(f.Err)).Inc()
-				log.Warn("audit log finding", "component", "audit", "topic", t.o.Topic, "offset", f.Offset, "err", err)
-				return nil
-			}
-			return err
-		})
-}
-
-// FollowLag is how far behind the topic a following trail may be: what an
-// auditor or a citizen's portal reads, and what a checkpoint signs, may
-// miss the events of the last FollowLag. Fetching 64 KiB or 200 ms at a
-// time, not every write as it lands, spares the broker a fetch per group
-// commit: audited views at 64 concurrent requests went from 3,670-3,989/s
-// to 5,673-5,730/s on a machine the broker shares.
-const FollowLag = 200 * time.Millisecond
-
-const followMinBytes = 64 << 10
-
-// Sync returns once the trail has read every record acknowledged before
-// the call (at most about FollowLag later): an auditor's query, a proof or
-// an on-demand checkpoint then covers every access made before it.
-func (t *Trail) Sync(ctx context.Context) error {
-	t.mu.RLock()
-	client := t.client
-	t.mu.RUnlock()
-	if client == nil {
-		return errors.New("audit trail: not following its topic")
-	}
-	hw, err := client.HighWatermark(ctx, t.o.Topic, 0)
-	if err != nil {
-		return err
-	}
-	for t.read.Load() < hw {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("audit trail: %d records behind: %w", hw-t.read.Load(), ctx.Err())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	return nil
-}
-
-// Leaf returns the bytes of leaf i as they are on the topic, read back
-// from Kafka by the offset the trail kept, and checked against the tree.
-func (t *Trail) Leaf(ctx context.Context, i int64) ([]byte, error) {
-	e, ok := t.Event(i)
-	t.mu.RLock()
-	client := t.client
-	t.mu.RUnlock()
-	if !ok || client == nil {
-		return nil, fmt.Errorf("audit trail: no leaf %d", i)
-	}
-	m, err := client.ReadAt(ctx, t.o.Topic, 0, e.Offset)
-	if err != nil {
-		return nil, err
-	}
-	if tlog.RecordHash(m.Value) != t.tree.LeafHash(i) {
-		return nil, &Finding{Offset: e.Offset, Event: e.ID, Err: ErrForged, Detail: "the record on the topic is no longer the leaf the trail read"}
-	}
-	return m.Value, nil
-}
-
-// Ready closes once Follow has caught up with the topic.
-func (t *Trail) Ready() <-chan struct{} { return t.ready }
-
-func findingLabel(err error) string {
-	for _, e := range []struct {
-		err   error
-		label string
-	}{{ErrForged, "forged"}, {ErrDropped, "dropped"}, {ErrRootMismatch, "root-mismatch"}, {ErrCheckpoint, "bad-checkpoint"}} {
-		if errors.Is(err, e.err) {
-			return e.label
-		}
-	}
-	return "malformed"
 }
 
 // Add takes the next record of the topic. A forged or unreadable record is
@@ -377,60 +227,6 @@ func (t *Trail) checkSigner(r Record) error {
 	return nil
 }
 
-// keep indexes the event parseEvent has just parsed into doc; a field of
-// another type only costs the query view that field. (encoding/json took
-// a third of the trail's time.)
-//
-// Most fields repeat from event to event (a requester, a purpose, a rule, a
-// citizen's pseudonym, a list of fields): they are interned, which took
-// what an event costs the gateway from 895 bytes to 675 (BenchmarkTrailMemory);
-// most of the rest is the entry itself and the tree.
-func (t *Trail) keep(index int64, r Record, doc *fastjson.Value) {
-	str := func(k string) string {
-		b := doc.GetStringBytes(k)
-		if len(b) == 0 {
-			return ""
-		}
-		return unique.Make(string(b)).Value()
-	}
-	strs := func(k string) []string {
-		vs := doc.GetArray(k)
-		if len(vs) == 0 {
-			return nil
-		}
-		var key strings.Builder
-		for _, v := range vs {
-			key.Write(v.GetStringBytes())
-			key.WriteByte(0)
-		}
-		if out, ok := t.lists[key.String()]; ok {
-			return out
-		}
-		out := make([]string, len(vs))
-		for i, v := range vs {
-			out[i] = unique.Make(string(v.GetStringBytes())).Value()
-		}
-		if len(t.lists) < maxInternedLists {
-			t.lists[key.String()] = out
-		}
-		return out
-	}
-	ev := Event{ID: string(r.Key), Writer: str("writer"), Seq: doc.GetInt64("seq"), Kind: str("kind"), Requester: str("requester"),
-		KeyID: str("key_id"), Purpose: str("purpose"), LegalBasis: str("legal_basis"), Citizen: str("citizen"),
-		Decision: str("decision"), Code: str("code"), Rule: str("rule"), PolicyVersion: str("policy_version"),
-		Released: strs("released"), Withheld: strs("withheld")}
-	ev.Time, _ = time.Parse(time.RFC3339Nano, str("time"))
-	if q := doc.GetObject("query"); q != nil {
-		ev.Query = map[string]string{}
-		q.Visit(func(k []byte, v *fastjson.Value) { ev.Query[string(k)] = string(v.GetStringBytes()) })
-	}
-	t.events = append(t.events, Entry{Index: index, Offset: r.Offset, Event: ev})
-	t.byID[ev.ID] = index
-	if ev.Citizen != "" {
-		t.byCitizen[ev.Citizen] = append(t.byCitizen[ev.Citizen], index)
-	}
-}
-
 func (t *Trail) addCheckpoint(r Record) error {
 	verifiers, names := GatewayVerifiers(t.registry.Current())
 	c, err := OpenCheckpoint(r.Value, verifiers)
@@ -467,42 +263,6 @@ func (t *Trail) addCheckpoint(r Record) error {
 	}
 	t.checkpoints = append(t.checkpoints, Published{Checkpoint: c, Signer: signer, Note: bytes.Clone(r.Value), Offset: r.Offset})
 	return nil
-}
-
-// vouched drops the pending signature checks of the first size events: a
-// gateway's checkpoint authenticates them.
-func (t *Trail) vouched(size int64) {
-	i := 0
-	for i < len(t.unchecked) && t.unchecked[i].index < size {
-		i++
-	}
-	t.unchecked = append(t.unchecked[:0], t.unchecked[i:]...)
-}
-
-// checkUnchecked verifies the pending events below size, in log order,
-// and returns the first that no gateway signed.
-func (t *Trail) checkUnchecked(size int64) error {
-	for _, u := range t.unchecked {
-		if u.index >= size {
-			break
-		}
-		if err := t.checkSigner(u.r); err != nil {
-			return &Finding{Offset: u.r.Offset, Event: u.id, Err: ErrForged, Detail: err.Error()}
-		}
-	}
-	return nil
-}
-
-// Finish checks, with Deferred, the signatures of the events after the
-// last checkpoint.
-func (t *Trail) Finish() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	err := t.checkUnchecked(t.tree.Size())
-	if err == nil {
-		t.unchecked = nil
-	}
-	return err
 }
 
 // firstDifference says where a replayed tree first departs from the last

@@ -1,0 +1,111 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
+)
+
+// Follow reads the topic from its beginning into the trail and keeps
+// following it until ctx ends; Ready closes once it has caught up. A
+// finding is logged and counted, never fatal: the gateway keeps serving
+// and auditors see it in `passerelle audit verify`.
+func (t *Trail) Follow(ctx context.Context, client *bus.Client, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var once sync.Once
+	t.mu.Lock()
+	t.client = client
+	t.mu.Unlock()
+	return client.Replay(ctx, t.o.Topic, bus.ReplayOptions{Follow: true, CaughtUp: func() { once.Do(func() { close(t.ready) }) },
+		MinBytes: followMinBytes, MaxWait: FollowLag},
+		func(m kafka.Message) error {
+			err := t.Add(FromMessage(m))
+			t.read.Store(m.Offset + 1)
+			var f *Finding
+			if errors.As(err, &f) {
+				t.findings.WithLabelValues(findingLabel(f.Err)).Inc()
+				log.Warn("audit log finding", "component", "audit", "topic", t.o.Topic, "offset", f.Offset, "err", err)
+				return nil
+			}
+			return err
+		})
+}
+
+// FollowLag is how far behind the topic a following trail may be: what an
+// auditor or a citizen's portal reads, and what a checkpoint signs, may
+// miss the events of the last FollowLag. Fetching 64 KiB or 200 ms at a
+// time, not every write as it lands, spares the broker a fetch per group
+// commit: audited views at 64 concurrent requests went from 3,670-3,989/s
+// to 5,673-5,730/s on a machine the broker shares.
+const FollowLag = 200 * time.Millisecond
+
+const followMinBytes = 64 << 10
+
+// Sync returns once the trail has read every record acknowledged before
+// the call (at most about FollowLag later): an auditor's query, a proof or
+// an on-demand checkpoint then covers every access made before it.
+func (t *Trail) Sync(ctx context.Context) error {
+	t.mu.RLock()
+	client := t.client
+	t.mu.RUnlock()
+	if client == nil {
+		return errors.New("audit trail: not following its topic")
+	}
+	hw, err := client.HighWatermark(ctx, t.o.Topic, 0)
+	if err != nil {
+		return err
+	}
+	for t.read.Load() < hw {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("audit trail: %d records behind: %w", hw-t.read.Load(), ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// Leaf returns the bytes of leaf i as they are on the topic, read back
+// from Kafka by the offset the trail kept, and checked against the tree.
+func (t *Trail) Leaf(ctx context.Context, i int64) ([]byte, error) {
+	e, ok := t.Event(i)
+	t.mu.RLock()
+	client := t.client
+	t.mu.RUnlock()
+	if !ok || client == nil {
+		return nil, fmt.Errorf("audit trail: no leaf %d", i)
+	}
+	m, err := client.ReadAt(ctx, t.o.Topic, 0, e.Offset)
+	if err != nil {
+		return nil, err
+	}
+	if tlog.RecordHash(m.Value) != t.tree.LeafHash(i) {
+		return nil, &Finding{Offset: e.Offset, Event: e.ID, Err: ErrForged, Detail: "the record on the topic is no longer the leaf the trail read"}
+	}
+	return m.Value, nil
+}
+
+// Ready closes once Follow has caught up with the topic.
+func (t *Trail) Ready() <-chan struct{} { return t.ready }
+
+func findingLabel(err error) string {
+	for _, e := range []struct {
+		err   error
+		label string
+	}{{ErrForged, "forged"}, {ErrDropped, "dropped"}, {ErrRootMismatch, "root-mismatch"}, {ErrCheckpoint, "bad-checkpoint"}} {
+		if errors.Is(err, e.err) {
+			return e.label
+		}
+	}
+	return "malformed"
+}
