@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/passerelle-bus/passerelle/internal/audit"
+	"github.com/passerelle-bus/passerelle/internal/gateway"
+)
+
+func auditCheckpoint(ctx context.Context, e *env, args []string) error {
+	fs, g := gatewayFlags(e, "audit checkpoint", "audit checkpoint [--gateway URL] [--data DIR] [--member ID] [--witness FILE]")
+	witness := fs.String("witness", "", "file keeping the last checkpoint seen; the new one must extend it")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	store, err := openTrust(ctx, g.data, e)
+	if err != nil {
+		return err
+	}
+	signed, err := g.get(ctx, "/v1/audit/checkpoint", nil)
+	if err != nil {
+		return err
+	}
+	known, _ := audit.GatewayVerifiers(store.Current())
+	cp, err := audit.OpenCheckpoint(signed, known)
+	if err != nil {
+		return err
+	}
+	if *witness != "" {
+		if err := witnessCheck(ctx, g, *witness, cp, known); err != nil {
+			return err
+		}
+		if err := os.WriteFile(*witness, signed, 0o644); err != nil {
+			return err
+		}
+	}
+	_, err = e.stdout.Write(signed)
+	return err
+}
+
+// witnessCheck proves, with the gateway's consistency proof, that cp
+// extends the checkpoint kept in file: the log was only appended to.
+func witnessCheck(ctx context.Context, g *gatewayClient, file string, cp audit.Checkpoint, known note.Verifiers) error {
+	old, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	prev, err := audit.OpenCheckpoint(old, known)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	switch {
+	case prev.Origin != cp.Origin:
+		return fmt.Errorf("checkpoint of %s, the witness file holds one of %s", cp.Origin, prev.Origin)
+	case cp.Size < prev.Size:
+		return fmt.Errorf("%w: the gateway signs %d events, %d were signed before: the log was cut", audit.ErrDropped, cp.Size, prev.Size)
+	case cp.Size == prev.Size:
+		if cp.Root != prev.Root {
+			return fmt.Errorf("%w: two roots for %d events", audit.ErrRootMismatch, cp.Size)
+		}
+		return nil
+	}
+	b, err := g.get(ctx, "/v1/audit/proof", url.Values{"from": {fmt.Sprint(prev.Size)}, "size": {fmt.Sprint(cp.Size)}})
+	if err != nil {
+		return err
+	}
+	var p gateway.ProofResponse
+	if err := json.Unmarshal(b, &p); err != nil {
+		return fmt.Errorf("proof: %w", err)
+	}
+	proof := make(tlog.TreeProof, len(p.Proof))
+	for i, s := range p.Proof {
+		h, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(h) != len(tlog.Hash{}) {
+			return fmt.Errorf("proof: hash %d malformed", i)
+		}
+		copy(proof[i][:], h)
+	}
+	if err := tlog.CheckTree(proof, cp.Size, cp.Root, prev.Size, prev.Root); err != nil {
+		return fmt.Errorf("%w: the log of %d events does not extend the one of %d seen before: %w", audit.ErrRootMismatch, cp.Size, prev.Size, err)
+	}
+	return nil
+}
+
+func auditProve(ctx context.Context, e *env, args []string) error {
+	fs, g := gatewayFlags(e, "audit prove", "audit prove --event ID [--gateway URL] [--data DIR] [--member ID]")
+	id := fs.String("event", "", "event id (a request id; see audit trace) (required)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *id == "" {
+		fmt.Fprintln(e.stderr, "--event is required")
+		return errUsage
+	}
+	store, err := openTrust(ctx, g.data, e)
+	if err != nil {
+		return err
+	}
+	b, err := g.get(ctx, "/v1/audit/proof", url.Values{"event": {*id}})
+	if err != nil {
+		return err
+	}
+	var p gateway.ProofResponse
+	if err := json.Unmarshal(b, &p); err != nil || p.Index == nil {
+		return fmt.Errorf("proof: not an inclusion proof: %s", b)
+	}
+	known, names := audit.GatewayVerifiers(store.Current())
+	cp, err := audit.OpenCheckpoint([]byte(p.Checkpoint), known)
+	if err != nil {
+		return err
+	}
+	leaf, err := base64.StdEncoding.DecodeString(p.Leaf)
+	if err != nil {
+		return fmt.Errorf("proof: leaf: %w", err)
+	}
+	var ev audit.Event
+	if err := json.Unmarshal(leaf, &ev); err != nil || ev.ID != *id {
+		return fmt.Errorf("%w: the gateway's leaf is not event %s", audit.ErrForged, *id)
+	}
+	proof := make(tlog.RecordProof, len(p.Proof))
+	for i, s := range p.Proof {
+		h, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(h) != len(tlog.Hash{}) {
+			return fmt.Errorf("proof: hash %d malformed", i)
+		}
+		copy(proof[i][:], h)
+	}
+	if err := tlog.CheckRecord(proof, cp.Size, cp.Root, *p.Index, tlog.RecordHash(leaf)); err != nil {
+		return fmt.Errorf("%w: event %s is not leaf %d of the signed log of %d events: %w", audit.ErrRootMismatch, *id, *p.Index, cp.Size, err)
+	}
+	signer := "?"
+	if n, err := note.Open([]byte(p.Checkpoint), known); err == nil && len(n.Sigs) > 0 {
+		signer = names[n.Sigs[0].Hash]
+	}
+	fmt.Fprintf(e.stdout, "event %s is leaf %d of %s, whose %d events %s signed (root %s)\n%s\n",
+		*id, *p.Index, cp.Origin, cp.Size, signer, base64.StdEncoding.EncodeToString(cp.Root[:]), leaf)
+	return nil
+}
