@@ -175,6 +175,11 @@ func TestUsage(t *testing.T) {
 		{[]string{"demo", "--help"}, exitOK, "--broker-listen"},
 		{[]string{"demo", "--bogus"}, exitUsage, "flag provided but not defined"},
 		{[]string{"demo", "extra"}, exitUsage, `unexpected argument "extra"`},
+		{[]string{"audit"}, exitUsage, "verify|trace|checkpoint"},
+		{[]string{"audit", "--help"}, exitOK, "replay the audit topic"},
+		{[]string{"audit", "nope"}, exitUsage, `unknown audit command "nope"`},
+		{[]string{"audit", "verify", "--help"}, exitOK, "--origin"},
+		{[]string{"audit", "prove"}, exitUsage, "--event is required"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stderr strings.Builder
