@@ -122,6 +122,9 @@ func TestDemoServesHealthAndMetricsAndStopsCleanly(t *testing.T) {
 		{"/v1/members/cnam/jwks.json", `"kty":"OKP"`},
 		{"/registry/subjects", "passerelle.tax.household.v1-value"},
 		{"/metrics", "passerelle_connector_records_published_total"},
+		{"/metrics", "passerelle_audit_unsigned_events"},
+		{"/metrics", "passerelle_audit_group_commit_events_count"},
+		{"/readyz", `"audit":"ok"`},
 		{"/v1/rules", `"legal_reference":"Code de la construction`},
 	} {
 		code, body := get(t, base+tc.path)

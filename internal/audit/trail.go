@@ -125,7 +125,15 @@ func NewTrail(registry *trust.Store, o TrailOptions) *Trail {
 		o.Metrics.MustRegister(t.findings, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "passerelle_audit_tree_size",
 			Help: "Events in the audit tree this gateway has read.",
-		}, func() float64 { return float64(t.Size()) }))
+		}, func() float64 { return float64(t.Size()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			// Alert when it stays above zero for more than a few checkpoint
+			// intervals: no gateway is signing the log.
+			Name: "passerelle_audit_unsigned_events",
+			Help: "Events read that no checkpoint on the topic signs yet.",
+		}, func() float64 {
+			latest, _ := t.Latest()
+			return float64(t.Size() - latest.Size)
+		}))
 	}
 	return t
 }
