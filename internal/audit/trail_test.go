@@ -25,6 +25,7 @@ import (
 
 var members = []trust.MemberSpec{
 	{ID: "gw", Name: "Gateway", Roles: []string{"gateway"}},
+	{ID: "gw2", Name: "Second gateway", Roles: []string{"gateway"}},
 	{ID: "dgfip", Name: "DGFiP", Roles: []string{"publisher:tax", "reader"}},
 }
 
@@ -272,5 +273,87 @@ func TestTrailRecognisesItsOwnEventsByHash(t *testing.T) {
 	tr.Expect("w1", 1, []tlog.Hash{tlog.RecordHash(own)})
 	if err := tr.Add(audit.Record{Offset: 1, Key: []byte("e2"), Value: other}); !errors.Is(err, audit.ErrForged) {
 		t.Fatalf("another event under the writer's name: %v", err)
+	}
+}
+
+// Two gateways (two members, each its own key and writer) write one audit
+// topic at once and each signs checkpoints of it as it reads it: both trails
+// see the same tree, each accepts the other's checkpoints, and the log
+// verifies.
+func TestTwoGatewaysShareOneLog(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tg := bustest.Embedded(t)
+	client := tg.Client(t)
+	world := trusttest.New(t, members)
+	store := world.Store(t)
+	topic := bustest.Topic(t, client, 1)
+	type gateway struct {
+		log   *audit.Log
+		trail *audit.Trail
+		pub   *audit.Publisher
+	}
+	var gws []gateway
+	for _, id := range []string{"gw", "gw2"} {
+		signer := world.Signer(t, id)
+		w := audit.NewWriter(client, nil)
+		defer w.Close()
+		trail := audit.NewTrail(store, audit.TrailOptions{Topic: topic, KeepEvents: true})
+		log := audit.NewLog(w, seal.NewSealer(signer), audit.LogOptions{Topic: topic, Expect: trail.Expect})
+		defer log.Close()
+		go trail.Follow(ctx, client, nil)
+		ns, err := audit.GatewayNoteSigner(signer, store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gws = append(gws, gateway{log, trail, audit.NewPublisher(trail, ns, w, nil)})
+	}
+	var wg sync.WaitGroup
+	for g, gw := range gws {
+		for c := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 50 {
+					if err := gw.log.Append(ctx, audit.Event{ID: fmt.Sprintf("g%d-c%d-%d", g, c, i), Kind: audit.KindView, Decision: "allow"}); err != nil {
+						t.Error(err)
+						return
+					}
+					if i%10 == 0 {
+						if _, err := gw.pub.Publish(ctx); err != nil && !errors.Is(err, audit.ErrEmpty) {
+							t.Error(err)
+						}
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for _, gw := range gws {
+		waitSize(t, gw.trail, 400)
+		if _, err := gw.pub.Publish(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r0, _ := gws[0].trail.Tree().Root(400)
+	r1, _ := gws[1].trail.Tree().Root(400)
+	if r0 != r1 {
+		t.Fatal("the two gateways' trails disagree on the tree")
+	}
+	for _, gw := range gws {
+		if err := gw.trail.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signers := map[string]bool{}
+	for _, p := range gws[0].trail.Checkpoints() {
+		signers[p.Signer] = true
+	}
+	if !signers["gw"] || !signers["gw2"] {
+		t.Fatalf("checkpoints signed by %v, want both gateways", signers)
+	}
+	rep, err := audit.Verify(ctx, client, store, audit.TrailOptions{Topic: topic})
+	if err != nil || rep.Events != 400 {
+		t.Fatalf("verify: %+v, %v", rep, err)
 	}
 }
