@@ -146,3 +146,20 @@ func (t *Trail) keep(index int64, r Record, doc *fastjson.Value) {
 		t.byCitizen[ev.Citizen] = append(t.byCitizen[ev.Citizen], index)
 	}
 }
+
+// Accesses counts the views of citizen by requester for purpose, at or
+// after since, that released data: what the purposes' frequency ceilings
+// count.
+func (t *Trail) Accesses(citizen, requester, purpose string, since time.Time) int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	n := 0
+	for _, i := range t.byCitizen[citizen] {
+		e := &t.events[i]
+		if e.Kind == KindView && e.Requester == requester && e.Purpose == purpose &&
+			(e.Decision == "allow" || e.Decision == "partial") && !e.Time.Before(since) {
+			n++
+		}
+	}
+	return n
+}

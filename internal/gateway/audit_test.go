@@ -22,6 +22,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/interop"
 	"github.com/passerelle-bus/passerelle/policy"
 )
@@ -427,3 +428,27 @@ func pythonChecksProofs(t *testing.T, f *fixture, proof map[string]any) {
 }
 
 func b64(h tlog.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }
+
+// The purposes' frequency ceilings count from the audit log: a gateway
+// restarted (its counts in memory gone), or another instance on the same
+// log, still refuses the access past the ceiling.
+func TestCeilingsCountFromTheAuditLog(t *testing.T) {
+	f := newFixture(t)
+	nir := f.adults[3]
+	path := "/v1/citizens/" + nir + "/view?purpose=housing-aid-eligibility&fields=tax.reference_income"
+	p, _ := f.cz.Rules.Purpose("housing-aid-eligibility")
+	for i := range p.MaxPerCitizen {
+		if code, body := f.get(t, "cnaf", path); code != 200 {
+			t.Fatalf("access %d of %d: %d %v", i+1, p.MaxPerCitizen, code, body)
+		}
+	}
+	waitTrail(t, f.trail, int64(p.MaxPerCitizen))
+	f.cz.Usage = gateway.NewUsage(f.cz.Rules, f.trail) // a restart: nothing counted in memory
+	if code, body := f.get(t, "cnaf", path); code != 403 || body["code"] != policy.CodeCeilingFrequency {
+		t.Fatalf("access past the ceiling after a restart: %d %v", code, body)
+	}
+	// Another requester, another purpose: their own counts.
+	if code, body := f.get(t, "cnaf", "/v1/citizens/"+nir+"/view?purpose=disability-allowance-review&fields=civilstatus.birth_date"); code == 403 && body["code"] == policy.CodeCeilingFrequency {
+		t.Fatalf("another purpose hit this one's ceiling: %v", body)
+	}
+}

@@ -48,7 +48,7 @@ func BenchmarkViewQuery(b *testing.B) {
 			auditor gateway.Auditor
 		}{{"audited", audited}, {"unaudited", unaudited{}}} {
 			b.Run(tc.name, func(b *testing.B) {
-				f.cz.Audit, f.cz.Usage = tc.auditor, gateway.NewUsage(f.cz.Rules)
+				f.cz.Audit, f.cz.Usage = tc.auditor, gateway.NewUsage(f.cz.Rules, f.trail)
 				defer func() { f.cz.Audit = audited }()
 				viewQueries(b, f)
 			})

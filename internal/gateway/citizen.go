@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
@@ -120,8 +119,15 @@ func (c *Citizens) view(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	citizen := auditIDs[0]
-	req := policy.Request{Requester: m.ID, Purpose: purpose, Fields: fields, Time: now,
-		RecentAccesses: c.Usage.Count(m.ID, purpose, citizen, now)}
+	recent, err := c.Usage.Count(m.ID, purpose, citizen, now)
+	if err != nil {
+		// Counting from a trail still replaying would let a requester past
+		// its ceiling: fail closed, as for consents.
+		w.Header().Set("Retry-After", "2")
+		writeProblem(w, http.StatusServiceUnavailable, "usage-state-lagging", "Past accesses not read yet", "")
+		return
+	}
+	req := policy.Request{Requester: m.ID, Purpose: purpose, Fields: fields, Time: now, RecentAccesses: recent}
 	var consentID string
 	if rd, ok := c.Consents.(interface{ Ready() error }); ok && rd.Ready() != nil {
 		// Deciding on a consent state that lags could release what a
@@ -177,7 +183,7 @@ func (c *Citizens) view(w http.ResponseWriter, r *http.Request) {
 		c.auditDown(w, err)
 		return
 	}
-	c.Usage.Add(m.ID, purpose, citizen, now)
+	c.Usage.Add(m.ID, purpose, citizen, now, id)
 	if consentID != "" {
 		c.Consents.Use(consentID)
 	}
@@ -233,40 +239,4 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
-}
-
-// Usage counts accesses per (requester, purpose, citizen) for the purposes'
-// frequency ceilings. It is per gateway instance; a cluster would count
-// from the audit log.
-type Usage struct {
-	rules *policy.RuleSet
-	mu    sync.Mutex
-	seen  map[[3]string][]time.Time
-}
-
-// NewUsage counts within each purpose's window.
-func NewUsage(rules *policy.RuleSet) *Usage {
-	return &Usage{rules: rules, seen: map[[3]string][]time.Time{}}
-}
-
-// Count returns the accesses within the purpose's window before now.
-func (u *Usage) Count(requester, purpose, citizen string, now time.Time) int {
-	p, ok := u.rules.Purpose(purpose)
-	if !ok || p.Window <= 0 {
-		return 0
-	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	k := [3]string{requester, purpose, citizen}
-	ts := slices.DeleteFunc(u.seen[k], func(t time.Time) bool { return !t.After(now.Add(-p.Window)) })
-	u.seen[k] = ts
-	return len(ts)
-}
-
-// Add records one access.
-func (u *Usage) Add(requester, purpose, citizen string, now time.Time) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	k := [3]string{requester, purpose, citizen}
-	u.seen[k] = append(u.seen[k], now)
 }

@@ -93,7 +93,7 @@ func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
 	h := NewHandler(Options{
 		Log: p.Log, Metrics: p.Metrics, Schemas: p.Schemas, Trust: p.Trust, Policy: p.Rules,
 		Citizens: &Citizens{Log: p.Log, Auth: auth, Rules: p.Rules, Index: ix, Pseudo: p.Pseudo, Consents: journal,
-			Audit: auditLog, Usage: NewUsage(p.Rules), Now: time.Now},
+			Audit: auditLog, Usage: NewUsage(p.Rules, trail), Now: time.Now},
 		Consents: &Consents{Journal: journal, Rules: p.Rules, Pseudo: p.Pseudo, Auth: auth, Trust: p.Trust, Audit: auditLog, Now: time.Now},
 		Audit:    &Audit{Trail: trail, Publisher: publisher, Log: auditLog, Pseudo: p.Pseudo, Auth: auth, Trust: p.Trust, Now: time.Now},
 		Ready: map[string]Check{

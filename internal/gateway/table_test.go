@@ -44,8 +44,8 @@ func TestDecisionTableOverHTTP(t *testing.T) {
 					f.consents.Use(c.ID)
 				}
 			}
-			for range tc.RecentAccesses {
-				f.cz.Usage.Add(req.Requester, req.Purpose, cit[0], when.Add(-time.Minute))
+			for j := range tc.RecentAccesses { // accesses no trail has seen: another instance's, say
+				f.cz.Usage.Add(req.Requester, req.Purpose, cit[0], when.Add(-time.Minute), fmt.Sprintf("table-%d-%d", i, j))
 			}
 			path := fmt.Sprintf("/v1/citizens/%s/view?purpose=%s&fields=%s", nir, url.QueryEscape(tc.Request.Purpose),
 				url.QueryEscape(strings.Join(tc.Request.Fields, ",")))

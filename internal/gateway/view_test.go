@@ -153,7 +153,7 @@ func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 	}
 	f.nir = f.adults[0]
 	cz := &gateway.Citizens{Log: slog.New(slog.DiscardHandler), Auth: trust.NewAuthenticator(store, gatewayID, nil), Rules: rules, Index: ix,
-		Pseudo: f.pseudo, Consents: f.journal, Audit: f.auditLog, Usage: gateway.NewUsage(rules), Now: time.Now}
+		Pseudo: f.pseudo, Consents: f.journal, Audit: f.auditLog, Usage: gateway.NewUsage(rules, f.trail), Now: time.Now}
 	cs := &gateway.Consents{Journal: f.journal, Rules: rules, Pseudo: f.pseudo, Auth: cz.Auth, Trust: store, Audit: f.auditLog, Now: time.Now}
 	au := &gateway.Audit{Trail: f.trail, Publisher: f.publisher, Log: f.auditLog, Pseudo: f.pseudo, Auth: cz.Auth, Trust: store, Now: time.Now}
 	f.cz = cz
