@@ -3,7 +3,6 @@ package audit
 import (
 	"strings"
 	"time"
-	"unique"
 
 	"github.com/valyala/fastjson"
 )
@@ -64,7 +63,7 @@ func (t *Trail) Events(f Filter) ([]Entry, bool) {
 		return true
 	}
 	if f.Citizen != "" {
-		for _, i := range t.byCitizen[f.Citizen] {
+		for _, i := range t.citizenLeaves(f.Citizen) {
 			if !visit(&t.events[i]) {
 				return out, true
 			}
@@ -89,26 +88,21 @@ func (t *Trail) Event(i int64) (Entry, bool) {
 	return t.events[i], true
 }
 
-// maxInternedLists bounds the distinct field lists shared between events;
-// beyond it a list is kept per event.
-const maxInternedLists = 1 << 16
+// maxInterned bounds the distinct values (and field lists) shared between
+// events; beyond it a value is kept per event.
+const maxInterned = 1 << 16
 
 // keep indexes the event parseEvent has just parsed into doc; a field of
 // another type only costs the query view that field. (encoding/json took
 // a third of the trail's time.)
 //
 // Most fields repeat from event to event (a requester, a purpose, a rule, a
-// citizen's pseudonym, a list of fields): they are interned, which took
-// what an event costs the gateway from 895 bytes to 675 (BenchmarkTrailMemory);
-// most of the rest is the entry itself and the tree.
+// list of fields, a citizen's pseudonym): they are shared, which took what
+// an event costs the gateway from 895 bytes to 560 (BenchmarkTrailMemory).
+// Not with the unique package: its weak handles cost more than the rest
+// of the trail for values that are mostly new, as pseudonyms are.
 func (t *Trail) keep(index int64, r Record, doc *fastjson.Value) {
-	str := func(k string) string {
-		b := doc.GetStringBytes(k)
-		if len(b) == 0 {
-			return ""
-		}
-		return unique.Make(string(b)).Value()
-	}
+	str := func(k string) string { return t.intern(doc.GetStringBytes(k)) }
 	strs := func(k string) []string {
 		vs := doc.GetArray(k)
 		if len(vs) == 0 {
@@ -124,27 +118,56 @@ func (t *Trail) keep(index int64, r Record, doc *fastjson.Value) {
 		}
 		out := make([]string, len(vs))
 		for i, v := range vs {
-			out[i] = unique.Make(string(v.GetStringBytes())).Value()
+			out[i] = t.intern(v.GetStringBytes())
 		}
-		if len(t.lists) < maxInternedLists {
+		if len(t.lists) < maxInterned {
 			t.lists[key.String()] = out
 		}
 		return out
 	}
 	ev := Event{ID: string(r.Key), Writer: str("writer"), Seq: doc.GetInt64("seq"), Kind: str("kind"), Requester: str("requester"),
-		KeyID: str("key_id"), Purpose: str("purpose"), LegalBasis: str("legal_basis"), Citizen: str("citizen"),
+		KeyID: str("key_id"), Purpose: str("purpose"), LegalBasis: str("legal_basis"),
 		Decision: str("decision"), Code: str("code"), Rule: str("rule"), PolicyVersion: str("policy_version"),
 		Released: strs("released"), Withheld: strs("withheld")}
-	ev.Time, _ = time.Parse(time.RFC3339Nano, str("time"))
+	ev.Time, _ = time.Parse(time.RFC3339Nano, string(doc.GetStringBytes("time")))
 	if q := doc.GetObject("query"); q != nil {
 		ev.Query = map[string]string{}
 		q.Visit(func(k []byte, v *fastjson.Value) { ev.Query[string(k)] = string(v.GetStringBytes()) })
 	}
+	if c := doc.GetStringBytes("citizen"); len(c) > 0 {
+		ci := t.byCitizen[string(c)]
+		if ci == nil {
+			ci = &citizenLeaves{name: string(c)}
+			t.byCitizen[ci.name] = ci
+		}
+		ev.Citizen = ci.name
+		ci.leaves = append(ci.leaves, index)
+	}
 	t.events = append(t.events, Entry{Index: index, Offset: r.Offset, Event: ev})
 	t.byID[ev.ID] = index
-	if ev.Citizen != "" {
-		t.byCitizen[ev.Citizen] = append(t.byCitizen[ev.Citizen], index)
+}
+
+// citizenLeaves are the leaves about one citizen; name is the pseudonym
+// the citizen's events share.
+type citizenLeaves struct {
+	name   string
+	leaves []int64
+}
+
+// intern returns b as a string shared with the other events that hold it,
+// for the first maxInterned distinct values.
+func (t *Trail) intern(b []byte) string {
+	if len(b) == 0 {
+		return ""
 	}
+	if s, ok := t.strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(t.strs) < maxInterned {
+		t.strs[s] = s
+	}
+	return s
 }
 
 // Accesses counts the views of citizen by requester for purpose, at or
@@ -154,7 +177,7 @@ func (t *Trail) Accesses(citizen, requester, purpose string, since time.Time) in
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	n := 0
-	for _, i := range t.byCitizen[citizen] {
+	for _, i := range t.citizenLeaves(citizen) {
 		e := &t.events[i]
 		if e.Kind == KindView && e.Requester == requester && e.Purpose == purpose &&
 			(e.Decision == "allow" || e.Decision == "partial") && !e.Time.Before(since) {
@@ -162,4 +185,11 @@ func (t *Trail) Accesses(citizen, requester, purpose string, since time.Time) in
 		}
 	}
 	return n
+}
+
+func (t *Trail) citizenLeaves(citizen string) []int64 {
+	if ci := t.byCitizen[citizen]; ci != nil {
+		return ci.leaves
+	}
+	return nil
 }

@@ -82,8 +82,9 @@ type Trail struct {
 	checkpoints []Published
 	events      []Entry
 	byID        map[string]int64
-	byCitizen   map[string][]int64
-	lists       map[string][]string // interned field lists, shared by the events
+	byCitizen   map[string]*citizenLeaves
+	strs        map[string]string   // interned values, shared by the events
+	lists       map[string][]string // interned field lists
 	duplicates  int64
 
 	ready    chan struct{}
@@ -119,7 +120,8 @@ func NewTrail(registry *trust.Store, o TrailOptions) *Trail {
 			Help: "Records of the audit topic that are not what a gateway wrote, by what is wrong.",
 		}, []string{"finding"})}
 	if o.KeepEvents {
-		t.byID, t.byCitizen, t.lists = map[string]int64{}, map[string][]int64{}, map[string][]string{}
+		t.byID, t.byCitizen = map[string]int64{}, map[string]*citizenLeaves{}
+		t.strs, t.lists = map[string]string{}, map[string][]string{}
 	}
 	if o.Metrics != nil {
 		o.Metrics.MustRegister(t.findings, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
