@@ -41,12 +41,12 @@ func (t *Trail) Follow(ctx context.Context, client *bus.Client, log *slog.Logger
 		})
 }
 
-// FollowLag is how far behind the topic a following trail may be: what an
-// auditor or a citizen's portal reads, and what a checkpoint signs, may
-// miss the events of the last FollowLag. Fetching 64 KiB or 200 ms at a
-// time, not every write as it lands, spares the broker a fetch per group
-// commit: audited views at 64 concurrent requests went from 3,670-3,989/s
-// to 5,673-5,730/s on a machine the broker shares.
+// FollowLag is how far behind the topic a following trail may be; queries
+// and on-demand checkpoints call Sync first, so only the periodic
+// checkpoint and the fair-use counts see the lag. Fetching 64 KiB or 200 ms
+// at a time, not every write as it lands, spares the broker a fetch per
+// group commit: audited views at 64 concurrent requests went from
+// 3,670-3,989/s to 5,673-5,730/s on a machine the broker shares.
 const FollowLag = 200 * time.Millisecond
 
 const followMinBytes = 64 << 10
