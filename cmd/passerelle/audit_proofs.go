@@ -9,11 +9,11 @@ import (
 	"net/url"
 	"os"
 
-	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
+	"github.com/passerelle-bus/passerelle/internal/trust"
 )
 
 func auditCheckpoint(ctx context.Context, e *env, args []string) error {
@@ -30,13 +30,12 @@ func auditCheckpoint(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	known, _ := audit.GatewayVerifiers(store.Current())
-	cp, err := audit.OpenCheckpoint(signed, known)
+	cp, _, err := audit.OpenGatewayCheckpoint(signed, store.Current())
 	if err != nil {
 		return err
 	}
 	if *witness != "" {
-		if err := witnessCheck(ctx, g, *witness, cp, known); err != nil {
+		if err := witnessCheck(ctx, g, *witness, cp, store.Current()); err != nil {
 			return err
 		}
 		if err := os.WriteFile(*witness, signed, 0o644); err != nil {
@@ -49,14 +48,14 @@ func auditCheckpoint(ctx context.Context, e *env, args []string) error {
 
 // witnessCheck proves, with the gateway's consistency proof, that cp
 // extends the checkpoint kept in file: the log was only appended to.
-func witnessCheck(ctx context.Context, g *gatewayClient, file string, cp audit.Checkpoint, known note.Verifiers) error {
+func witnessCheck(ctx context.Context, g *gatewayClient, file string, cp audit.Checkpoint, reg *trust.Registry) error {
 	old, err := os.ReadFile(file)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	prev, err := audit.OpenCheckpoint(old, known)
+	prev, _, err := audit.OpenGatewayCheckpoint(old, reg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
@@ -79,13 +78,9 @@ func witnessCheck(ctx context.Context, g *gatewayClient, file string, cp audit.C
 	if err := json.Unmarshal(b, &p); err != nil {
 		return fmt.Errorf("proof: %w", err)
 	}
-	proof := make(tlog.TreeProof, len(p.Proof))
-	for i, s := range p.Proof {
-		h, err := base64.StdEncoding.DecodeString(s)
-		if err != nil || len(h) != len(tlog.Hash{}) {
-			return fmt.Errorf("proof: hash %d malformed", i)
-		}
-		copy(proof[i][:], h)
+	proof, err := decodeHashes(p.Proof)
+	if err != nil {
+		return err
 	}
 	if err := tlog.CheckTree(proof, cp.Size, cp.Root, prev.Size, prev.Root); err != nil {
 		return fmt.Errorf("%w: the log of %d events does not extend the one of %d seen before: %w", audit.ErrRootMismatch, cp.Size, prev.Size, err)
@@ -115,8 +110,7 @@ func auditProve(ctx context.Context, e *env, args []string) error {
 	if err := json.Unmarshal(b, &p); err != nil || p.Index == nil {
 		return fmt.Errorf("proof: not an inclusion proof: %s", b)
 	}
-	known, names := audit.GatewayVerifiers(store.Current())
-	cp, err := audit.OpenCheckpoint([]byte(p.Checkpoint), known)
+	cp, signer, err := audit.OpenGatewayCheckpoint([]byte(p.Checkpoint), store.Current())
 	if err != nil {
 		return err
 	}
@@ -128,22 +122,27 @@ func auditProve(ctx context.Context, e *env, args []string) error {
 	if err := json.Unmarshal(leaf, &ev); err != nil || ev.ID != *id {
 		return fmt.Errorf("%w: the gateway's leaf is not event %s", audit.ErrForged, *id)
 	}
-	proof := make(tlog.RecordProof, len(p.Proof))
-	for i, s := range p.Proof {
-		h, err := base64.StdEncoding.DecodeString(s)
-		if err != nil || len(h) != len(tlog.Hash{}) {
-			return fmt.Errorf("proof: hash %d malformed", i)
-		}
-		copy(proof[i][:], h)
+	proof, err := decodeHashes(p.Proof)
+	if err != nil {
+		return err
 	}
 	if err := tlog.CheckRecord(proof, cp.Size, cp.Root, *p.Index, tlog.RecordHash(leaf)); err != nil {
 		return fmt.Errorf("%w: event %s is not leaf %d of the signed log of %d events: %w", audit.ErrRootMismatch, *id, *p.Index, cp.Size, err)
 	}
-	signer := "?"
-	if n, err := note.Open([]byte(p.Checkpoint), known); err == nil && len(n.Sigs) > 0 {
-		signer = names[n.Sigs[0].Hash]
-	}
 	fmt.Fprintf(e.stdout, "event %s is leaf %d of %s, whose %d events %s signed (root %s)\n%s\n",
 		*id, *p.Index, cp.Origin, cp.Size, signer, base64.StdEncoding.EncodeToString(cp.Root[:]), leaf)
 	return nil
+}
+
+// decodeHashes reads the base64 hashes of a proof the gateway served.
+func decodeHashes(ss []string) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(ss))
+	for i, s := range ss {
+		h, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(h) != len(tlog.Hash{}) {
+			return nil, fmt.Errorf("proof: hash %d malformed", i)
+		}
+		copy(out[i][:], h)
+	}
+	return out, nil
 }

@@ -35,25 +35,39 @@ func (c Checkpoint) Sign(s note.Signer) ([]byte, error) {
 // OpenCheckpoint verifies a signed checkpoint with any of the known keys
 // and parses it; an error wraps ErrCheckpoint.
 func OpenCheckpoint(signed []byte, known note.Verifiers) (Checkpoint, error) {
+	c, _, err := openCheckpoint(signed, known)
+	return c, err
+}
+
+// OpenGatewayCheckpoint is OpenCheckpoint with the keys of the registry's
+// gateways, and also names the member whose key signed.
+func OpenGatewayCheckpoint(signed []byte, reg *trust.Registry) (Checkpoint, string, error) {
+	known, names := GatewayVerifiers(reg)
+	c, hash, err := openCheckpoint(signed, known)
+	return c, names[hash], err
+}
+
+// openCheckpoint also returns the hash of the key that verified it.
+func openCheckpoint(signed []byte, known note.Verifiers) (Checkpoint, uint32, error) {
 	n, err := note.Open(signed, known)
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("%w: %w", ErrCheckpoint, err)
+		return Checkpoint{}, 0, fmt.Errorf("%w: %w", ErrCheckpoint, err)
 	}
 	lines := strings.SplitN(n.Text, "\n", 4)
 	if len(lines) < 4 {
-		return Checkpoint{}, fmt.Errorf("%w: %d lines", ErrCheckpoint, len(lines))
+		return Checkpoint{}, 0, fmt.Errorf("%w: %d lines", ErrCheckpoint, len(lines))
 	}
 	size, err := strconv.ParseInt(lines[1], 10, 64)
 	if err != nil || size < 0 || strconv.FormatInt(size, 10) != lines[1] {
-		return Checkpoint{}, fmt.Errorf("%w: size %q", ErrCheckpoint, lines[1])
+		return Checkpoint{}, 0, fmt.Errorf("%w: size %q", ErrCheckpoint, lines[1])
 	}
 	root, err := base64.StdEncoding.Strict().DecodeString(lines[2])
 	if err != nil || len(root) != len(tlog.Hash{}) {
-		return Checkpoint{}, fmt.Errorf("%w: root %q", ErrCheckpoint, lines[2])
+		return Checkpoint{}, 0, fmt.Errorf("%w: root %q", ErrCheckpoint, lines[2])
 	}
 	c := Checkpoint{Origin: lines[0], Size: size}
 	copy(c.Root[:], root)
-	return c, nil
+	return c, n.Sigs[0].Hash, nil
 }
 
 // signTimeout bounds one checkpoint signature: note.Signer has no context,
@@ -140,3 +154,21 @@ func NoteVerifiers(reg *trust.Registry, m *trust.Member) []note.Verifier {
 }
 
 var _ note.Signer = (*noteSigner)(nil)
+
+// GatewayVerifiers are the Ed25519 keys of the registry's gateways, by
+// note key name = member id, and the member of each key hash: the keys a
+// checkpoint may be signed with.
+func GatewayVerifiers(reg *trust.Registry) (note.Verifiers, map[uint32]string) {
+	var vs []note.Verifier
+	names := map[uint32]string{}
+	for _, m := range reg.Members() {
+		if !m.Has(trust.RoleGateway) {
+			continue
+		}
+		for _, v := range NoteVerifiers(reg, m) {
+			vs = append(vs, v)
+			names[v.KeyHash()] = m.ID
+		}
+	}
+	return note.VerifierList(vs...), names
+}

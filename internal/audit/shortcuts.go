@@ -32,14 +32,14 @@ func (t *Trail) Expect(writer string, first int64, hashes []tlog.Hash) {
 
 // expected reports whether the event is one this process wrote, as it wrote
 // it, and forgets the hashes up to it.
-func (t *Trail) expected(writer string, seq int64, value []byte) bool {
+func (t *Trail) expected(writer string, seq int64, leaf tlog.Hash) bool {
 	t.expectMu.Lock()
 	defer t.expectMu.Unlock()
 	e := t.expect[writer]
 	if e == nil || seq < e.first || seq >= e.first+int64(len(e.hashes)) {
 		return false
 	}
-	if e.hashes[seq-e.first] != tlog.RecordHash(value) {
+	if e.hashes[seq-e.first] != leaf {
 		return false
 	}
 	n := seq - e.first + 1

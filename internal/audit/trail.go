@@ -80,6 +80,7 @@ type Trail struct {
 	tree        Tree
 	writers     map[string]*writerState
 	checkpoints []Published
+	latest      int // index in checkpoints of the largest, -1 before one
 	events      []Entry
 	byID        map[string]int64
 	byCitizen   map[string]*citizenLeaves
@@ -114,7 +115,7 @@ func NewTrail(registry *trust.Store, o TrailOptions) *Trail {
 		o.Origin = o.Topic
 	}
 	t := &Trail{o: o, registry: registry, verifier: seal.NewVerifier(registry), writers: map[string]*writerState{},
-		ready: make(chan struct{}),
+		latest: -1, ready: make(chan struct{}),
 		findings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "passerelle_audit_findings_total",
 			Help: "Records of the audit topic that are not what a gateway wrote, by what is wrong.",
@@ -153,7 +154,9 @@ func (t *Trail) Add(r Record) error {
 	if err != nil {
 		return &Finding{Offset: r.Offset, Err: ErrMalformedEvent, Detail: err.Error()}
 	}
-	if !t.o.Deferred && !t.expected(writer, seq, r.Value) {
+	// Hashed once: the own-event check, the retry check and the tree.
+	leaf := tlog.RecordHash(r.Value)
+	if !t.o.Deferred && !t.expected(writer, seq, leaf) {
 		if err := t.checkSigner(r); err != nil {
 			return &Finding{Offset: r.Offset, Event: id, Err: ErrForged, Detail: err.Error()}
 		}
@@ -169,12 +172,12 @@ func (t *Trail) Add(r Record) error {
 	if seq < w.next {
 		// kafka-go retries a produce whose answer it lost: the same signed
 		// event twice. Only an identical copy is a retry.
-		if t.tree.LeafHash(w.leaves[seq]) != tlog.RecordHash(r.Value) {
+		if t.tree.LeafHash(w.leaves[seq]) != leaf {
 			return &Finding{Offset: r.Offset, Event: id, Err: ErrForged, Detail: fmt.Sprintf("writer %s seq %d reused with other content", writer, seq)}
 		}
 		t.duplicates++
 	}
-	index, err := t.tree.Append(r.Value)
+	index, err := t.tree.AppendHash(leaf)
 	if err != nil {
 		return err
 	}
@@ -238,8 +241,7 @@ func (t *Trail) checkSigner(r Record) error {
 }
 
 func (t *Trail) addCheckpoint(r Record) error {
-	verifiers, names := GatewayVerifiers(t.registry.Current())
-	c, err := OpenCheckpoint(r.Value, verifiers)
+	c, signer, err := OpenGatewayCheckpoint(r.Value, t.registry.Current())
 	if err != nil {
 		detail := strings.TrimPrefix(err.Error(), ErrCheckpoint.Error()+": ")
 		var unverified *note.UnverifiedNoteError
@@ -267,9 +269,8 @@ func (t *Trail) addCheckpoint(r Record) error {
 		return &Finding{Offset: r.Offset, Checkpoint: true, Err: ErrRootMismatch, Detail: t.firstDifference(c.Size)}
 	}
 	t.vouched(c.Size)
-	signer := ""
-	if n, err := note.Open(r.Value, verifiers); err == nil && len(n.Sigs) > 0 {
-		signer = names[n.Sigs[0].Hash]
+	if t.latest < 0 || c.Size >= t.checkpoints[t.latest].Size {
+		t.latest = len(t.checkpoints)
 	}
 	t.checkpoints = append(t.checkpoints, Published{Checkpoint: c, Signer: signer, Note: bytes.Clone(r.Value), Offset: r.Offset})
 	return nil
@@ -285,24 +286,6 @@ func (t *Trail) firstDifference(size int64) string {
 		}
 	}
 	return fmt.Sprintf("root of the first %d events differs from the signed one: an event between leaf %d and leaf %d was altered, inserted or removed", size, last, size-1)
-}
-
-// GatewayVerifiers are the Ed25519 keys of the registry's gateways, by
-// note key name = member id, and the member of each key hash: the keys a
-// checkpoint may be signed with.
-func GatewayVerifiers(reg *trust.Registry) (note.Verifiers, map[uint32]string) {
-	var vs []note.Verifier
-	names := map[uint32]string{}
-	for _, m := range reg.Members() {
-		if !m.Has(trust.RoleGateway) {
-			continue
-		}
-		for _, v := range NoteVerifiers(reg, m) {
-			vs = append(vs, v)
-			names[v.KeyHash()] = m.ID
-		}
-	}
-	return note.VerifierList(vs...), names
 }
 
 // Size is the number of leaves.
@@ -326,13 +309,10 @@ func (t *Trail) Checkpoints() []Published {
 func (t *Trail) Latest() (Published, bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	var best Published
-	for _, p := range t.checkpoints {
-		if p.Size >= best.Size {
-			best = p
-		}
+	if t.latest < 0 {
+		return Published{}, false
 	}
-	return best, len(t.checkpoints) > 0
+	return t.checkpoints[t.latest], true
 }
 
 // Tree is the trail's Merkle tree.

@@ -32,10 +32,14 @@ func (t *Tree) reader() tlog.HashReader {
 }
 
 // Append adds an event (its bytes as on the topic) and returns its index.
-func (t *Tree) Append(event []byte) (int64, error) {
+func (t *Tree) Append(event []byte) (int64, error) { return t.AppendHash(tlog.RecordHash(event)) }
+
+// AppendHash adds an event by its record hash, for a caller that has
+// already hashed it.
+func (t *Tree) AppendHash(leaf tlog.Hash) (int64, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	hs, err := tlog.StoredHashes(t.n, event, t.reader())
+	hs, err := tlog.StoredHashesForRecordHash(t.n, leaf, t.reader())
 	if err != nil {
 		return 0, err
 	}
