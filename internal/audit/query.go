@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -32,28 +33,8 @@ func (t *Trail) Events(f Filter) ([]Entry, bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	out := []Entry{}
-	match := func(e *Entry) bool {
-		switch {
-		case e.Index <= f.After,
-			f.Citizen != "" && e.Citizen != f.Citizen,
-			f.Requester != "" && e.Requester != f.Requester,
-			f.Purpose != "" && e.Purpose != f.Purpose,
-			!f.From.IsZero() && e.Time.Before(f.From),
-			!f.To.IsZero() && !e.Time.Before(f.To):
-			return false
-		}
-		if len(f.Kinds) == 0 {
-			return true
-		}
-		for _, k := range f.Kinds {
-			if e.Kind == k {
-				return true
-			}
-		}
-		return false
-	}
 	visit := func(e *Entry) bool { // false: the page is full and one more matched
-		if !match(e) {
+		if !f.matches(e) {
 			return true
 		}
 		if len(out) == f.Limit {
@@ -76,6 +57,19 @@ func (t *Trail) Events(f Filter) ([]Entry, bool) {
 		}
 	}
 	return out, false
+}
+
+func (f *Filter) matches(e *Entry) bool {
+	switch {
+	case e.Index <= f.After,
+		f.Citizen != "" && e.Citizen != f.Citizen,
+		f.Requester != "" && e.Requester != f.Requester,
+		f.Purpose != "" && e.Purpose != f.Purpose,
+		!f.From.IsZero() && e.Time.Before(f.From),
+		!f.To.IsZero() && !e.Time.Before(f.To):
+		return false
+	}
+	return len(f.Kinds) == 0 || slices.Contains(f.Kinds, e.Kind)
 }
 
 // Event returns the event at leaf index i.
@@ -176,11 +170,11 @@ func (t *Trail) intern(b []byte) string {
 func (t *Trail) Accesses(citizen, requester, purpose string, since time.Time) int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
+	f := Filter{Citizen: citizen, Requester: requester, Purpose: purpose, From: since, After: -1}
 	n := 0
 	for _, i := range t.citizenLeaves(citizen) {
 		e := &t.events[i]
-		if e.Kind == KindView && e.Requester == requester && e.Purpose == purpose &&
-			(e.Decision == "allow" || e.Decision == "partial") && !e.Time.Before(since) {
+		if e.Kind == KindView && (e.Decision == "allow" || e.Decision == "partial") && f.matches(e) {
 			n++
 		}
 	}

@@ -109,7 +109,8 @@ func (a *Audit) events(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if nir := q.Get("nir"); nir != "" {
-		if f.Citizen, err = a.citizen(w, r, nir); err != nil {
+		var ok bool
+		if f.Citizen, ok = auditPseudonym(w, r, a.Pseudo, nir); !ok {
 			return
 		}
 		query["nir"] = "(audit pseudonym in citizen)"
@@ -142,8 +143,8 @@ type Access struct {
 }
 
 func (a *Audit) accessLog(w http.ResponseWriter, r *http.Request) {
-	citizen, err := a.citizen(w, r, r.PathValue("nir"))
-	if err != nil {
+	citizen, ok := auditPseudonym(w, r, a.Pseudo, r.PathValue("nir"))
+	if !ok {
 		return
 	}
 	ev := audit.Event{ID: requestID(), Time: a.Now(), Kind: audit.KindAccessLog, Requester: caller(r).ID, KeyID: caller(r).KeyID,
@@ -169,23 +170,9 @@ func (a *Audit) accessLog(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"accesses": out})
 }
 
-func (a *Audit) citizen(w http.ResponseWriter, r *http.Request, nir string) (string, error) {
-	if err := pseudo.ValidateNIR(nir); err != nil {
-		writeProblem(w, http.StatusBadRequest, "nir-malformed", "The NIR is not valid", err.Error())
-		return "", err
-	}
-	ids, err := a.Pseudo.Audit(r.Context(), []string{nir})
-	if err != nil {
-		writeProblem(w, http.StatusServiceUnavailable, "keys-unavailable", "Pseudonym keys unavailable", "")
-		return "", err
-	}
-	return ids[0], nil
-}
-
 func (a *Audit) record(w http.ResponseWriter, r *http.Request, ev audit.Event) bool {
 	if err := a.Log.Append(r.Context(), ev); err != nil {
-		w.Header().Set("Retry-After", "5")
-		writeProblem(w, http.StatusServiceUnavailable, "audit-unavailable", "The access could not be recorded, so nothing is released", "")
+		writeAuditDown(w)
 		return false
 	}
 	return true

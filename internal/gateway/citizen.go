@@ -151,7 +151,7 @@ func (c *Citizens) view(w http.ResponseWriter, r *http.Request) {
 		ev.Withheld = fields.Names()
 		slices.Sort(ev.Withheld)
 		if err := c.Audit.Append(ctx, ev); err != nil {
-			c.auditDown(w, err)
+			writeAuditDown(w)
 			return
 		}
 		writeProblem(w, http.StatusForbidden, d.Code, "Access refused by the policy", "request "+id)
@@ -180,7 +180,7 @@ func (c *Citizens) view(w http.ResponseWriter, r *http.Request) {
 	slices.Sort(ev.Withheld)
 	// The trace is durable before anything is released.
 	if err := c.Audit.Append(ctx, ev); err != nil {
-		c.auditDown(w, err)
+		writeAuditDown(w)
 		return
 	}
 	c.Usage.Add(m.ID, purpose, citizen, now, id)
@@ -190,10 +190,19 @@ func (c *Citizens) view(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (c *Citizens) auditDown(w http.ResponseWriter, err error) {
-	c.Log.Error("audit write failed: nothing released", "err", err)
-	w.Header().Set("Retry-After", "5")
-	writeProblem(w, http.StatusServiceUnavailable, "audit-unavailable", "The access could not be recorded, so nothing is released", "")
+// auditPseudonym validates a NIR and returns its audit pseudonym, or
+// answers the problem and returns false.
+func auditPseudonym(w http.ResponseWriter, r *http.Request, p *pseudo.Pseudonymizer, nir string) (string, bool) {
+	if err := pseudo.ValidateNIR(nir); err != nil {
+		writeProblem(w, http.StatusBadRequest, "nir-malformed", "The NIR is not valid", err.Error())
+		return "", false
+	}
+	ids, err := p.Audit(r.Context(), []string{nir})
+	if err != nil {
+		writeProblem(w, http.StatusServiceUnavailable, "keys-unavailable", "Pseudonym keys unavailable", "")
+		return "", false
+	}
+	return ids[0], true
 }
 
 // assemble reads the granted fields from the view, domain by domain.

@@ -133,7 +133,7 @@ func (c *Consents) record(w http.ResponseWriter, r *http.Request, cons policy.Co
 	ev := audit.Event{ID: requestID(), Time: now, Kind: "consent", Requester: caller(r).ID, KeyID: caller(r).KeyID,
 		Purpose: cons.Purpose, Citizen: cons.Citizen, Decision: what, Released: cons.Fields}
 	if err := c.Audit.Append(r.Context(), ev); err != nil {
-		writeProblem(w, http.StatusServiceUnavailable, "audit-unavailable", "The change could not be recorded", "")
+		writeAuditDown(w)
 		return false
 	}
 	if err := c.Journal.Record(r.Context(), consent.Event{Consent: cons, By: caller(r).ID, Time: now}); err != nil {
@@ -144,17 +144,11 @@ func (c *Consents) record(w http.ResponseWriter, r *http.Request, cons policy.Co
 }
 
 func (c *Consents) list(w http.ResponseWriter, r *http.Request) {
-	nir := r.PathValue("nir")
-	if err := pseudo.ValidateNIR(nir); err != nil {
-		writeProblem(w, http.StatusBadRequest, "nir-malformed", "The NIR is not valid", err.Error())
+	citizen, ok := auditPseudonym(w, r, c.Pseudo, r.PathValue("nir"))
+	if !ok {
 		return
 	}
-	ids, err := c.Pseudo.Audit(r.Context(), []string{nir})
-	if err != nil {
-		writeProblem(w, http.StatusServiceUnavailable, "keys-unavailable", "Pseudonym keys unavailable", "")
-		return
-	}
-	list := c.Journal.Store().ForCitizen(ids[0])
+	list := c.Journal.Store().ForCitizen(citizen)
 	if list == nil {
 		list = []*policy.Consent{}
 	}

@@ -18,6 +18,13 @@ type Problem struct {
 // problemBase prefixes every problem type; the page there explains the code.
 const problemBase = "https://passerelle.invalid/problems/"
 
+// writeAuditDown answers a request whose audit event could not be made
+// durable: 503 and nothing else. The audit log has logged why.
+func writeAuditDown(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "5")
+	writeProblem(w, http.StatusServiceUnavailable, "audit-unavailable", "The access could not be recorded, so nothing is released", "")
+}
+
 func writeProblem(w http.ResponseWriter, status int, code, title, detail string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
