@@ -39,8 +39,7 @@ func (t *Trail) Report() Report {
 // event, a checkpoint whose signature is not a gateway's or whose root is
 // not the replayed one.
 func Verify(ctx context.Context, client *bus.Client, registry *trust.Store, o TrailOptions) (Report, error) {
-	o.KeepEvents, o.Metrics, o.Deferred = false, nil, true
-	t := NewTrail(registry, o)
+	t := verifierTrail(registry, o)
 	// Fetching and checking overlap: kafka-go decodes the next records on
 	// one core while the trail hashes these on the other.
 	ctx, cancel := context.WithCancel(ctx)
@@ -91,14 +90,20 @@ const verifyBatch = 512
 
 // VerifyRecords is Verify over records already read.
 func VerifyRecords(records []Record, registry *trust.Store, o TrailOptions) (Report, error) {
-	o.KeepEvents, o.Metrics, o.Deferred = false, nil, true
-	t := NewTrail(registry, o)
+	t := verifierTrail(registry, o)
 	for _, r := range records {
 		if err := t.Add(r); err != nil {
 			return t.Report(), err
 		}
 	}
 	return t.Report(), t.Finish()
+}
+
+// verifierTrail keeps only the tree, registers nothing and defers
+// signature checks to what no checkpoint vouches for.
+func verifierTrail(registry *trust.Store, o TrailOptions) *Trail {
+	o.KeepEvents, o.Metrics, o.Deferred = false, nil, true
+	return NewTrail(registry, o)
 }
 
 // FromMessage takes what the trail needs of a Kafka record.

@@ -172,10 +172,7 @@ func (c *Client) HighWatermark(ctx context.Context, topic string, partition int)
 // or of the audit trail keeps positions, not copies, and reads the bytes
 // back when someone must see them exactly as written.
 func (c *Client) ReadAt(ctx context.Context, topic string, partition int, offset int64) (kafka.Message, error) {
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: c.cfg.Brokers, Topic: topic, Partition: partition, Dialer: c.dialer(),
-		MinBytes: 1, MaxBytes: DefaultMaxBytes, MaxWait: DefaultMaxWait,
-	})
+	r := c.partitionReader(topic, partition, 1, DefaultMaxWait)
 	defer r.Close()
 	if err := r.SetOffset(offset); err != nil {
 		return kafka.Message{}, fmt.Errorf("read %s/%d@%d: %w", topic, partition, offset, err)
@@ -243,15 +240,7 @@ func (c *Client) replayPartition(ctx context.Context, topic string, po kafka.Par
 			return nil
 		}
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:   c.cfg.Brokers,
-		Topic:     topic,
-		Partition: po.Partition,
-		Dialer:    c.dialer(),
-		MinBytes:  minBytes,
-		MaxBytes:  DefaultMaxBytes,
-		MaxWait:   maxWait,
-	})
+	r := c.partitionReader(topic, po.Partition, minBytes, maxWait)
 	defer r.Close()
 	if err := r.SetOffset(po.FirstOffset); err != nil {
 		return fmt.Errorf("replay %s/%d: %w", topic, po.Partition, err)
@@ -273,4 +262,17 @@ func (c *Client) replayPartition(ctx context.Context, topic string, po kafka.Par
 			}
 		}
 	}
+}
+
+// partitionReader reads one partition outside any consumer group.
+func (c *Client) partitionReader(topic string, partition, minBytes int, maxWait time.Duration) *kafka.Reader {
+	return kafka.NewReader(kafka.ReaderConfig{
+		Brokers:   c.cfg.Brokers,
+		Topic:     topic,
+		Partition: partition,
+		Dialer:    c.dialer(),
+		MinBytes:  minBytes,
+		MaxBytes:  DefaultMaxBytes,
+		MaxWait:   maxWait,
+	})
 }
