@@ -18,7 +18,6 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
-	"github.com/passerelle-bus/passerelle/internal/trust"
 )
 
 const auditSynopsis = `audit verify|trace|checkpoint [flags]
@@ -107,11 +106,7 @@ type gatewayClient struct {
 }
 
 func (g gatewayClient) get(ctx context.Context, path string, q url.Values) ([]byte, error) {
-	key, err := g.data.Keys().Current(g.member)
-	if err != nil {
-		return nil, err
-	}
-	tok, err := trust.MintToken(key, g.member, g.audience, time.Minute, time.Now())
+	tok, err := mint(g.data, g.member, g.audience, time.Minute)
 	if err != nil {
 		return nil, err
 	}

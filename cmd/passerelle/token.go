@@ -25,14 +25,19 @@ func runToken(_ context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stderr, "--member is required")
 		return errUsage
 	}
-	key, err := datadir.Dir(*data).Keys().Current(*member)
-	if err != nil {
-		return err
-	}
-	tok, err := trust.MintToken(key, *member, *aud, *ttl, time.Now())
+	tok, err := mint(datadir.Dir(*data), *member, *aud, *ttl)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, string(tok))
 	return nil
+}
+
+// mint signs a request token with the member's current key in d.
+func mint(d datadir.Dir, member, audience string, ttl time.Duration) ([]byte, error) {
+	key, err := d.Keys().Current(member)
+	if err != nil {
+		return nil, err
+	}
+	return trust.MintToken(key, member, audience, ttl, time.Now())
 }

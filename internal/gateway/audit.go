@@ -31,20 +31,10 @@ type Audit struct {
 
 // Routes mounts the audit endpoints.
 func (a *Audit) Routes(mux *http.ServeMux) {
-	mux.Handle("GET /v1/audit/events", authenticated(a.Auth, a.role(trust.RoleAuditor, a.events)))
+	mux.Handle("GET /v1/audit/events", authenticated(a.Auth, requireRole(trust.RoleAuditor, a.caughtUp(a.events))))
 	mux.Handle("GET /v1/audit/checkpoint", authenticated(a.Auth, a.caughtUp(a.checkpoint)))
 	mux.Handle("GET /v1/audit/proof", authenticated(a.Auth, a.caughtUp(a.proof)))
-	mux.Handle("GET /v1/citizens/{nir}/access-log", authenticated(a.Auth, a.role(trust.RoleConsentCollector, a.accessLog)))
-}
-
-func (a *Audit) role(role string, h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !caller(r).Has(role) {
-			writeProblem(w, http.StatusForbidden, "role-missing", "The "+role+" role is required", "")
-			return
-		}
-		a.caughtUp(h).ServeHTTP(w, r)
-	})
+	mux.Handle("GET /v1/citizens/{nir}/access-log", authenticated(a.Auth, requireRole(trust.RoleConsentCollector, a.caughtUp(a.accessLog))))
 }
 
 // syncTimeout bounds the wait for the trail to read what was written

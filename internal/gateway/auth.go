@@ -35,6 +35,17 @@ func authenticated(auth *trust.Authenticator, next http.Handler) http.Handler {
 	})
 }
 
+// requireRole lets through only a caller holding role.
+func requireRole(role string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !caller(r).Has(role) {
+			writeProblem(w, http.StatusForbidden, "role-missing", "The "+role+" role is required", "")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // caller returns the authenticated member of a request and its key id.
 func caller(r *http.Request) trust.Caller {
 	c, _ := r.Context().Value(memberKey{}).(trust.Caller)

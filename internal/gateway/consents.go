@@ -42,19 +42,9 @@ type ConsentRequest struct {
 
 // Routes mounts the consent endpoints.
 func (c *Consents) Routes(mux *http.ServeMux) {
-	mux.Handle("POST /v1/consents", authenticated(c.Auth, c.collector(c.create)))
-	mux.Handle("DELETE /v1/consents/{id}", authenticated(c.Auth, c.collector(c.revoke)))
-	mux.Handle("GET /v1/citizens/{nir}/consents", authenticated(c.Auth, c.collector(c.list)))
-}
-
-func (c *Consents) collector(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !caller(r).Has(trust.RoleConsentCollector) {
-			writeProblem(w, http.StatusForbidden, "role-missing", "The consent-collector role is required", "")
-			return
-		}
-		h(w, r)
-	})
+	mux.Handle("POST /v1/consents", authenticated(c.Auth, requireRole(trust.RoleConsentCollector, http.HandlerFunc(c.create))))
+	mux.Handle("DELETE /v1/consents/{id}", authenticated(c.Auth, requireRole(trust.RoleConsentCollector, http.HandlerFunc(c.revoke))))
+	mux.Handle("GET /v1/citizens/{nir}/consents", authenticated(c.Auth, requireRole(trust.RoleConsentCollector, http.HandlerFunc(c.list))))
 }
 
 func (c *Consents) create(w http.ResponseWriter, r *http.Request) {
