@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -66,18 +65,10 @@ func writeEvents(b *testing.B, client *bus.Client, signer seal.Signer, store *tr
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w := audit.NewWriter(client, nil)
-	defer w.Close()
 	// A gateway following the log signs it every 100 ms, as it is written.
-	trail := audit.NewTrail(store, audit.TrailOptions{Topic: topic})
-	go trail.Follow(ctx, client, slog.New(slog.DiscardHandler))
-	ns, err := audit.GatewayNoteSigner(signer, store)
-	if err != nil {
-		b.Fatal(err)
-	}
-	go audit.NewPublisher(trail, ns, w, nil).Run(ctx, 100*time.Millisecond)
-	log := audit.NewLog(w, seal.NewSealer(signer), audit.LogOptions{Topic: topic})
-	defer log.Close()
+	gw := startGateway(b, ctx, client, signer, store, topic, audit.TrailOptions{})
+	go gw.pub.Run(ctx, 100*time.Millisecond)
+	log, trail := gw.log, gw.trail
 	var wg sync.WaitGroup
 	start := time.Now()
 	for g := range 16 {

@@ -38,24 +38,37 @@ type written struct {
 	records []audit.Record
 }
 
+// gateway is what a gateway runs on an audit topic: the log writing it,
+// the trail following it, the publisher signing it; closed with the test.
+type gateway struct {
+	log   *audit.Log
+	trail *audit.Trail
+	pub   *audit.Publisher
+}
+
+func startGateway(tb testing.TB, ctx context.Context, client *bus.Client, signer seal.Signer, store *trust.Store, topic string, o audit.TrailOptions) gateway {
+	tb.Helper()
+	w := audit.NewWriter(client, nil)
+	o.Topic = topic
+	trail := audit.NewTrail(store, o)
+	log := audit.NewLog(w, seal.NewSealer(signer), audit.LogOptions{Topic: topic, Expect: trail.Expect})
+	tb.Cleanup(func() { log.Close(); w.Close() })
+	go trail.Follow(ctx, client, nil)
+	ns, err := audit.GatewayNoteSigner(signer, store)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return gateway{log, trail, audit.NewPublisher(trail, ns, w, nil)}
+}
+
 func writeLog(t *testing.T, tg bustest.Target, n int) *written {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	client := tg.Client(t)
 	w := &written{world: trusttest.New(t, members), topic: bustest.Topic(t, client, 1)}
 	w.store = w.world.Store(t)
-	signer := w.world.Signer(t, "gw")
-	bw := audit.NewWriter(client, nil)
-	defer bw.Close()
-	log := audit.NewLog(bw, seal.NewSealer(signer), audit.LogOptions{Topic: w.topic})
-	defer log.Close()
-	trail := audit.NewTrail(w.store, audit.TrailOptions{Topic: w.topic, KeepEvents: true})
-	go trail.Follow(ctx, client, nil)
-	ns, err := audit.GatewayNoteSigner(signer, w.store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := audit.NewPublisher(trail, ns, bw, nil)
+	gw := startGateway(t, ctx, client, w.world.Signer(t, "gw"), w.store, w.topic, audit.TrailOptions{KeepEvents: true})
+	log, trail, pub := gw.log, gw.trail, gw.pub
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
@@ -288,25 +301,9 @@ func TestTwoGatewaysShareOneLog(t *testing.T) {
 	world := trusttest.New(t, members)
 	store := world.Store(t)
 	topic := bustest.Topic(t, client, 1)
-	type gateway struct {
-		log   *audit.Log
-		trail *audit.Trail
-		pub   *audit.Publisher
-	}
 	var gws []gateway
 	for _, id := range []string{"gw", "gw2"} {
-		signer := world.Signer(t, id)
-		w := audit.NewWriter(client, nil)
-		defer w.Close()
-		trail := audit.NewTrail(store, audit.TrailOptions{Topic: topic, KeepEvents: true})
-		log := audit.NewLog(w, seal.NewSealer(signer), audit.LogOptions{Topic: topic, Expect: trail.Expect})
-		defer log.Close()
-		go trail.Follow(ctx, client, nil)
-		ns, err := audit.GatewayNoteSigner(signer, store)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gws = append(gws, gateway{log, trail, audit.NewPublisher(trail, ns, w, nil)})
+		gws = append(gws, startGateway(t, ctx, client, world.Signer(t, id), store, topic, audit.TrailOptions{KeepEvents: true}))
 	}
 	var wg sync.WaitGroup
 	for g, gw := range gws {
