@@ -73,6 +73,13 @@ func startAudit(t testing.TB, ctx context.Context, client *bus.Client, signer se
 	log := audit.NewLog(aw, seal.NewSealer(signer), audit.LogOptions{Topic: topic, Expect: trail.Expect})
 	t.Cleanup(func() { log.Close(); aw.Close() })
 	go trail.Follow(ctx, client, slog.New(slog.DiscardHandler))
+	// A gateway serves once its trail has caught up (readyz says so): the
+	// fair-use counts come from it, and views fail closed until then.
+	select {
+	case <-trail.Ready():
+	case <-time.After(time.Minute):
+		t.Fatal("audit trail never caught up")
+	}
 	ns, err := audit.GatewayNoteSigner(signer, store)
 	if err != nil {
 		t.Fatal(err)
