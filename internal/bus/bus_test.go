@@ -223,6 +223,40 @@ func TestReplayCatchesUpAndFollows(t *testing.T) {
 	})
 }
 
+func TestReplayResumes(t *testing.T) {
+	bustest.Each(t, func(t *testing.T, tg bustest.Target) {
+		c := tg.Client(t)
+		topic := bustest.Topic(t, c, 2)
+		w := c.NewWriter(nil)
+		defer w.Close()
+		produce(t, w, topic, 0, 200, 100)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var mu sync.Mutex
+		first := map[int]int64{} // the lowest offset read per partition
+		ends := map[int]int64{}
+		err := c.Replay(ctx, topic, bus.ReplayOptions{From: map[int]int64{0: 10}}, func(m kafka.Message) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if o, ok := first[m.Partition]; !ok || m.Offset < o {
+				first[m.Partition] = m.Offset
+			}
+			ends[m.Partition] = max(ends[m.Partition], m.Offset+1)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first[0] != 10 || first[1] != 0 {
+			t.Fatalf("first offsets read: %v, want partition 0 from 10 and partition 1 from 0", first)
+		}
+		err = c.Replay(ctx, topic, bus.ReplayOptions{From: map[int]int64{0: ends[0] + 1}}, func(kafka.Message) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), "beyond the partition's end") {
+			t.Fatalf("resuming beyond the end: got %v", err)
+		}
+	})
+}
+
 func TestReplayEmptyTopic(t *testing.T) {
 	bustest.Each(t, func(t *testing.T, tg bustest.Target) {
 		c := tg.Client(t)

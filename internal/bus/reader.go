@@ -91,6 +91,10 @@ type ReplayOptions struct {
 	// 1 byte and DefaultMaxWait.
 	MinBytes int
 	MaxWait  time.Duration
+	// From resumes partitions at the offsets a caller has already read
+	// up to, instead of at their first record. An offset beyond the
+	// partition's end is an error: the caller's state is of another topic.
+	From map[int]int64
 }
 
 // Replay reads a topic from the beginning of every partition, outside any
@@ -234,6 +238,12 @@ func (c *Client) replayPartition(ctx context.Context, topic string, po kafka.Par
 		maxWait = DefaultMaxWait
 	}
 	end := po.LastOffset // the high watermark: the offset the next record gets
+	if from, ok := opts.From[po.Partition]; ok {
+		if from > end {
+			return fmt.Errorf("replay %s/%d: resume at offset %d, beyond the partition's end %d", topic, po.Partition, from, end)
+		}
+		po.FirstOffset = max(po.FirstOffset, from)
+	}
 	if po.FirstOffset >= end {
 		caughtUp()
 		if !follow {
