@@ -36,6 +36,10 @@ type gatewayConfig struct {
 		Topic string `yaml:"topic"`
 		// CheckpointInterval is how often the gateway signs the log.
 		CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
+		// Index is the bbolt file of the trail the gateway reads back for
+		// auditors, citizens and fair-use counts; empty keeps it in memory
+		// (it grows with the log) and rereads the topic at each start.
+		Index string `yaml:"index"`
 	} `yaml:"audit"`
 }
 
@@ -105,7 +109,7 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 	}
 	handler, release, err := gateway.Start(ctx, gateway.Parts{ID: cfg.ID, Log: log, Metrics: newRegistry(), Bus: client, Trust: store,
 		Rules: rules, Schemas: cat, Pseudo: pseudo.New(pseudo.NewFileKeyring(d.Pseudo())), Signer: signer, Index: index,
-		AuditTopic: cfg.Audit.Topic, CheckpointInterval: cfg.Audit.CheckpointInterval})
+		AuditTopic: cfg.Audit.Topic, CheckpointInterval: cfg.Audit.CheckpointInterval, AuditIndex: cfg.Audit.Index})
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,9 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 )
 
-// Follow reads the topic from its beginning into the trail and keeps
-// following it until ctx ends; Ready closes once it has caught up. A
+// Follow reads the topic from its beginning (or, with a disk index, from
+// where the index was saved) into the trail and keeps following it until
+// ctx ends; Ready closes once it has caught up. A
 // finding is logged and counted, never fatal: the gateway keeps serving
 // and auditors see it in `passerelle audit verify`.
 func (t *Trail) Follow(ctx context.Context, client *bus.Client, log *slog.Logger) error {
@@ -25,9 +26,10 @@ func (t *Trail) Follow(ctx context.Context, client *bus.Client, log *slog.Logger
 	var once sync.Once
 	t.mu.Lock()
 	t.client = client
+	from := map[int]int64{0: t.next}
 	t.mu.Unlock()
 	return client.Replay(ctx, t.o.Topic, bus.ReplayOptions{Follow: true, CaughtUp: func() { once.Do(func() { close(t.ready) }) },
-		MinBytes: followMinBytes, MaxWait: FollowLag},
+		MinBytes: followMinBytes, MaxWait: FollowLag, From: from},
 		func(m kafka.Message) error {
 			err := t.Add(FromMessage(m))
 			t.read.Store(m.Offset + 1)
@@ -78,7 +80,10 @@ func (t *Trail) Sync(ctx context.Context) error {
 // Leaf returns the bytes of leaf i as they are on the topic, read back
 // from Kafka by the offset the trail kept, and checked against the tree.
 func (t *Trail) Leaf(ctx context.Context, i int64) ([]byte, error) {
-	e, ok := t.Event(i)
+	e, ok, err := t.Event(i)
+	if err != nil {
+		return nil, err
+	}
 	t.mu.RLock()
 	client := t.client
 	t.mu.RUnlock()
@@ -89,7 +94,7 @@ func (t *Trail) Leaf(ctx context.Context, i int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tlog.RecordHash(m.Value) != t.tree.LeafHash(i) {
+	if h, err := t.tree.LeafHash(i); err != nil || tlog.RecordHash(m.Value) != h {
 		return nil, &Finding{Offset: e.Offset, Event: e.ID, Err: ErrForged, Detail: "the record on the topic is no longer the leaf the trail read"}
 	}
 	return m.Value, nil

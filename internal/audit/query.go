@@ -25,8 +25,9 @@ type Filter struct {
 const MaxPage = 10_000
 
 // Events returns the events matching f in log order, at most f.Limit (or
-// MaxPage), and whether more follow.
-func (t *Trail) Events(f Filter) ([]Entry, bool) {
+// MaxPage), and whether more follow. With a disk index, an error is an
+// index that cannot be read or no longer holds the events the tree does.
+func (t *Trail) Events(f Filter) ([]Entry, bool, error) {
 	if f.Limit <= 0 || f.Limit > MaxPage {
 		f.Limit = MaxPage
 	}
@@ -43,20 +44,26 @@ func (t *Trail) Events(f Filter) ([]Entry, bool) {
 		out = append(out, *e)
 		return true
 	}
+	if t.disk != nil && f.After+1 < t.base {
+		full, err := t.disk.events(f, t.base, visit)
+		if err != nil || full {
+			return out, full, err
+		}
+	}
 	if f.Citizen != "" {
 		for _, i := range t.citizenLeaves(f.Citizen) {
-			if !visit(&t.events[i]) {
-				return out, true
+			if !visit(&t.events[i-t.base]) {
+				return out, true, nil
 			}
 		}
-		return out, false
+		return out, false, nil
 	}
-	for i := max(f.After+1, 0); i < int64(len(t.events)); i++ {
-		if !visit(&t.events[i]) {
-			return out, true
+	for i := max(f.After+1, t.base); i < t.base+int64(len(t.events)); i++ {
+		if !visit(&t.events[i-t.base]) {
+			return out, true, nil
 		}
 	}
-	return out, false
+	return out, false, nil
 }
 
 func (f *Filter) matches(e *Entry) bool {
@@ -73,61 +80,23 @@ func (f *Filter) matches(e *Entry) bool {
 }
 
 // Event returns the event at leaf index i.
-func (t *Trail) Event(i int64) (Entry, bool) {
+func (t *Trail) Event(i int64) (Entry, bool, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	if i < 0 || i >= int64(len(t.events)) {
-		return Entry{}, false
+	switch {
+	case i < 0 || i >= t.base+int64(len(t.events)):
+		return Entry{}, false, nil
+	case i >= t.base:
+		return t.events[i-t.base], true, nil
 	}
-	return t.events[i], true
+	return t.disk.event(i)
 }
-
-// maxInterned bounds the distinct values (and field lists) shared between
-// events; beyond it a value is kept per event.
-const maxInterned = 1 << 16
 
 // keep indexes the event parseEvent has just parsed into doc; a field of
 // another type only costs the query view that field. (encoding/json took
 // a third of the trail's time.)
-//
-// Most fields repeat from event to event (a requester, a purpose, a rule, a
-// list of fields, a citizen's pseudonym): they are shared, which took what
-// an event costs the gateway from 895 bytes to 560 (BenchmarkTrailMemory).
-// Not with the unique package: its weak handles cost more than the rest
-// of the trail for values that are mostly new, as pseudonyms are.
 func (t *Trail) keep(index int64, r Record, doc *fastjson.Value) {
-	str := func(k string) string { return t.intern(doc.GetStringBytes(k)) }
-	strs := func(k string) []string {
-		vs := doc.GetArray(k)
-		if len(vs) == 0 {
-			return nil
-		}
-		var key strings.Builder
-		for _, v := range vs {
-			key.Write(v.GetStringBytes())
-			key.WriteByte(0)
-		}
-		if out, ok := t.lists[key.String()]; ok {
-			return out
-		}
-		out := make([]string, len(vs))
-		for i, v := range vs {
-			out[i] = t.intern(v.GetStringBytes())
-		}
-		if len(t.lists) < maxInterned {
-			t.lists[key.String()] = out
-		}
-		return out
-	}
-	ev := Event{ID: string(r.Key), Writer: str("writer"), Seq: doc.GetInt64("seq"), Kind: str("kind"), Requester: str("requester"),
-		KeyID: str("key_id"), Purpose: str("purpose"), LegalBasis: str("legal_basis"),
-		Decision: str("decision"), Code: str("code"), Rule: str("rule"), PolicyVersion: str("policy_version"),
-		Released: strs("released"), Withheld: strs("withheld")}
-	ev.Time, _ = time.Parse(time.RFC3339Nano, string(doc.GetStringBytes("time")))
-	if q := doc.GetObject("query"); q != nil {
-		ev.Query = map[string]string{}
-		q.Visit(func(k []byte, v *fastjson.Value) { ev.Query[string(k)] = string(v.GetStringBytes()) })
-	}
+	ev := eventOf(doc, string(r.Key), t.in)
 	if c := doc.GetStringBytes("citizen"); len(c) > 0 {
 		ci := t.byCitizen[string(c)]
 		if ci == nil {
@@ -138,7 +107,28 @@ func (t *Trail) keep(index int64, r Record, doc *fastjson.Value) {
 		ci.leaves = append(ci.leaves, index)
 	}
 	t.events = append(t.events, Entry{Index: index, Offset: r.Offset, Event: ev})
+	if t.disk != nil {
+		t.raws = append(t.raws, r.Value)
+	}
 	t.byID[ev.ID] = index
+}
+
+// eventOf reads an event from its parsed JSON, but for its citizen (shared
+// through the trail's citizen index instead), sharing its strings through
+// in if not nil.
+func eventOf(doc *fastjson.Value, id string, in *interner) Event {
+	str := func(k string) string { return in.str(doc.GetStringBytes(k)) }
+	strs := func(k string) []string { return in.list(doc.GetArray(k)) }
+	ev := Event{ID: id, Writer: str("writer"), Seq: doc.GetInt64("seq"), Kind: str("kind"), Requester: str("requester"),
+		KeyID: str("key_id"), Purpose: str("purpose"), LegalBasis: str("legal_basis"),
+		Decision: str("decision"), Code: str("code"), Rule: str("rule"), PolicyVersion: str("policy_version"),
+		Released: strs("released"), Withheld: strs("withheld")}
+	ev.Time, _ = time.Parse(time.RFC3339Nano, string(doc.GetStringBytes("time")))
+	if q := doc.GetObject("query"); q != nil {
+		ev.Query = map[string]string{}
+		q.Visit(func(k []byte, v *fastjson.Value) { ev.Query[string(k)] = string(v.GetStringBytes()) })
+	}
+	return ev
 }
 
 // citizenLeaves are the leaves about one citizen; name is the pseudonym
@@ -148,37 +138,99 @@ type citizenLeaves struct {
 	leaves []int64
 }
 
-// intern returns b as a string shared with the other events that hold it,
+// maxInterned bounds the distinct values (and field lists) shared between
+// events; beyond it a value is kept per event.
+const maxInterned = 1 << 16
+
+// An interner shares the values that repeat from event to event (a
+// requester, a purpose, a rule, a list of fields, a citizen's pseudonym),
+// which took what an event costs the gateway from 895 bytes to 560
+// (BenchmarkTrailMemory). Not with the unique package: its weak handles
+// cost more than the rest of the trail for values that are mostly new, as
+// pseudonyms are. A nil interner shares nothing.
+type interner struct {
+	strs  map[string]string
+	lists map[string][]string
+}
+
+func newInterner() *interner {
+	return &interner{strs: map[string]string{}, lists: map[string][]string{}}
+}
+
+// str returns b as a string shared with the other events that hold it,
 // for the first maxInterned distinct values.
-func (t *Trail) intern(b []byte) string {
+func (in *interner) str(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if s, ok := t.strs[string(b)]; ok {
+	if in == nil {
+		return string(b)
+	}
+	if s, ok := in.strs[string(b)]; ok {
 		return s
 	}
 	s := string(b)
-	if len(t.strs) < maxInterned {
-		t.strs[s] = s
+	if len(in.strs) < maxInterned {
+		in.strs[s] = s
 	}
 	return s
+}
+
+func (in *interner) list(vs []*fastjson.Value) []string {
+	if len(vs) == 0 {
+		return nil
+	}
+	var key strings.Builder
+	if in != nil {
+		for _, v := range vs {
+			key.Write(v.GetStringBytes())
+			key.WriteByte(0)
+		}
+		if out, ok := in.lists[key.String()]; ok {
+			return out
+		}
+	}
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = in.str(v.GetStringBytes())
+	}
+	if in != nil && len(in.lists) < maxInterned {
+		in.lists[key.String()] = out
+	}
+	return out
+}
+
+// reset forgets what is shared: the events that shared it are saved.
+func (in *interner) reset() {
+	clear(in.strs)
+	clear(in.lists)
 }
 
 // Accesses counts the views of citizen by requester for purpose, at or
 // after since, that released data: what the purposes' frequency ceilings
 // count.
-func (t *Trail) Accesses(citizen, requester, purpose string, since time.Time) int {
+func (t *Trail) Accesses(citizen, requester, purpose string, since time.Time) (int, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	f := Filter{Citizen: citizen, Requester: requester, Purpose: purpose, From: since, After: -1}
 	n := 0
+	if t.disk != nil {
+		var err error
+		if n, err = t.disk.accesses(f, t.base); err != nil {
+			return 0, err
+		}
+	}
 	for _, i := range t.citizenLeaves(citizen) {
-		e := &t.events[i]
-		if e.Kind == KindView && (e.Decision == "allow" || e.Decision == "partial") && f.matches(e) {
+		if e := &t.events[i-t.base]; released(e.Kind, e.Decision) && f.matches(e) {
 			n++
 		}
 	}
-	return n
+	return n, nil
+}
+
+// released: a view that released data, which the ceilings count.
+func released(kind, decision string) bool {
+	return kind == KindView && (decision == "allow" || decision == "partial")
 }
 
 func (t *Trail) citizenLeaves(citizen string) []int64 {

@@ -79,14 +79,20 @@ type Trail struct {
 	mu          sync.RWMutex
 	tree        Tree
 	writers     map[string]*writerState
-	checkpoints []Published
-	latest      int // index in checkpoints of the largest, -1 before one
-	events      []Entry
-	byID        map[string]int64
-	byCitizen   map[string]*citizenLeaves
-	strs        map[string]string   // interned values, shared by the events
-	lists       map[string][]string // interned field lists
-	duplicates  int64
+	checkpoints []Published // in topic order; with a disk index, those not saved yet
+	latest      *Published  // the largest checkpoint
+	next        int64       // offset after the last record added
+
+	// Events kept for queries: all of them, or with a disk index those
+	// from leaf base on, not saved yet.
+	disk       *diskIndex
+	base       int64
+	events     []Entry
+	raws       [][]byte // with a disk index, each event's bytes
+	byID       map[string]int64
+	byCitizen  map[string]*citizenLeaves
+	in         *interner
+	duplicates int64
 
 	ready    chan struct{}
 	findings *prometheus.CounterVec
@@ -104,9 +110,20 @@ type Trail struct {
 }
 
 type writerState struct {
-	next   int64
-	leaves []int64 // leaf index of each seq, to recognise a retried write
-	lastID string  // id of the event of seq next-1
+	next int64
+	// The leaf index of each seq from first on, to recognise a retried
+	// write; those before first are in the disk index.
+	first  int64
+	leaves []int64
+	lastID string // id of the event of seq next-1
+}
+
+// leaf returns the leaf index of an event of the writer already read.
+func (t *Trail) leafOf(writer string, w *writerState, seq int64) (int64, error) {
+	if seq >= w.first {
+		return w.leaves[seq-w.first], nil
+	}
+	return t.disk.leafOf(writer, seq)
 }
 
 // NewTrail returns an empty trail trusting the gateways of registry.
@@ -115,14 +132,14 @@ func NewTrail(registry *trust.Store, o TrailOptions) *Trail {
 		o.Origin = o.Topic
 	}
 	t := &Trail{o: o, registry: registry, verifier: seal.NewVerifier(registry), writers: map[string]*writerState{},
-		latest: -1, ready: make(chan struct{}),
+		ready: make(chan struct{}),
 		findings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "passerelle_audit_findings_total",
 			Help: "Records of the audit topic that are not what a gateway wrote, by what is wrong.",
 		}, []string{"finding"})}
 	if o.KeepEvents {
 		t.byID, t.byCitizen = map[string]int64{}, map[string]*citizenLeaves{}
-		t.strs, t.lists = map[string]string{}, map[string][]string{}
+		t.in = newInterner()
 	}
 	if o.Metrics != nil {
 		o.Metrics.MustRegister(t.findings, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -147,6 +164,20 @@ func NewTrail(registry *trust.Store, o TrailOptions) *Trail {
 func (t *Trail) Add(r Record) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.disk != nil && t.disk.closed {
+		return ErrClosed
+	}
+	t.next = r.Offset + 1
+	err := t.add(r)
+	if t.disk != nil && len(t.events)+len(t.checkpoints) >= diskCommitEvery {
+		if cerr := t.commit(); cerr != nil {
+			return cerr
+		}
+	}
+	return err
+}
+
+func (t *Trail) add(r Record) error {
 	if string(r.Key) == CheckpointKey {
 		return t.addCheckpoint(r)
 	}
@@ -172,7 +203,11 @@ func (t *Trail) Add(r Record) error {
 	if seq < w.next {
 		// kafka-go retries a produce whose answer it lost: the same signed
 		// event twice. Only an identical copy is a retry.
-		if t.tree.LeafHash(w.leaves[seq]) != leaf {
+		index, err := t.leafOf(writer, w, seq)
+		if err != nil {
+			return err
+		}
+		if h, err := t.tree.LeafHash(index); err != nil || h != leaf {
 			return &Finding{Offset: r.Offset, Event: id, Err: ErrForged, Detail: fmt.Sprintf("writer %s seq %d reused with other content", writer, seq)}
 		}
 		t.duplicates++
@@ -269,10 +304,11 @@ func (t *Trail) addCheckpoint(r Record) error {
 		return &Finding{Offset: r.Offset, Checkpoint: true, Err: ErrRootMismatch, Detail: t.firstDifference(c.Size)}
 	}
 	t.vouched(c.Size)
-	if t.latest < 0 || c.Size >= t.checkpoints[t.latest].Size {
-		t.latest = len(t.checkpoints)
+	p := Published{Checkpoint: c, Signer: signer, Note: bytes.Clone(r.Value), Offset: r.Offset}
+	if t.latest == nil || c.Size >= t.latest.Size {
+		t.latest = &p
 	}
-	t.checkpoints = append(t.checkpoints, Published{Checkpoint: c, Signer: signer, Note: bytes.Clone(r.Value), Offset: r.Offset})
+	t.checkpoints = append(t.checkpoints, p)
 	return nil
 }
 
@@ -280,6 +316,9 @@ func (t *Trail) addCheckpoint(r Record) error {
 // checkpoint that matched: the event is after that checkpoint's size.
 func (t *Trail) firstDifference(size int64) string {
 	var last int64
+	if t.latest != nil && t.latest.Size < size {
+		last = t.latest.Size
+	}
 	for _, p := range t.checkpoints {
 		if p.Size < size && p.Size > last {
 			last = p.Size
@@ -298,7 +337,8 @@ func (t *Trail) Duplicates() int64 {
 	return t.duplicates
 }
 
-// Checkpoints lists the checkpoints seen, in topic order.
+// Checkpoints lists the checkpoints seen, in topic order; with a disk
+// index, those since it last saved.
 func (t *Trail) Checkpoints() []Published {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -309,19 +349,21 @@ func (t *Trail) Checkpoints() []Published {
 func (t *Trail) Latest() (Published, bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	if t.latest < 0 {
+	if t.latest == nil {
 		return Published{}, false
 	}
-	return t.checkpoints[t.latest], true
+	return *t.latest, true
 }
 
 // Tree is the trail's Merkle tree.
 func (t *Trail) Tree() *Tree { return &t.tree }
 
 // Index returns the leaf index of an event id.
-func (t *Trail) Index(id string) (int64, bool) {
+func (t *Trail) Index(id string) (int64, bool, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	i, ok := t.byID[id]
-	return i, ok
+	if i, ok := t.byID[id]; ok || t.disk == nil {
+		return i, ok, nil
+	}
+	return t.disk.index(id)
 }

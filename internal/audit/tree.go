@@ -11,21 +11,46 @@ import (
 // golang.org/x/mod/sumdb/tlog): each event, as written on the topic, is a
 // leaf, so anyone holding a checkpoint can check that an event is in the
 // log and that a later log extends an earlier one. It keeps tlog's stored
-// hashes in memory (two per event).
+// hashes (two per event) in memory, or, for a trail with a disk index,
+// only those not yet saved: the older ones are read back from the index.
 type Tree struct {
 	mu     sync.RWMutex
+	base   int64 // stored index of hashes[0]; below it, on disk
 	hashes []tlog.Hash
 	n      int64
+	disk   func(idx []int64) ([]tlog.Hash, error)
 }
 
 func (t *Tree) reader() tlog.HashReader {
 	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(idx))
+		var saved []int // positions in idx of hashes below base
 		for i, x := range idx {
-			if x >= int64(len(t.hashes)) {
+			switch {
+			case x >= t.base+int64(len(t.hashes)):
 				return nil, fmt.Errorf("audit tree: hash %d not stored", x)
+			case x >= t.base:
+				out[i] = t.hashes[x-t.base]
+			default:
+				saved = append(saved, i)
 			}
-			out[i] = t.hashes[x]
+		}
+		if len(saved) == 0 {
+			return out, nil
+		}
+		if t.disk == nil {
+			return nil, fmt.Errorf("audit tree: hash %d not stored", idx[saved[0]])
+		}
+		xs := make([]int64, len(saved))
+		for j, i := range saved {
+			xs[j] = idx[i]
+		}
+		hs, err := t.disk(xs)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range saved {
+			out[i] = hs[j]
 		}
 		return out, nil
 	})
@@ -80,8 +105,36 @@ func (t *Tree) Consistency(m, n int64) (tlog.TreeProof, error) {
 }
 
 // LeafHash is the record hash of leaf i.
-func (t *Tree) LeafHash(i int64) tlog.Hash {
+func (t *Tree) LeafHash(i int64) (tlog.Hash, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.hashes[tlog.StoredHashIndex(0, i)]
+	if i < 0 || i >= t.n {
+		return tlog.Hash{}, fmt.Errorf("audit tree: no leaf %d in %d", i, t.n)
+	}
+	hs, err := t.reader().ReadHashes([]int64{tlog.StoredHashIndex(0, i)})
+	if err != nil {
+		return tlog.Hash{}, err
+	}
+	return hs[0], nil
+}
+
+// unsaved returns the hashes a disk index does not hold in full yet, from
+// stored index from on.
+func (t *Tree) unsaved() (from int64, hs []tlog.Hash) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.base, t.hashes
+}
+
+// saved forgets the hashes below stored index upTo, which the disk index
+// now holds.
+func (t *Tree) saved(upTo int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if upTo <= t.base {
+		return
+	}
+	// A copy, so the saved hashes' array is released.
+	t.hashes = append([]tlog.Hash(nil), t.hashes[upTo-t.base:]...)
+	t.base = upTo
 }

@@ -110,7 +110,11 @@ func (a *Audit) events(w http.ResponseWriter, r *http.Request) {
 	if !a.record(w, r, ev) {
 		return
 	}
-	page, more := a.Trail.Events(f)
+	page, more, err := a.Trail.Events(f)
+	if err != nil {
+		writeIndexFailed(w, err)
+		return
+	}
 	resp := EventsResponse{Events: page, TreeSize: a.Trail.Size()}
 	if more {
 		next := page[len(page)-1].Index
@@ -142,7 +146,11 @@ func (a *Audit) accessLog(w http.ResponseWriter, r *http.Request) {
 	if !a.record(w, r, ev) {
 		return
 	}
-	entries, _ := a.Trail.Events(audit.Filter{Citizen: citizen, Kinds: []string{audit.KindView}, After: -1, Limit: audit.MaxPage})
+	entries, _, err := a.Trail.Events(audit.Filter{Citizen: citizen, Kinds: []string{audit.KindView}, After: -1, Limit: audit.MaxPage})
+	if err != nil {
+		writeIndexFailed(w, err)
+		return
+	}
 	reg := a.Trust.Current()
 	out := make([]Access, 0, len(entries))
 	for _, e := range entries {
@@ -240,7 +248,11 @@ func (a *Audit) proof(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case q.Has("event") || q.Has("index"):
-		index, ok := a.Trail.Index(q.Get("event"))
+		index, ok, err := a.Trail.Index(q.Get("event"))
+		if err != nil {
+			writeIndexFailed(w, err)
+			return
+		}
 		if !q.Has("event") {
 			index, err = intParam(q.Get("index"), -1)
 			ok = err == nil && index >= 0
@@ -249,13 +261,18 @@ func (a *Audit) proof(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, http.StatusNotFound, "event-unknown", "No such event in the tree of that size", "")
 			return
 		}
-		e, _ := a.Trail.Event(index)
+		e, _, err := a.Trail.Event(index)
+		if err != nil {
+			writeIndexFailed(w, err)
+			return
+		}
 		leaf, err := a.Trail.Leaf(r.Context(), index)
 		if err != nil {
 			writeProblem(w, http.StatusServiceUnavailable, "leaf-unavailable", "The event could not be read back from the log", err.Error())
 			return
 		}
-		resp.Kind, resp.Index, resp.EventID, resp.LeafHash = "inclusion", &index, e.ID, b64(tree.LeafHash(index))
+		// Leaf checked the bytes against this hash.
+		resp.Kind, resp.Index, resp.EventID, resp.LeafHash = "inclusion", &index, e.ID, b64(tlog.RecordHash(leaf))
 		resp.Leaf = base64.StdEncoding.EncodeToString(leaf)
 		hashes, err = tree.Inclusion(index, size)
 		if err != nil {

@@ -100,7 +100,7 @@ func auditTrail(t *testing.T, tg bustest.Target, f *fixture) {
 	kinds := map[string]int{}
 	for _, m := range readTopic(t, f.client, f.auditTopic) {
 		if string(m.Key) != audit.CheckpointKey {
-			e, _ := f.trail.Event(int64(kinds["all"]))
+			e, _, _ := f.trail.Event(int64(kinds["all"]))
 			kinds[e.Kind]++
 			kinds["all"]++
 		}
@@ -262,7 +262,7 @@ func checkInclusion(t *testing.T, f *fixture, body map[string]any) {
 		proof = append(proof, tlog.Hash(b))
 	}
 	index := int64(body["index"].(float64))
-	e, _ := f.trail.Event(index)
+	e, _, _ := f.trail.Event(index)
 	leaf := readTopicValue(t, f, e.Offset)
 	if served, _ := base64.StdEncoding.DecodeString(body["leaf"].(string)); !bytes.Equal(served, leaf) {
 		t.Fatalf("the proof's leaf is not the record on the topic:\n%s\n%s", served, leaf)
@@ -333,7 +333,7 @@ func pythonChecksProofs(t *testing.T, f *fixture, proof map[string]any) {
 	size := int64(proof["size"].(float64))
 	records := readTopic(t, f.client, f.auditTopic)
 	leaf := func(i int64) string {
-		e, _ := f.trail.Event(i)
+		e, _, _ := f.trail.Event(i)
 		for _, m := range records {
 			if m.Offset == e.Offset {
 				return base64.StdEncoding.EncodeToString(m.Value)

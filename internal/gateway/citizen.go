@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -120,6 +121,10 @@ func (c *Citizens) view(w http.ResponseWriter, r *http.Request) {
 	}
 	citizen := auditIDs[0]
 	recent, err := c.Usage.Count(m.ID, purpose, citizen, now)
+	if err != nil && !errors.Is(err, ErrUsageLagging) {
+		writeIndexFailed(w, err)
+		return
+	}
 	if err != nil {
 		// Counting from a trail still replaying would let a requester past
 		// its ceiling: fail closed, as for consents.

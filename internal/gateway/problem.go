@@ -25,6 +25,12 @@ func writeAuditDown(w http.ResponseWriter) {
 	writeProblem(w, http.StatusServiceUnavailable, "audit-unavailable", "The access could not be recorded, so nothing is released", "")
 }
 
+// writeIndexFailed: the gateway's audit index could not answer, or no
+// longer holds what its tree does (audit.ErrIndex).
+func writeIndexFailed(w http.ResponseWriter, err error) {
+	writeProblem(w, http.StatusInternalServerError, "audit-index-failed", "The audit index could not be read", err.Error())
+}
+
 func writeProblem(w http.ResponseWriter, status int, code, title, detail string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)

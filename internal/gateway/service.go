@@ -41,6 +41,9 @@ type Parts struct {
 	AuditTopic string
 	// CheckpointInterval defaults to audit.DefaultCheckpointInterval.
 	CheckpointInterval time.Duration
+	// AuditIndex is the bbolt file of the audit trail (audit.OpenTrail);
+	// empty keeps the trail in memory and rereads the topic at each start.
+	AuditIndex string
 }
 
 // Start builds the view and the consent state from the topics (following
@@ -74,7 +77,10 @@ func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
 	}
 	sealer := seal.NewSealer(p.Signer)
 	w := audit.NewWriter(p.Bus, nil)
-	trail := audit.NewTrail(p.Trust, audit.TrailOptions{Topic: topic, KeepEvents: true, Metrics: p.Metrics})
+	trail, err := openTrail(p, topic)
+	if err != nil {
+		return nil, nil, err
+	}
 	auditLog := audit.NewLog(w, sealer, audit.LogOptions{Topic: topic, Log: p.Log, Metrics: p.Metrics, Expect: trail.Expect})
 	go func() {
 		if err := trail.Follow(ctx, p.Bus, p.Log); err != nil && ctx.Err() == nil {
@@ -106,7 +112,22 @@ func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
 			"view":     closed(ix.Ready(), "still reading the domain topics"),
 		},
 	})
-	return h, func() { auditLog.Close(); w.Close(); p.Index.Close() }, nil
+	return h, func() {
+		auditLog.Close()
+		w.Close()
+		if err := trail.Close(); err != nil {
+			p.Log.Error("audit index not saved", "err", err)
+		}
+		p.Index.Close()
+	}, nil
+}
+
+func openTrail(p Parts, topic string) (*audit.Trail, error) {
+	o := audit.TrailOptions{Topic: topic, KeepEvents: true, Metrics: p.Metrics}
+	if p.AuditIndex == "" {
+		return audit.NewTrail(p.Trust, o), nil
+	}
+	return audit.OpenTrail(p.Trust, p.AuditIndex, o)
 }
 
 // closed is ready once ch is closed.

@@ -50,21 +50,29 @@ func (u *Usage) Count(requester, purpose, citizen string, now time.Time) (int, e
 		default:
 			return 0, ErrUsageLagging
 		}
-		n = u.trail.Accesses(citizen, requester, purpose, since)
+		var err error
+		if n, err = u.trail.Accesses(citizen, requester, purpose, since); err != nil {
+			return 0, err
+		}
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	k := [3]string{requester, purpose, citizen}
+	var err error
 	mine := slices.DeleteFunc(u.seen[k], func(a access) bool {
 		if !a.at.After(since) {
 			return true
 		}
 		if u.trail != nil {
-			_, read := u.trail.Index(a.id) // counted above
+			_, read, ierr := u.trail.Index(a.id) // counted above
+			err = errors.Join(err, ierr)
 			return read
 		}
 		return false
 	})
+	if err != nil {
+		return 0, err
+	}
 	if len(mine) == 0 {
 		delete(u.seen, k)
 	} else {

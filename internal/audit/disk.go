@@ -1,0 +1,529 @@
+package audit
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/valyala/fastjson"
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/passerelle-bus/passerelle/internal/trust"
+)
+
+// A gateway's trail can be kept in a bbolt file, the disk index, so that
+// the gateway's memory does not grow with the log and a restart reads only
+// the records written since: the trail gathers what it reads in memory and
+// saves it every diskCommitEvery records.
+//
+// The index is a copy of the topic, never the authority. When the file is
+// opened, the tree it holds is checked against the latest signed
+// checkpoint, and the events saved after that checkpoint are hashed again
+// into the tree: what the gateway goes on to sign rests on nothing the
+// file could have had altered. Each event read back is proven in the
+// latest checkpoint saved (or, after it, checked against its leaf hash).
+// A file that fails is deleted, and rebuilt from the topic.
+//
+// The fair-use counts read a summary of each event kept beside the
+// citizen index, not the event: altering one lets a requester past a
+// ceiling, and each access past it is still in the log.
+
+// diskCommitEvery is how many records a save gathers: at most a few MB of
+// memory, one transaction a second at 5,000 audited views a second.
+const diskCommitEvery = 4096
+
+// hashChunk is how many of the tree's stored hashes one bbolt value holds.
+const hashChunk = 256
+
+var (
+	bucketMeta        = []byte("meta")        // see the meta keys
+	bucketHashes      = []byte("hashes")      // chunk number → up to hashChunk stored hashes
+	bucketEvents      = []byte("events")      // leaf → offset, event as on the topic
+	bucketIDs         = []byte("ids")         // event id → leaf
+	bucketCitizens    = []byte("citizens")    // pseudonym, leaf → summary
+	bucketRequesters  = []byte("requesters")  // requester, leaf → nothing
+	bucketSeqs        = []byte("seqs")        // writer, seq → leaf
+	bucketWriters     = []byte("writers")     // writer → next seq, id of its last event
+	bucketCheckpoints = []byte("checkpoints") // offset → signed note
+
+	metaOrigin     = []byte("origin") // origin and topic the index is of
+	metaNext       = []byte("next")   // offset after the last record saved
+	metaSize       = []byte("size")
+	metaDuplicates = []byte("duplicates")
+	metaLatest     = []byte("latest") // offset of the largest checkpoint
+)
+
+var allBuckets = [][]byte{bucketMeta, bucketHashes, bucketEvents, bucketIDs, bucketCitizens, bucketRequesters, bucketSeqs, bucketWriters, bucketCheckpoints}
+
+// ErrIndex: the disk index cannot be used. Delete the file; the gateway
+// rebuilds it from the topic.
+var ErrIndex = errors.New("audit index unusable")
+
+type diskIndex struct {
+	db     *bolt.DB
+	path   string
+	closed bool
+	anchor anchor // the latest checkpoint saved
+}
+
+// An anchor is a signed tree that saved events are proven in.
+type anchor struct {
+	size int64
+	root tlog.Hash
+}
+
+// OpenTrail returns a trail kept in the disk index at path, created if
+// missing, resuming where the index was last saved (Follow starts there).
+func OpenTrail(registry *trust.Store, path string, o TrailOptions) (*Trail, error) {
+	if o.Deferred {
+		return nil, errors.New("audit trail: a disk index is for a gateway's trail, not a verifier's")
+	}
+	o.KeepEvents = true
+	t := NewTrail(registry, o)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("audit index %s: %w", path, err)
+	}
+	t.disk = &diskIndex{db: db, path: path}
+	if err := t.load(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%w: %s: %w (delete it to rebuild it from the topic)", ErrIndex, path, err)
+	}
+	return t, nil
+}
+
+func (t *Trail) load() error {
+	origin := []byte(t.o.Origin + "\x00" + t.o.Topic)
+	var latestNote []byte
+	var latestOffset int64
+	err := t.disk.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		switch v := meta.Get(metaOrigin); {
+		case v == nil:
+			return meta.Put(metaOrigin, origin)
+		case string(v) != string(origin):
+			return fmt.Errorf("it indexes another log (%q)", v)
+		}
+		t.next, t.duplicates = u64(meta.Get(metaNext)), u64(meta.Get(metaDuplicates))
+		t.base = u64(meta.Get(metaSize))
+		if v := meta.Get(metaLatest); v != nil {
+			latestOffset = u64(v)
+			latestNote = tx.Bucket(bucketCheckpoints).Get(v)
+			if latestNote == nil {
+				return fmt.Errorf("checkpoint at offset %d is missing", latestOffset)
+			}
+			latestNote = append([]byte(nil), latestNote...)
+		}
+		err := tx.Bucket(bucketWriters).ForEach(func(k, v []byte) error {
+			if len(v) < 8 {
+				return fmt.Errorf("writer %q: short entry", k)
+			}
+			next := u64(v)
+			t.writers[string(k)] = &writerState{next: next, first: next, lastID: string(v[8:])}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		stored := tlog.StoredHashCount(t.base)
+		from := stored / hashChunk * hashChunk
+		hs, err := chunkHashes(tx.Bucket(bucketHashes).Get(u64key(from/hashChunk)), int(stored-from))
+		if err != nil {
+			return err
+		}
+		t.tree = Tree{base: from, hashes: hs, n: t.base, disk: t.disk.hashes}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	t.read.Store(t.next)
+	if latestNote == nil {
+		return nil
+	}
+	c, signer, err := OpenGatewayCheckpoint(latestNote, t.registry.Current())
+	if err != nil {
+		return fmt.Errorf("its latest checkpoint: %w", err)
+	}
+	root, err := t.tree.Root(c.Size)
+	if err != nil {
+		return err
+	}
+	if root != c.Root {
+		return fmt.Errorf("its tree of %d events is not the one the checkpoint at offset %d signs", c.Size, latestOffset)
+	}
+	t.latest = &Published{Checkpoint: c, Signer: signer, Note: latestNote, Offset: latestOffset}
+	t.disk.anchor = anchor{c.Size, c.Root}
+	return t.checkTail(c.Size)
+}
+
+// checkTail hashes the saved events from leaf from on again into a tree
+// that shares only the signed part of the stored one, and compares roots.
+func (t *Trail) checkTail(from int64) error {
+	size := t.tree.Size()
+	if from >= size {
+		return nil
+	}
+	leaves := make([]tlog.Hash, 0, size-from)
+	err := t.disk.db.View(func(tx *bolt.Tx) error {
+		events := tx.Bucket(bucketEvents)
+		for i := from; i < size; i++ {
+			v := events.Get(u64key(i))
+			if len(v) < 8 {
+				return fmt.Errorf("leaf %d is missing", i)
+			}
+			leaves = append(leaves, tlog.RecordHash(v[8:]))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	redo := Tree{base: tlog.StoredHashCount(from), n: from, disk: t.disk.hashes}
+	for _, h := range leaves {
+		if _, err := redo.AppendHash(h); err != nil {
+			return err
+		}
+	}
+	want, err := redo.Root(size)
+	if err != nil {
+		return err
+	}
+	if got, err := t.tree.Root(size); err != nil || got != want {
+		return fmt.Errorf("its tree of %d events is not the hash of its events after leaf %d", size, from)
+	}
+	return nil
+}
+
+// commit saves what the trail has gathered since the last save, in one
+// transaction with the offset to resume at; t.mu is held.
+func (t *Trail) commit() error {
+	from, hs := t.tree.unsaved()
+	err := t.disk.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketHashes)
+		b.FillPercent = 1 // appended in key order
+		for i := 0; i < len(hs); i += hashChunk {
+			v := make([]byte, 0, hashChunk*tlog.HashSize)
+			for _, h := range hs[i:min(i+hashChunk, len(hs))] {
+				v = append(v, h[:]...)
+			}
+			if err := b.Put(u64key((from+int64(i))/hashChunk), v); err != nil {
+				return err
+			}
+		}
+		if err := t.commitEvents(tx); err != nil {
+			return err
+		}
+		seqs, writers := tx.Bucket(bucketSeqs), tx.Bucket(bucketWriters)
+		for name, w := range t.writers {
+			for j, leaf := range w.leaves {
+				if err := seqs.Put(named(name, w.first+int64(j)), u64key(leaf)); err != nil {
+					return err
+				}
+			}
+			if err := writers.Put([]byte(name), append(u64key(w.next), w.lastID...)); err != nil {
+				return err
+			}
+		}
+		cps := tx.Bucket(bucketCheckpoints)
+		cps.FillPercent = 1
+		for _, p := range t.checkpoints {
+			if err := cps.Put(u64key(p.Offset), p.Note); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		kv := [][2][]byte{{metaNext, u64key(t.next)}, {metaSize, u64key(t.tree.Size())}, {metaDuplicates, u64key(t.duplicates)}}
+		if t.latest != nil {
+			kv = append(kv, [2][]byte{metaLatest, u64key(t.latest.Offset)})
+		}
+		for _, e := range kv {
+			if err := meta.Put(e[0], e[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("audit index %s: save: %w", t.disk.path, err)
+	}
+	if t.latest != nil {
+		t.disk.anchor = anchor{t.latest.Size, t.latest.Root}
+	}
+	stored := from + int64(len(hs))
+	t.tree.saved(stored / hashChunk * hashChunk)
+	t.base = t.tree.Size()
+	t.events, t.raws, t.checkpoints = nil, nil, nil
+	clear(t.byID)
+	clear(t.byCitizen)
+	t.in.reset()
+	for _, w := range t.writers {
+		w.first, w.leaves = w.next, nil
+	}
+	return nil
+}
+
+func (t *Trail) commitEvents(tx *bolt.Tx) error {
+	events, ids, citizens, requesters := tx.Bucket(bucketEvents), tx.Bucket(bucketIDs), tx.Bucket(bucketCitizens), tx.Bucket(bucketRequesters)
+	events.FillPercent = 1
+	for k, e := range t.events {
+		leaf := u64key(e.Index)
+		if err := events.Put(leaf, append(u64key(e.Offset), t.raws[k]...)); err != nil {
+			return err
+		}
+		if err := ids.Put([]byte(e.ID), leaf); err != nil {
+			return err
+		}
+		if e.Citizen != "" {
+			if err := citizens.Put(named(e.Citizen, e.Index), summarize(&e)); err != nil {
+				return err
+			}
+		}
+		if e.Requester != "" {
+			if err := requesters.Put(named(e.Requester, e.Index), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Close saves what the trail has gathered and closes its disk index.
+func (t *Trail) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.disk == nil || t.disk.closed {
+		return nil
+	}
+	t.disk.closed = true
+	return errors.Join(t.commit(), t.disk.db.Close())
+}
+
+// hashes reads stored hashes of the tree.
+func (d *diskIndex) hashes(idx []int64) ([]tlog.Hash, error) {
+	var out []tlog.Hash
+	err := d.db.View(func(tx *bolt.Tx) error {
+		var err error
+		out, err = storedHashes(tx, idx)
+		return err
+	})
+	return out, err
+}
+
+func storedHashes(tx *bolt.Tx, idx []int64) ([]tlog.Hash, error) {
+	b := tx.Bucket(bucketHashes)
+	out := make([]tlog.Hash, len(idx))
+	for i, x := range idx {
+		v := b.Get(u64key(x / hashChunk))
+		at := int(x%hashChunk) * tlog.HashSize
+		if len(v) < at+tlog.HashSize {
+			return nil, fmt.Errorf("%w: stored hash %d is missing", ErrIndex, x)
+		}
+		copy(out[i][:], v[at:])
+	}
+	return out, nil
+}
+
+func chunkHashes(v []byte, n int) ([]tlog.Hash, error) {
+	if len(v) < n*tlog.HashSize {
+		return nil, fmt.Errorf("the last %d stored hashes are missing", n-len(v)/tlog.HashSize)
+	}
+	hs := make([]tlog.Hash, n)
+	for i := range hs {
+		copy(hs[i][:], v[i*tlog.HashSize:])
+	}
+	return hs, nil
+}
+
+func (d *diskIndex) leafOf(writer string, seq int64) (int64, error) {
+	var leaf int64 = -1
+	err := d.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketSeqs).Get(named(writer, seq)); v != nil {
+			leaf = u64(v)
+		}
+		return nil
+	})
+	if err == nil && leaf < 0 {
+		err = fmt.Errorf("%w: writer %s seq %d is not indexed", ErrIndex, writer, seq)
+	}
+	return leaf, err
+}
+
+func (d *diskIndex) index(id string) (int64, bool, error) {
+	var leaf int64
+	var ok bool
+	err := d.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketIDs).Get([]byte(id))
+		leaf, ok = u64(v), v != nil
+		return nil
+	})
+	return leaf, ok, err
+}
+
+func (d *diskIndex) event(i int64) (Entry, bool, error) {
+	var e Entry
+	err := d.db.View(func(tx *bolt.Tx) error {
+		var p fastjson.Parser
+		var err error
+		e, err = readEvent(tx, &p, d.anchor, i)
+		return err
+	})
+	return e, err == nil, err
+}
+
+// readEvent reads leaf i back and proves it in the anchor (after it,
+// checks it against its leaf hash).
+func readEvent(tx *bolt.Tx, p *fastjson.Parser, a anchor, i int64) (Entry, error) {
+	v := tx.Bucket(bucketEvents).Get(u64key(i))
+	if len(v) < 8 {
+		return Entry{}, fmt.Errorf("%w: leaf %d is missing", ErrIndex, i)
+	}
+	raw := v[8:]
+	leaf := tlog.RecordHash(raw)
+	hashes := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) { return storedHashes(tx, idx) })
+	if i < a.size {
+		proof, err := tlog.ProveRecord(a.size, i, hashes)
+		if err == nil {
+			err = tlog.CheckRecord(proof, a.size, a.root, i, leaf)
+		}
+		if err != nil {
+			return Entry{}, fmt.Errorf("%w: leaf %d is not proven in the checkpoint of %d events: %w", ErrIndex, i, a.size, err)
+		}
+	} else if h, err := hashes.ReadHashes([]int64{tlog.StoredHashIndex(0, i)}); err != nil || h[0] != leaf {
+		return Entry{}, fmt.Errorf("%w: leaf %d is not the event the tree holds", ErrIndex, i)
+	}
+	doc, err := p.ParseBytes(raw)
+	if err != nil {
+		return Entry{}, fmt.Errorf("%w: leaf %d: %w", ErrIndex, i, err)
+	}
+	ev := eventOf(doc, string(doc.GetStringBytes("id")), nil)
+	ev.Citizen = string(doc.GetStringBytes("citizen"))
+	return Entry{Index: i, Offset: u64(v), Event: ev}, nil
+}
+
+// events visits the saved events below base that may match f, in log
+// order, through the citizen or requester index when f names one; it
+// reports whether visit stopped.
+func (d *diskIndex) events(f Filter, base int64, visit func(*Entry) bool) (stopped bool, err error) {
+	err = d.db.View(func(tx *bolt.Tx) error {
+		var p fastjson.Parser
+		each := func(leaf int64) (bool, error) {
+			e, err := readEvent(tx, &p, d.anchor, leaf)
+			if err != nil {
+				return false, err
+			}
+			return !visit(&e), nil
+		}
+		first := max(f.After+1, 0)
+		switch {
+		case f.Citizen != "":
+			stopped, err = scan(tx.Bucket(bucketCitizens), f.Citizen, first, base, func(leaf int64, v []byte) (bool, error) {
+				if s, ok := unsummarize(f.Citizen, leaf, v); ok && !f.matches(&s) {
+					return false, nil // told by its summary: no need to read it
+				}
+				return each(leaf)
+			})
+		case f.Requester != "":
+			stopped, err = scan(tx.Bucket(bucketRequesters), f.Requester, first, base, func(leaf int64, _ []byte) (bool, error) { return each(leaf) })
+		default:
+			c := tx.Bucket(bucketEvents).Cursor()
+			for k, _ := c.Seek(u64key(first)); k != nil && u64(k) < base; k, _ = c.Next() {
+				if stopped, err = each(u64(k)); err != nil || stopped {
+					break
+				}
+			}
+		}
+		return err
+	})
+	return stopped, err
+}
+
+// scan calls fn for each leaf from first to base of a name's index, until
+// fn reports it stopped.
+func scan(b *bolt.Bucket, name string, first, base int64, fn func(leaf int64, v []byte) (bool, error)) (bool, error) {
+	prefix := named(name, 0)
+	prefix = prefix[:len(prefix)-8]
+	c := b.Cursor()
+	for k, v := c.Seek(named(name, first)); k != nil && len(k) == len(prefix)+8 && string(k[:len(prefix)]) == string(prefix); k, v = c.Next() {
+		leaf := u64(k[len(prefix):])
+		if leaf >= base {
+			break
+		}
+		if stop, err := fn(leaf, v); err != nil || stop {
+			return stop, err
+		}
+	}
+	return false, nil
+}
+
+// accesses counts, from the citizen index alone, the saved views below
+// base that match f and released data.
+func (d *diskIndex) accesses(f Filter, base int64) (int, error) {
+	n := 0
+	err := d.db.View(func(tx *bolt.Tx) error {
+		_, err := scan(tx.Bucket(bucketCitizens), f.Citizen, 0, base, func(leaf int64, v []byte) (bool, error) {
+			s, ok := unsummarize(f.Citizen, leaf, v)
+			if !ok {
+				return false, fmt.Errorf("%w: the summary of leaf %d is corrupt", ErrIndex, leaf)
+			}
+			if released(s.Kind, s.Decision) && f.matches(&s) {
+				n++
+			}
+			return false, nil
+		})
+		return err
+	})
+	return n, err
+}
+
+// A summary is what the citizen index holds of an event, for the fair-use
+// counts and to skip, unread, the events a filter does not match: time,
+// kind, decision, requester, purpose.
+func summarize(e *Entry) []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(e.Time.UnixNano()))
+	for _, s := range []string{e.Kind, e.Decision, e.Requester, e.Purpose} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return b
+}
+
+func unsummarize(citizen string, leaf int64, b []byte) (Entry, bool) {
+	if len(b) < 8 {
+		return Entry{}, false
+	}
+	e := Entry{Index: leaf, Event: Event{Citizen: citizen, Time: time.Unix(0, int64(binary.BigEndian.Uint64(b)))}}
+	b = b[8:]
+	for _, s := range []*string{&e.Kind, &e.Decision, &e.Requester, &e.Purpose} {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return Entry{}, false
+		}
+		*s, b = string(b[k:k+int(n)]), b[k+int(n):]
+	}
+	return e, true
+}
+
+// named is a key of a name's index: the name, length-prefixed so that no
+// name is a prefix of another's keys, then a big-endian number.
+func named(name string, n int64) []byte {
+	b := binary.AppendUvarint(nil, uint64(len(name)))
+	b = append(b, name...)
+	return binary.BigEndian.AppendUint64(b, uint64(n))
+}
+
+func u64key(n int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(n)) }
+
+func u64(b []byte) int64 {
+	if len(b) < 8 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(b))
+}
