@@ -17,8 +17,9 @@ import (
 )
 
 // The standalone gateway, configured by a file, on a data directory the
-// demo's bootstrap prepared, with its view on disk: it becomes ready and
-// serves the register.
+// demo's bootstrap prepared, with its view and its audit trail on disk: it
+// becomes ready and serves the register; restarted, it resumes its trail
+// from the index and still answers an auditor for what it traced before.
 func TestGatewayCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -26,24 +27,54 @@ func TestGatewayCommand(t *testing.T) {
 	if err := tg.Client(t).EnsureTopics(ctx, bus.StandardTopics(2)...); err != nil {
 		t.Fatal(err)
 	}
-	data := t.TempDir()
+	data, dir := t.TempDir(), t.TempDir()
 	if err := bootstrap(ctx, datadir.Dir(data)); err != nil {
 		t.Fatal(err)
 	}
-	cfg := filepath.Join(t.TempDir(), "gateway.yaml")
-	os.WriteFile(cfg, fmt.Appendf(nil, "id: passerelle-gateway\nlisten: 127.0.0.1:0\ndata: %s\nindex: %s\nkafka:\n  brokers: [%q]\naudit:\n  topic: passerelle.audit.v1.test\n  checkpoint_interval: 1s\n",
-		data, filepath.Join(t.TempDir(), "view.db"), tg.Brokers[0]), 0o600)
-	out, w := newLines()
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"gateway", "--config", cfg}, w, io.Discard); w.Close() }()
-	base := out.waitFor(t, regexp.MustCompile(`listening on (http://\S+)`))[1]
-	ready := false
+	cfg := filepath.Join(dir, "gateway.yaml")
+	os.WriteFile(cfg, fmt.Appendf(nil, "id: passerelle-gateway\nlisten: 127.0.0.1:0\ndata: %s\nindex: %s\nkafka:\n  brokers: [%q]\n"+
+		"audit:\n  topic: passerelle.audit.v1.test\n  checkpoint_interval: 1s\n  index: %s\n",
+		data, filepath.Join(dir, "view.db"), tg.Brokers[0], filepath.Join(dir, "audit.db")), 0o600)
+	const nir = "184127645108946"
+	for life := 1; life <= 2; life++ {
+		lctx, stop := context.WithCancel(ctx)
+		out, w := newLines()
+		done := make(chan int, 1)
+		go func() { done <- run(lctx, []string{"gateway", "--config", cfg}, w, io.Discard); w.Close() }()
+		base := out.waitFor(t, regexp.MustCompile(`listening on (http://\S+)`))[1]
+		waitReady(t, lctx, base)
+		if life == 1 {
+			code, body := get(t, base+"/v1/rules")
+			if code != 200 || !regexp.MustCompile(`"cnaf-housing-aid-eligibility"`).MatchString(body) {
+				t.Fatalf("/v1/rules: %d", code)
+			}
+		}
+		// Each trace is an event of the trail, and lists those before it.
+		var trace strings.Builder
+		if code := run(ctx, []string{"audit", "trace", "--json", "--data", data, "--gateway", base, "--nir", nir}, &trace, io.Discard); code != exitOK {
+			t.Fatalf("life %d: audit trace exit %d", life, code)
+		}
+		if got := strings.Count(trace.String(), `"kind":"trace"`); got != life-1 {
+			t.Fatalf("life %d: the trace lists %d traces, want %d:\n%s", life, got, life-1, trace.String())
+		}
+		stop()
+		if c := <-done; c != exitOK {
+			t.Fatalf("life %d: exit %d", life, c)
+		}
+		if fi, err := os.Stat(filepath.Join(dir, "audit.db")); err != nil || fi.Size() == 0 {
+			t.Fatalf("life %d left no audit index: %v", life, err)
+		}
+	}
+}
+
+func waitReady(t *testing.T, ctx context.Context, base string) {
+	t.Helper()
 	for range 100 {
 		resp, err := http.Get(base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
-			if ready = resp.StatusCode == 200; ready {
-				break
+			if resp.StatusCode == 200 {
+				return
 			}
 		}
 		select {
@@ -51,17 +82,7 @@ func TestGatewayCommand(t *testing.T) {
 		case <-newTimer():
 		}
 	}
-	if !ready {
-		t.Fatal("gateway never ready")
-	}
-	code, body := get(t, base+"/v1/rules")
-	if code != 200 || !regexp.MustCompile(`"cnaf-housing-aid-eligibility"`).MatchString(body) {
-		t.Fatalf("/v1/rules: %d", code)
-	}
-	cancel()
-	if c := <-done; c != exitOK {
-		t.Fatalf("exit %d", c)
-	}
+	t.Fatal("gateway never ready")
 }
 
 func TestGatewayConfigNamesTheBadField(t *testing.T) {

@@ -107,7 +107,9 @@ func (t *Trail) load() error {
 		meta := tx.Bucket(bucketMeta)
 		switch v := meta.Get(metaOrigin); {
 		case v == nil:
-			return meta.Put(metaOrigin, origin)
+			if err := meta.Put(metaOrigin, origin); err != nil {
+				return err
+			}
 		case string(v) != string(origin):
 			return fmt.Errorf("it indexes another log (%q)", v)
 		}

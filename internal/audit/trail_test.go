@@ -62,6 +62,15 @@ func startGateway(tb testing.TB, ctx context.Context, client *bus.Client, signer
 }
 
 func writeLog(t *testing.T, tg bustest.Target, n int) *written {
+	return writeLogOf(t, tg, n, func(g, i int) audit.Event {
+		return audit.Event{ID: fmt.Sprintf("ev-%d-%d", g, i), Time: time.Now(), Kind: audit.KindView, Requester: "cnaf",
+			Citizen: "pseudo", Decision: "allow"}
+	})
+}
+
+// writeLogOf writes n events, made by mk from a writing goroutine's number
+// and the event's number within it.
+func writeLogOf(t *testing.T, tg bustest.Target, n int, mk func(g, i int) audit.Event) *written {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	client := tg.Client(t)
@@ -75,9 +84,7 @@ func writeLog(t *testing.T, tg bustest.Target, n int) *written {
 		go func() {
 			defer wg.Done()
 			for i := range n / 8 {
-				ev := audit.Event{ID: fmt.Sprintf("ev-%d-%d", g, i), Time: time.Now(), Kind: audit.KindView, Requester: "cnaf",
-					Citizen: "pseudo", Decision: "allow"}
-				if err := log.Append(ctx, ev); err != nil {
+				if err := log.Append(ctx, mk(g, i)); err != nil {
 					t.Error(err)
 					return
 				}

@@ -28,7 +28,7 @@ func (t *Tree) reader() tlog.HashReader {
 		for i, x := range idx {
 			switch {
 			case x >= t.base+int64(len(t.hashes)):
-				return nil, fmt.Errorf("audit tree: hash %d not stored", x)
+				return nil, fmt.Errorf("audit tree: hash %d not stored (base %d, %d in memory, %d leaves)", x, t.base, len(t.hashes), t.n)
 			case x >= t.base:
 				out[i] = t.hashes[x-t.base]
 			default:
