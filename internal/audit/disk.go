@@ -81,6 +81,9 @@ func OpenTrail(registry *trust.Store, path string, o TrailOptions) (*Trail, erro
 		return nil, errors.New("audit trail: a disk index is for a gateway's trail, not a verifier's")
 	}
 	o.KeepEvents = true
+	if o.SaveEvery <= 0 {
+		o.SaveEvery = diskCommitEvery
+	}
 	t := NewTrail(registry, o)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {

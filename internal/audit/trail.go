@@ -63,6 +63,10 @@ type TrailOptions struct {
 	// after the last one, are checked event by event, so a forged event is
 	// still named. Call Finish after the last record.
 	Deferred bool
+	// SaveEvery is how many records a trail with a disk index gathers
+	// before it saves them; zero is diskCommitEvery. Tests make it small,
+	// so that their few events are read back from the disk.
+	SaveEvery int
 }
 
 // Trail replays the audit topic: it checks each event's signature (a
@@ -169,7 +173,7 @@ func (t *Trail) Add(r Record) error {
 	}
 	t.next = r.Offset + 1
 	err := t.add(r)
-	if t.disk != nil && len(t.events)+len(t.checkpoints) >= diskCommitEvery {
+	if t.disk != nil && len(t.events)+len(t.checkpoints) >= t.o.SaveEvery {
 		if cerr := t.commit(); cerr != nil {
 			return cerr
 		}

@@ -69,7 +69,17 @@ func startAudit(t testing.TB, ctx context.Context, client *bus.Client, signer se
 	t.Helper()
 	topic := bustest.Topic(t, client, 1)
 	aw := audit.NewWriter(client, nil)
-	trail := audit.NewTrail(store, audit.TrailOptions{Topic: topic, KeepEvents: true})
+	// On disk, as a gateway configured with audit.index keeps it; a test
+	// saves every few records, so that its queries read the disk too.
+	o := audit.TrailOptions{Topic: topic, SaveEvery: 5}
+	if _, bench := t.(*testing.B); bench {
+		o.SaveEvery = 0
+	}
+	trail, err := audit.OpenTrail(store, filepath.Join(t.TempDir(), "audit.db"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { trail.Close() })
 	log := audit.NewLog(aw, seal.NewSealer(signer), audit.LogOptions{Topic: topic, Expect: trail.Expect})
 	t.Cleanup(func() { log.Close(); aw.Close() })
 	go trail.Follow(ctx, client, slog.New(slog.DiscardHandler))
