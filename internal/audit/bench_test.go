@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -142,7 +144,8 @@ func appendConcurrently(b *testing.B, concurrency int) {
 }
 
 // BenchmarkTrailMemory is what a gateway's trail holds per event it keeps
-// for queries: the tree's hashes, the event's fields and the indexes.
+// for queries (the tree's hashes, the event's fields and the indexes), in
+// memory or with a disk index, and how fast it reads them.
 func BenchmarkTrailMemory(b *testing.B) {
 	const n = 200_000
 	world := trusttest.New(b, members)
@@ -157,20 +160,42 @@ func BenchmarkTrailMemory(b *testing.B) {
 		values[i], _ = json.Marshal(ev)
 		hashes[i] = tlog.RecordHash(values[i])
 	}
-	for b.Loop() {
-		runtime.GC()
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		tr := audit.NewTrail(store, audit.TrailOptions{Topic: "t", KeepEvents: true})
-		tr.Expect("0123456789abcdef", 0, hashes)
-		for i, v := range values {
-			if err := tr.Add(audit.Record{Offset: int64(i), Key: []byte(fmt.Sprintf("%024x", i)), Value: v}); err != nil {
-				b.Fatal(err)
+	for _, disk := range []bool{false, true} {
+		name := map[bool]string{false: "memory", true: "disk"}[disk]
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				path := filepath.Join(b.TempDir(), "audit.db")
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				o := audit.TrailOptions{Topic: "t", KeepEvents: true}
+				tr := audit.NewTrail(store, o)
+				if disk {
+					var err error
+					if tr, err = audit.OpenTrail(store, path, o); err != nil {
+						b.Fatal(err)
+					}
+				}
+				tr.Expect("0123456789abcdef", 0, hashes)
+				start := time.Now()
+				for i, v := range values {
+					if err := tr.Add(audit.Record{Offset: int64(i), Key: []byte(fmt.Sprintf("%024x", i)), Value: v}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(n/time.Since(start).Seconds(), "events/s")
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/n, "heap-B/event")
+				runtime.KeepAlive(tr)
+				if disk {
+					if err := tr.Close(); err != nil {
+						b.Fatal(err)
+					}
+					fi, _ := os.Stat(path)
+					b.ReportMetric(float64(fi.Size())/n, "disk-B/event")
+				}
 			}
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/event")
-		runtime.KeepAlive(tr)
+		})
 	}
 }
