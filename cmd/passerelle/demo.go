@@ -122,6 +122,7 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	handler, release, err := gateway.Start(cctx, gateway.Parts{
 		ID: DefaultGatewayID, Log: log, Metrics: reg, Bus: client, Trust: store, Rules: rules, Schemas: cat,
 		Pseudo: pseudo.New(pseudo.NewFileKeyring(d.Pseudo())), Signer: gwSigner, Index: view.NewMemory(),
+		AuditIndex: filepath.Join(f.data, "audit.db"),
 	})
 	if err != nil {
 		return err

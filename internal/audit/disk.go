@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 )
 
@@ -207,27 +209,112 @@ func (t *Trail) checkTail(from int64) error {
 	return nil
 }
 
-// commit saves what the trail has gathered since the last save, in one
-// transaction with the offset to resume at; t.mu is held.
-func (t *Trail) commit() error {
+// CheckResume fails if the index has read further than the topic holds:
+// it is of an earlier topic of the same name (a broker reset), and
+// following from there would miss what the new one holds.
+func (t *Trail) CheckResume(ctx context.Context, client *bus.Client) error {
+	t.mu.RLock()
+	next := t.next
+	t.mu.RUnlock()
+	if t.disk == nil || next == 0 {
+		return nil
+	}
+	hw, err := client.HighWatermark(ctx, t.o.Topic, 0)
+	if err != nil {
+		return err
+	}
+	if next > hw {
+		return fmt.Errorf("%w: %s: it has read %s up to offset %d, the topic ends at %d (delete it to rebuild it from the topic)", ErrIndex, t.disk.path, t.o.Topic, next, hw)
+	}
+	return nil
+}
+
+// A snapshot is what a save writes: the records the trail has gathered
+// since the last one, up to offset next.
+type snapshot struct {
+	next, size, duplicates int64
+	latest                 *Published
+	hashFrom               int64
+	hashes                 []tlog.Hash
+	events                 []Entry
+	raws                   [][]byte
+	writers                map[string]writerState
+	checkpoints            []Published
+}
+
+// save writes what the trail has gathered, in one transaction with the
+// offset to resume at. The write runs without t.mu, so views counting
+// fair use and auditors reading the trail never wait for the disk: the
+// trail keeps the saved records in memory until the write has landed,
+// then drops them. One save at a time; with wait, save waits for the one
+// in flight, then writes the rest itself.
+func (t *Trail) save(wait bool) error {
+	if t.saving {
+		if !wait {
+			return nil
+		}
+		t.mu.Unlock()
+		t.saves.Wait()
+		t.mu.Lock()
+	}
+	if t.saveErr != nil {
+		return t.saveErr
+	}
+	snap := t.snapshot()
+	t.saving = true
+	t.saves.Add(1)
+	write := func() error {
+		err := t.write(snap)
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		defer t.saves.Done()
+		t.saving = false
+		if err != nil {
+			t.saveErr = fmt.Errorf("audit index %s: save: %w", t.disk.path, err)
+			return t.saveErr
+		}
+		t.trim(snap)
+		return nil
+	}
+	if !wait {
+		go write()
+		return nil
+	}
+	t.mu.Unlock()
+	err := write()
+	t.mu.Lock()
+	return err
+}
+
+func (t *Trail) snapshot() *snapshot {
 	from, hs := t.tree.unsaved()
-	err := t.disk.db.Update(func(tx *bolt.Tx) error {
+	s := &snapshot{next: t.next, size: t.tree.Size(), duplicates: t.duplicates, latest: t.latest,
+		hashFrom: from, hashes: hs, events: t.events, raws: t.raws, checkpoints: t.checkpoints,
+		writers: make(map[string]writerState, len(t.writers))}
+	for name, w := range t.writers {
+		s.writers[name] = *w
+	}
+	return s
+}
+
+func (t *Trail) write(s *snapshot) error {
+	return t.disk.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketHashes)
 		b.FillPercent = 1 // appended in key order
-		for i := 0; i < len(hs); i += hashChunk {
+		for i := 0; i < len(s.hashes); i += hashChunk {
 			v := make([]byte, 0, hashChunk*tlog.HashSize)
-			for _, h := range hs[i:min(i+hashChunk, len(hs))] {
+			for _, h := range s.hashes[i:min(i+hashChunk, len(s.hashes))] {
 				v = append(v, h[:]...)
 			}
-			if err := b.Put(u64key((from+int64(i))/hashChunk), v); err != nil {
+			if err := b.Put(u64key((s.hashFrom+int64(i))/hashChunk), v); err != nil {
 				return err
 			}
 		}
-		if err := t.commitEvents(tx); err != nil {
+		if err := writeEvents(tx, s); err != nil {
 			return err
 		}
 		seqs, writers := tx.Bucket(bucketSeqs), tx.Bucket(bucketWriters)
-		for name, w := range t.writers {
+		for name, w := range s.writers {
 			for j, leaf := range w.leaves {
 				if err := seqs.Put(named(name, w.first+int64(j)), u64key(leaf)); err != nil {
 					return err
@@ -239,15 +326,15 @@ func (t *Trail) commit() error {
 		}
 		cps := tx.Bucket(bucketCheckpoints)
 		cps.FillPercent = 1
-		for _, p := range t.checkpoints {
+		for _, p := range s.checkpoints {
 			if err := cps.Put(u64key(p.Offset), p.Note); err != nil {
 				return err
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
-		kv := [][2][]byte{{metaNext, u64key(t.next)}, {metaSize, u64key(t.tree.Size())}, {metaDuplicates, u64key(t.duplicates)}}
-		if t.latest != nil {
-			kv = append(kv, [2][]byte{metaLatest, u64key(t.latest.Offset)})
+		kv := [][2][]byte{{metaNext, u64key(s.next)}, {metaSize, u64key(s.size)}, {metaDuplicates, u64key(s.duplicates)}}
+		if s.latest != nil {
+			kv = append(kv, [2][]byte{metaLatest, u64key(s.latest.Offset)})
 		}
 		for _, e := range kv {
 			if err := meta.Put(e[0], e[1]); err != nil {
@@ -256,31 +343,14 @@ func (t *Trail) commit() error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("audit index %s: save: %w", t.disk.path, err)
-	}
-	if t.latest != nil {
-		t.disk.anchor = anchor{t.latest.Size, t.latest.Root}
-	}
-	stored := from + int64(len(hs))
-	t.tree.saved(stored / hashChunk * hashChunk)
-	t.base = t.tree.Size()
-	t.events, t.raws, t.checkpoints = nil, nil, nil
-	clear(t.byID)
-	clear(t.byCitizen)
-	t.in.reset()
-	for _, w := range t.writers {
-		w.first, w.leaves = w.next, nil
-	}
-	return nil
 }
 
-func (t *Trail) commitEvents(tx *bolt.Tx) error {
+func writeEvents(tx *bolt.Tx, s *snapshot) error {
 	events, ids, citizens, requesters := tx.Bucket(bucketEvents), tx.Bucket(bucketIDs), tx.Bucket(bucketCitizens), tx.Bucket(bucketRequesters)
 	events.FillPercent = 1
-	for k, e := range t.events {
+	for k, e := range s.events {
 		leaf := u64key(e.Index)
-		if err := events.Put(leaf, append(u64key(e.Offset), t.raws[k]...)); err != nil {
+		if err := events.Put(leaf, append(u64key(e.Offset), s.raws[k]...)); err != nil {
 			return err
 		}
 		if err := ids.Put([]byte(e.ID), leaf); err != nil {
@@ -300,6 +370,42 @@ func (t *Trail) commitEvents(tx *bolt.Tx) error {
 	return nil
 }
 
+// trim drops from memory what a save has written; t.mu is held.
+func (t *Trail) trim(s *snapshot) {
+	if s.latest != nil {
+		t.disk.anchor = anchor{s.latest.Size, s.latest.Root}
+	}
+	stored := s.hashFrom + int64(len(s.hashes))
+	t.tree.saved(stored / hashChunk * hashChunk)
+	t.base = s.size
+	for _, e := range s.events {
+		if t.byID[e.ID] == e.Index {
+			delete(t.byID, e.ID)
+		}
+		if ci := t.byCitizen[e.Citizen]; ci != nil {
+			i := 0
+			for i < len(ci.leaves) && ci.leaves[i] < t.base {
+				i++
+			}
+			if ci.leaves = ci.leaves[i:]; len(ci.leaves) == 0 {
+				delete(t.byCitizen, e.Citizen)
+			}
+		}
+	}
+	n := len(s.events)
+	t.events = append([]Entry(nil), t.events[n:]...)
+	t.raws = append([][]byte(nil), t.raws[n:]...)
+	t.checkpoints = append([]Published(nil), t.checkpoints[len(s.checkpoints):]...)
+	for name, sw := range s.writers {
+		w := t.writers[name]
+		w.leaves = append([]int64(nil), w.leaves[sw.next-w.first:]...)
+		w.first = sw.next
+	}
+	// Sharing is only a saving: what the saved events shared need not be
+	// kept for the next ones.
+	t.in.reset()
+}
+
 // Close saves what the trail has gathered and closes its disk index.
 func (t *Trail) Close() error {
 	t.mu.Lock()
@@ -308,7 +414,7 @@ func (t *Trail) Close() error {
 		return nil
 	}
 	t.disk.closed = true
-	return errors.Join(t.commit(), t.disk.db.Close())
+	return errors.Join(t.save(true), t.disk.db.Close())
 }
 
 // hashes reads stored hashes of the tree.

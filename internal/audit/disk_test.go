@@ -90,6 +90,27 @@ func TestDiskTrailMatchesMemoryAcrossRestarts(t *testing.T) {
 			t.Fatal(err)
 		}
 
+		t.Run("reset topic", func(t *testing.T) {
+			// An index of a topic since deleted and created again, empty.
+			client := tg.Client(t)
+			o := audit.TrailOptions{Topic: bustest.Topic(t, client, 1)}
+			p := filepath.Join(t.TempDir(), "audit.db")
+			tr, err := audit.OpenTrail(w.store, p, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range w.records[:100] {
+				tr.Add(r) // the checkpoints are of the other topic's log: findings
+			}
+			tr.Close()
+			if tr, err = audit.OpenTrail(w.store, p, o); err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			if err := tr.CheckResume(ctx, client); !errors.Is(err, audit.ErrIndex) {
+				t.Fatalf("resuming past the topic's end: %v", err)
+			}
+		})
 		t.Run("tampered", func(t *testing.T) {
 			tamperedIndexes(t, w, firstLife, path, saved, latest)
 		})

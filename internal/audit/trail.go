@@ -64,7 +64,7 @@ type TrailOptions struct {
 	// still named. Call Finish after the last record.
 	Deferred bool
 	// SaveEvery is how many records a trail with a disk index gathers
-	// before it saves them; zero is diskCommitEvery. Tests make it small,
+	// before it saves them (in the background); zero is diskCommitEvery. Tests make it small,
 	// so that their few events are read back from the disk.
 	SaveEvery int
 }
@@ -90,6 +90,9 @@ type Trail struct {
 	// Events kept for queries: all of them, or with a disk index those
 	// from leaf base on, not saved yet.
 	disk       *diskIndex
+	saving     bool           // a save is writing
+	saves      sync.WaitGroup // the save in flight
+	saveErr    error          // a save that failed: the trail stops
 	base       int64
 	events     []Entry
 	raws       [][]byte // with a disk index, each event's bytes
@@ -174,8 +177,8 @@ func (t *Trail) Add(r Record) error {
 	t.next = r.Offset + 1
 	err := t.add(r)
 	if t.disk != nil && len(t.events)+len(t.checkpoints) >= t.o.SaveEvery {
-		if cerr := t.commit(); cerr != nil {
-			return cerr
+		if serr := t.save(false); serr != nil {
+			return serr
 		}
 	}
 	return err

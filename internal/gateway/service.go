@@ -77,7 +77,7 @@ func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
 	}
 	sealer := seal.NewSealer(p.Signer)
 	w := audit.NewWriter(p.Bus, nil)
-	trail, err := openTrail(p, topic)
+	trail, err := openTrail(ctx, p, topic)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -122,12 +122,20 @@ func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
 	}, nil
 }
 
-func openTrail(p Parts, topic string) (*audit.Trail, error) {
+func openTrail(ctx context.Context, p Parts, topic string) (*audit.Trail, error) {
 	o := audit.TrailOptions{Topic: topic, KeepEvents: true, Metrics: p.Metrics}
 	if p.AuditIndex == "" {
 		return audit.NewTrail(p.Trust, o), nil
 	}
-	return audit.OpenTrail(p.Trust, p.AuditIndex, o)
+	trail, err := audit.OpenTrail(p.Trust, p.AuditIndex, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := trail.CheckResume(ctx, p.Bus); err != nil {
+		trail.Close()
+		return nil, err
+	}
+	return trail, nil
 }
 
 // closed is ready once ch is closed.
