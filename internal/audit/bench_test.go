@@ -186,7 +186,9 @@ func BenchmarkTrailMemory(b *testing.B) {
 				b.ReportMetric(n/time.Since(start).Seconds(), "events/s")
 				runtime.GC()
 				runtime.ReadMemStats(&after)
-				b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/n, "heap-B/event")
+				held := float64(int64(after.HeapAlloc) - int64(before.HeapAlloc))
+				b.ReportMetric(held/n, "heap-B/event")
+				b.ReportMetric(held/1e6, "heap-MB")
 				runtime.KeepAlive(tr)
 				if disk {
 					if err := tr.Close(); err != nil {

@@ -242,17 +242,27 @@ type snapshot struct {
 	checkpoints            []Published
 }
 
+// How a save starts.
+type saveMode int
+
+const (
+	saveAsync   saveMode = iota // in the background, unless one is in flight
+	saveBehind                  // in the background, after the one in flight
+	saveNow                     // after the one in flight, returning once written
+)
+
 // save writes what the trail has gathered, in one transaction with the
 // offset to resume at. The write runs without t.mu, so views counting
 // fair use and auditors reading the trail never wait for the disk: the
 // trail keeps the saved records in memory until the write has landed,
-// then drops them. One save at a time; with wait, save waits for the one
-// in flight, then writes the rest itself.
-func (t *Trail) save(wait bool) error {
+// then drops them. One save at a time; t.mu is held.
+func (t *Trail) save(mode saveMode) error {
 	if t.saving {
-		if !wait {
+		if mode == saveAsync {
 			return nil
 		}
+		// A replay can read faster than bbolt writes: past a few saves'
+		// worth, reading waits for the disk rather than filling memory.
 		t.mu.Unlock()
 		t.saves.Wait()
 		t.mu.Lock()
@@ -276,7 +286,7 @@ func (t *Trail) save(wait bool) error {
 		t.trim(snap)
 		return nil
 	}
-	if !wait {
+	if mode != saveNow {
 		go write()
 		return nil
 	}
@@ -414,7 +424,7 @@ func (t *Trail) Close() error {
 		return nil
 	}
 	t.disk.closed = true
-	return errors.Join(t.save(true), t.disk.db.Close())
+	return errors.Join(t.save(saveNow), t.disk.db.Close())
 }
 
 // hashes reads stored hashes of the tree.

@@ -176,8 +176,12 @@ func (t *Trail) Add(r Record) error {
 	}
 	t.next = r.Offset + 1
 	err := t.add(r)
-	if t.disk != nil && len(t.events)+len(t.checkpoints) >= t.o.SaveEvery {
-		if serr := t.save(false); serr != nil {
+	if n := len(t.events) + len(t.checkpoints); t.disk != nil && n >= t.o.SaveEvery {
+		mode := saveAsync
+		if n >= 4*t.o.SaveEvery {
+			mode = saveBehind
+		}
+		if serr := t.save(mode); serr != nil {
 			return serr
 		}
 	}
