@@ -246,9 +246,9 @@ type snapshot struct {
 type saveMode int
 
 const (
-	saveAsync   saveMode = iota // in the background, unless one is in flight
-	saveBehind                  // in the background, after the one in flight
-	saveNow                     // after the one in flight, returning once written
+	saveAsync  saveMode = iota // in the background, unless one is in flight
+	saveBehind                 // in the background, after the one in flight
+	saveNow                    // after the one in flight, returning once written
 )
 
 // save writes what the trail has gathered, in one transaction with the

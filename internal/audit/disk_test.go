@@ -24,7 +24,7 @@ var epoch = time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
 func variedEvent(g, i int) audit.Event {
 	n := g*100_000 + i
 	return audit.Event{ID: fmt.Sprintf("ev-%d-%d", g, i), Time: epoch.Add(time.Duration(n%9973) * time.Minute),
-		Kind: []string{audit.KindView, audit.KindView, audit.KindView, audit.KindConsent, audit.KindTrace}[i%5],
+		Kind:      []string{audit.KindView, audit.KindView, audit.KindView, audit.KindConsent, audit.KindTrace}[i%5],
 		Requester: []string{"cnaf", "dgfip", "cpam"}[(g+i)%3], Purpose: []string{"benefits", "tax-assessment"}[i%2],
 		LegalBasis: "CSS L. 114-12", Citizen: fmt.Sprintf("citizen-%d", (g*7+i)%50), Decision: []string{"allow", "partial", "deny"}[i%3],
 		Released: []string{"tax.income", "civil.name"}[:i%3], Withheld: []string{"health.affections"}[:i%2], Rule: "r-1", PolicyVersion: "v1"}
