@@ -151,7 +151,6 @@ func (t *Trail) load() error {
 	if err != nil {
 		return err
 	}
-	t.read.Store(t.next)
 	if latestNote == nil {
 		return nil
 	}

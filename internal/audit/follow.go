@@ -32,7 +32,6 @@ func (t *Trail) Follow(ctx context.Context, client *bus.Client, log *slog.Logger
 		MinBytes: followMinBytes, MaxWait: FollowLag, From: from},
 		func(m kafka.Message) error {
 			err := t.Add(FromMessage(m))
-			t.read.Store(m.Offset + 1)
 			var f *Finding
 			if errors.As(err, &f) {
 				t.findings.WithLabelValues(findingLabel(f.Err)).Inc()
@@ -67,14 +66,19 @@ func (t *Trail) Sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for t.read.Load() < hw {
+	for {
+		t.mu.RLock()
+		next := t.next
+		t.mu.RUnlock()
+		if next >= hw {
+			return nil
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("audit trail: %d records behind: %w", hw-t.read.Load(), ctx.Err())
+			return fmt.Errorf("audit trail: %d records behind: %w", hw-next, ctx.Err())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	return nil
 }
 
 // Leaf returns the bytes of leaf i as they are on the topic, read back

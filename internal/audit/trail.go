@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fastjson"
@@ -112,8 +111,7 @@ type Trail struct {
 	expectMu sync.Mutex
 	expect   map[string]*expectedEvents
 
-	client *bus.Client  // set by Follow, for Sync
-	read   atomic.Int64 // offset after the last record read
+	client *bus.Client // set by Follow, for Sync
 }
 
 type writerState struct {
