@@ -81,27 +81,27 @@ func (t *Trail) Sync(ctx context.Context) error {
 	}
 }
 
-// Leaf returns the bytes of leaf i as they are on the topic, read back
+// Leaf returns event i and its bytes as they are on the topic, read back
 // from Kafka by the offset the trail kept, and checked against the tree.
-func (t *Trail) Leaf(ctx context.Context, i int64) ([]byte, error) {
+func (t *Trail) Leaf(ctx context.Context, i int64) (Entry, []byte, error) {
 	e, ok, err := t.Event(i)
 	if err != nil {
-		return nil, err
+		return Entry{}, nil, err
 	}
 	t.mu.RLock()
 	client := t.client
 	t.mu.RUnlock()
 	if !ok || client == nil {
-		return nil, fmt.Errorf("audit trail: no leaf %d", i)
+		return Entry{}, nil, fmt.Errorf("audit trail: no leaf %d", i)
 	}
 	m, err := client.ReadAt(ctx, t.o.Topic, 0, e.Offset)
 	if err != nil {
-		return nil, err
+		return Entry{}, nil, err
 	}
 	if h, err := t.tree.LeafHash(i); err != nil || tlog.RecordHash(m.Value) != h {
-		return nil, &Finding{Offset: e.Offset, Event: e.ID, Err: ErrForged, Detail: "the record on the topic is no longer the leaf the trail read"}
+		return Entry{}, nil, &Finding{Offset: e.Offset, Event: e.ID, Err: ErrForged, Detail: "the record on the topic is no longer the leaf the trail read"}
 	}
-	return m.Value, nil
+	return e, m.Value, nil
 }
 
 // Ready closes once Follow has caught up with the topic.

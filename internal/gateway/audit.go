@@ -248,12 +248,14 @@ func (a *Audit) proof(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case q.Has("event") || q.Has("index"):
-		index, ok, err := a.Trail.Index(q.Get("event"))
-		if err != nil {
-			writeIndexFailed(w, err)
-			return
-		}
-		if !q.Has("event") {
+		var index int64
+		ok := false
+		if q.Has("event") {
+			if index, ok, err = a.Trail.Index(q.Get("event")); err != nil {
+				writeIndexFailed(w, err)
+				return
+			}
+		} else {
 			index, err = intParam(q.Get("index"), -1)
 			ok = err == nil && index >= 0
 		}
@@ -261,13 +263,12 @@ func (a *Audit) proof(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, http.StatusNotFound, "event-unknown", "No such event in the tree of that size", "")
 			return
 		}
-		e, _, err := a.Trail.Event(index)
-		if err != nil {
+		e, leaf, err := a.Trail.Leaf(r.Context(), index)
+		switch {
+		case errors.Is(err, audit.ErrIndex):
 			writeIndexFailed(w, err)
 			return
-		}
-		leaf, err := a.Trail.Leaf(r.Context(), index)
-		if err != nil {
+		case err != nil:
 			writeProblem(w, http.StatusServiceUnavailable, "leaf-unavailable", "The event could not be read back from the log", err.Error())
 			return
 		}
