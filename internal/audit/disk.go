@@ -152,7 +152,7 @@ func (t *Trail) load() error {
 		return err
 	}
 	if latestNote == nil {
-		return nil
+		return t.checkTail(0) // nothing signed yet: every event is the tail
 	}
 	c, signer, err := OpenGatewayCheckpoint(latestNote, t.registry.Current())
 	if err != nil {
