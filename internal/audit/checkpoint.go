@@ -89,15 +89,20 @@ func NewNoteSigner(name string, s seal.Signer, pub ed25519.PublicKey) (note.Sign
 	if s.Algorithm() != seal.EdDSA {
 		return nil, fmt.Errorf("checkpoint key of %s is %s: signed notes need an Ed25519 (EdDSA) key", name, s.Algorithm())
 	}
-	vkey, err := note.NewEd25519VerifierKey(name, pub)
-	if err != nil {
-		return nil, err
-	}
-	v, err := note.NewVerifier(vkey)
+	v, err := noteVerifier(name, pub)
 	if err != nil {
 		return nil, err
 	}
 	return &noteSigner{name: name, hash: v.KeyHash(), s: s}, nil
+}
+
+// noteVerifier is the signed-note verifier of an Ed25519 key named name.
+func noteVerifier(name string, pub ed25519.PublicKey) (note.Verifier, error) {
+	vkey, err := note.NewEd25519VerifierKey(name, pub)
+	if err != nil {
+		return nil, err
+	}
+	return note.NewVerifier(vkey)
 }
 
 // GatewayNoteSigner is NewNoteSigner for a gateway's member key, named
@@ -142,11 +147,7 @@ func NoteVerifiers(reg *trust.Registry, m *trust.Member) []note.Verifier {
 		if !ok {
 			continue
 		}
-		vkey, err := note.NewEd25519VerifierKey(m.ID, pub)
-		if err != nil {
-			continue
-		}
-		if v, err := note.NewVerifier(vkey); err == nil {
+		if v, err := noteVerifier(m.ID, pub); err == nil {
 			out = append(out, v)
 		}
 	}
