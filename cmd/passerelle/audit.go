@@ -20,7 +20,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/gateway"
 )
 
-const auditSynopsis = `audit verify|trace|checkpoint [flags]
+const auditSynopsis = `audit verify|trace|checkpoint|prove [flags]
 
   verify       replay the audit topic, recompute the tree, check every event's
                signature, every writer's sequence and every checkpoint; report

@@ -70,15 +70,7 @@ func witnessCheck(ctx context.Context, g *gatewayClient, file string, cp audit.C
 		}
 		return nil
 	}
-	b, err := g.get(ctx, "/v1/audit/proof", url.Values{"from": {fmt.Sprint(prev.Size)}, "size": {fmt.Sprint(cp.Size)}})
-	if err != nil {
-		return err
-	}
-	var p gateway.ProofResponse
-	if err := json.Unmarshal(b, &p); err != nil {
-		return fmt.Errorf("proof: %w", err)
-	}
-	proof, err := decodeHashes(p.Proof)
+	_, proof, err := g.proof(ctx, url.Values{"from": {fmt.Sprint(prev.Size)}, "size": {fmt.Sprint(cp.Size)}})
 	if err != nil {
 		return err
 	}
@@ -102,13 +94,12 @@ func auditProve(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, err := g.get(ctx, "/v1/audit/proof", url.Values{"event": {*id}})
+	p, proof, err := g.proof(ctx, url.Values{"event": {*id}})
 	if err != nil {
 		return err
 	}
-	var p gateway.ProofResponse
-	if err := json.Unmarshal(b, &p); err != nil || p.Index == nil {
-		return fmt.Errorf("proof: not an inclusion proof: %s", b)
+	if p.Index == nil {
+		return fmt.Errorf("proof: not an inclusion proof: %s kind", p.Kind)
 	}
 	cp, signer, err := audit.OpenGatewayCheckpoint([]byte(p.Checkpoint), store.Current())
 	if err != nil {
@@ -122,16 +113,27 @@ func auditProve(ctx context.Context, e *env, args []string) error {
 	if err := json.Unmarshal(leaf, &ev); err != nil || ev.ID != *id {
 		return fmt.Errorf("%w: the gateway's leaf is not event %s", audit.ErrForged, *id)
 	}
-	proof, err := decodeHashes(p.Proof)
-	if err != nil {
-		return err
-	}
 	if err := tlog.CheckRecord(proof, cp.Size, cp.Root, *p.Index, tlog.RecordHash(leaf)); err != nil {
 		return fmt.Errorf("%w: event %s is not leaf %d of the signed log of %d events: %w", audit.ErrRootMismatch, *id, *p.Index, cp.Size, err)
 	}
 	fmt.Fprintf(e.stdout, "event %s is leaf %d of %s, whose %d events %s signed (root %s)\n%s\n",
 		*id, *p.Index, cp.Origin, cp.Size, signer, base64.StdEncoding.EncodeToString(cp.Root[:]), leaf)
 	return nil
+}
+
+// proof asks the gateway for a proof and decodes its hashes; checking it
+// is the caller's.
+func (g *gatewayClient) proof(ctx context.Context, q url.Values) (gateway.ProofResponse, []tlog.Hash, error) {
+	var p gateway.ProofResponse
+	b, err := g.get(ctx, "/v1/audit/proof", q)
+	if err != nil {
+		return p, nil, err
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, nil, fmt.Errorf("proof: %w", err)
+	}
+	hashes, err := decodeHashes(p.Proof)
+	return p, hashes, err
 }
 
 // decodeHashes reads the base64 hashes of a proof the gateway served.
