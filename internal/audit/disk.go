@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -568,10 +569,9 @@ func (d *diskIndex) events(f Filter, base int64, visit func(*Entry) bool) (stopp
 // scan calls fn for each leaf from first to base of a name's index, until
 // fn reports it stopped.
 func scan(b *bolt.Bucket, name string, first, base int64, fn func(leaf int64, v []byte) (bool, error)) (bool, error) {
-	prefix := named(name, 0)
-	prefix = prefix[:len(prefix)-8]
+	prefix := namePrefix(name)
 	c := b.Cursor()
-	for k, v := c.Seek(named(name, first)); k != nil && len(k) == len(prefix)+8 && string(k[:len(prefix)]) == string(prefix); k, v = c.Next() {
+	for k, v := c.Seek(named(name, first)); len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		leaf := u64(k[len(prefix):])
 		if leaf >= base {
 			break
@@ -634,9 +634,11 @@ func unsummarize(citizen string, leaf int64, b []byte) (Entry, bool) {
 // named is a key of a name's index: the name, length-prefixed so that no
 // name is a prefix of another's keys, then a big-endian number.
 func named(name string, n int64) []byte {
-	b := binary.AppendUvarint(nil, uint64(len(name)))
-	b = append(b, name...)
-	return binary.BigEndian.AppendUint64(b, uint64(n))
+	return binary.BigEndian.AppendUint64(namePrefix(name), uint64(n))
+}
+
+func namePrefix(name string) []byte {
+	return append(binary.AppendUvarint(nil, uint64(len(name))), name...)
 }
 
 func u64key(n int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(n)) }

@@ -121,15 +121,15 @@ func (c *Citizens) view(w http.ResponseWriter, r *http.Request) {
 	}
 	citizen := auditIDs[0]
 	recent, err := c.Usage.Count(m.ID, purpose, citizen, now)
-	if err != nil && !errors.Is(err, ErrUsageLagging) {
-		writeIndexFailed(w, err)
-		return
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrUsageLagging):
 		// Counting from a trail still replaying would let a requester past
 		// its ceiling: fail closed, as for consents.
 		w.Header().Set("Retry-After", "2")
 		writeProblem(w, http.StatusServiceUnavailable, "usage-state-lagging", "Past accesses not read yet", "")
+		return
+	case err != nil:
+		writeIndexFailed(w, err)
 		return
 	}
 	req := policy.Request{Requester: m.ID, Purpose: purpose, Fields: fields, Time: now, RecentAccesses: recent}
