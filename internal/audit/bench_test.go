@@ -152,8 +152,11 @@ func BenchmarkTrailMemory(b *testing.B) {
 	store := world.Store(b)
 	values := make([][]byte, n)
 	hashes := make([]tlog.Hash, n)
+	ids := make([]string, n)
 	for i := range values {
-		ev := audit.Event{ID: fmt.Sprintf("%024x", i), Writer: "0123456789abcdef", Seq: int64(i), Time: time.Now(), Kind: audit.KindView,
+		// As the gateway makes them, a thousand a millisecond.
+		ids[i] = audit.NewID(time.UnixMilli(1_780_000_000_000 + int64(i/1000)))
+		ev := audit.Event{ID: ids[i], Writer: "0123456789abcdef", Seq: int64(i), Time: time.Now(), Kind: audit.KindView,
 			Requester: "cnaf", KeyID: "QBfYx1LnH0XhTq2nZ5pV0m3jK8sR4tW6yA9cE7dF1gI", Purpose: "housing-aid-eligibility", LegalBasis: "public-task",
 			Citizen: fmt.Sprintf("Vx3nH8s2kLp0QwErTyUiOpAsDfGhJkLzXc%010d", i%50_000), Decision: "allow", Rule: "cnaf-housing-aid-eligibility",
 			PolicyVersion: "sha256:0123456789ab", Released: []string{"civilstatus.birth_date", "tax.reference_income", "tax.shares"}}
@@ -179,7 +182,7 @@ func BenchmarkTrailMemory(b *testing.B) {
 				tr.Expect("0123456789abcdef", 0, hashes)
 				start := time.Now()
 				for i, v := range values {
-					if err := tr.Add(audit.Record{Offset: int64(i), Key: []byte(fmt.Sprintf("%024x", i)), Value: v}); err != nil {
+					if err := tr.Add(audit.Record{Offset: int64(i), Key: []byte(ids[i]), Value: v}); err != nil {
 						b.Fatal(err)
 					}
 				}

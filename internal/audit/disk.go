@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/valyala/fastjson"
@@ -358,21 +359,30 @@ func (t *Trail) write(s *snapshot) error {
 func writeEvents(tx *bolt.Tx, s *snapshot) error {
 	events, ids, citizens, requesters := tx.Bucket(bucketEvents), tx.Bucket(bucketIDs), tx.Bucket(bucketCitizens), tx.Bucket(bucketRequesters)
 	events.FillPercent = 1
+	// Each index is written in key order, so that the pages a save
+	// rewrites are visited once each, not found again for every key.
+	type put struct{ k, v []byte }
+	byID, byCitizen, byRequester := make([]put, 0, len(s.events)), make([]put, 0, len(s.events)), make([]put, 0, len(s.events))
 	for k, e := range s.events {
 		leaf := u64key(e.Index)
 		if err := events.Put(leaf, append(u64key(e.Offset), s.raws[k]...)); err != nil {
 			return err
 		}
-		if err := ids.Put([]byte(e.ID), leaf); err != nil {
-			return err
-		}
+		byID = append(byID, put{[]byte(e.ID), leaf})
 		if e.Citizen != "" {
-			if err := citizens.Put(named(e.Citizen, e.Index), summarize(&e)); err != nil {
-				return err
-			}
+			byCitizen = append(byCitizen, put{named(e.Citizen, e.Index), summarize(&e)})
 		}
 		if e.Requester != "" {
-			if err := requesters.Put(named(e.Requester, e.Index), nil); err != nil {
+			byRequester = append(byRequester, put{named(e.Requester, e.Index), nil})
+		}
+	}
+	for _, ix := range []struct {
+		b    *bolt.Bucket
+		puts []put
+	}{{ids, byID}, {citizens, byCitizen}, {requesters, byRequester}} {
+		slices.SortFunc(ix.puts, func(a, b put) int { return bytes.Compare(a.k, b.k) })
+		for _, p := range ix.puts {
+			if err := ix.b.Put(p.k, p.v); err != nil {
 				return err
 			}
 		}

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,5 +49,29 @@ func TestLogCloseAnswersEveryAppend(t *testing.T) {
 	}
 	if err := log.Append(context.Background(), audit.Event{ID: "late"}); !errors.Is(err, audit.ErrClosed) {
 		t.Fatalf("append after close: %v", err)
+	}
+}
+
+// Event ids sort as their milliseconds do, whatever their random part,
+// and are told apart within one.
+func TestNewIDGrowsWithTime(t *testing.T) {
+	at := time.UnixMilli(1_780_000_000_000)
+	seen := map[string]bool{}
+	var prev, last string // the greatest id of the millisecond before, and so far
+	for i := range 3000 {
+		id := audit.NewID(at.Add(time.Duration(i/3) * time.Millisecond))
+		if len(id) != 24 || strings.Trim(id, "0123456789abcdef") != "" {
+			t.Fatalf("id %q: want 24 hex digits", id)
+		}
+		if i%3 == 0 {
+			prev = last
+		}
+		if id <= prev {
+			t.Fatalf("id %q of a later millisecond sorts before %q", id, prev)
+		}
+		if seen[id] {
+			t.Fatalf("id %q made twice", id)
+		}
+		seen[id], last = true, max(last, id)
 	}
 }

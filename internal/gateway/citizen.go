@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -78,11 +76,7 @@ const (
 	WithheldTooOld   = "too-old"
 )
 
-func requestID() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
+func requestID() string { return audit.NewID(time.Now()) }
 
 // Routes mounts the citizen endpoints on mux.
 func (c *Citizens) Routes(mux *http.ServeMux) {
