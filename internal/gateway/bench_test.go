@@ -91,7 +91,8 @@ func viewQueries(b *testing.B, f *fixture, first int) {
 		pprof.StartCPUProfile(f)
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	cpu0 := processCPU()
+	cpu0, broker0 := processCPU(), brokerCPU(b)
+	commits0, events0 := groupCommits(b, f)
 	start := time.Now()
 	for range concurrency {
 		wg.Add(1)
@@ -122,7 +123,7 @@ func viewQueries(b *testing.B, f *fixture, first int) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu := processCPU() - cpu0
+	cpu, broker := processCPU()-cpu0, brokerCPU(b)-broker0
 	b.StopTimer()
 	if n := failed.Load(); n > 0 {
 		b.Fatalf("%d of %d requests failed", n, b.N)
@@ -135,6 +136,49 @@ func viewQueries(b *testing.B, f *fixture, first int) {
 	// query: what the audit costs the gateway itself, whatever the broker
 	// sharing the machine takes.
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/query")
+	if commits, events := groupCommits(b, f); commits > commits0 {
+		b.ReportMetric((events-events0)/float64(commits-commits0), "events/commit")
+	}
+	if broker0 >= 0 {
+		b.ReportMetric(float64(broker.Microseconds())/float64(b.N), "broker-cpu-µs/query")
+	}
+}
+
+// groupCommits reads the audit log's group-commit histogram: how many
+// produce requests, carrying how many events.
+func groupCommits(b *testing.B, f *fixture) (uint64, float64) {
+	families, err := f.auditMetrics.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range families {
+		if mf.GetName() == "passerelle_audit_group_commit_events" {
+			h := mf.GetMetric()[0].GetHistogram()
+			return h.GetSampleCount(), h.GetSampleSum()
+		}
+	}
+	return 0, 0
+}
+
+// brokerCPU is the CPU the local broker has used, read from /proc for the
+// process PASSERELLE_BENCH_BROKER_PID names (deploy/local/kafka.sh keeps it
+// in its pid file), or -1: on two shared cores the broker's work is the
+// other half of what an audited query costs.
+func brokerCPU(b *testing.B) time.Duration {
+	pid := os.Getenv("PASSERELLE_BENCH_BROKER_PID")
+	if pid == "" {
+		return -1
+	}
+	stat, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		b.Fatalf("broker CPU: %v", err)
+	}
+	// Fields after the command, which may hold spaces: utime and stime
+	// are the 14th and 15th of the line, in clock ticks of 10 ms.
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 func processCPU() time.Duration {

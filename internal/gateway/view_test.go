@@ -57,15 +57,17 @@ type fixture struct {
 	nir      string
 
 	auditTopic string
-	auditLog   *audit.Log
-	trail      *audit.Trail
-	publisher  *audit.Publisher
+	// auditMetrics holds the audit log's series.
+	auditMetrics *prometheus.Registry
+	auditLog     *audit.Log
+	trail        *audit.Trail
+	publisher    *audit.Publisher
 }
 
 // startAudit gives a gateway its own audit topic (a shared broker's
 // passerelle.audit.v1 holds every other run's events), the log writing it,
 // the trail following it and a checkpoint publisher.
-func startAudit(t testing.TB, ctx context.Context, client *bus.Client, signer seal.Signer, store *trust.Store) (*audit.Log, *audit.Trail, *audit.Publisher, string) {
+func startAudit(t testing.TB, ctx context.Context, client *bus.Client, signer seal.Signer, store *trust.Store, reg prometheus.Registerer) (*audit.Log, *audit.Trail, *audit.Publisher, string) {
 	t.Helper()
 	topic := bustest.Topic(t, client, 1)
 	aw := audit.NewWriter(client, nil)
@@ -80,7 +82,7 @@ func startAudit(t testing.TB, ctx context.Context, client *bus.Client, signer se
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { trail.Close() })
-	log := audit.NewLog(aw, seal.NewSealer(signer), audit.LogOptions{Topic: topic, Expect: trail.Expect})
+	log := audit.NewLog(aw, seal.NewSealer(signer), audit.LogOptions{Topic: topic, Expect: trail.Expect, Metrics: reg})
 	t.Cleanup(func() { log.Close(); aw.Close() })
 	go trail.Follow(ctx, client, slog.New(slog.DiscardHandler))
 	// A gateway serves once its trail has caught up (readyz says so): the
@@ -151,7 +153,8 @@ func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{world: w, client: client, consents: consent.NewMemory(nil), pseudo: pseudo.New(kr)}
-	f.auditLog, f.trail, f.publisher, f.auditTopic = startAudit(t, ctx, client, w.Signer(t, gatewayID), store)
+	f.auditMetrics = prometheus.NewRegistry()
+	f.auditLog, f.trail, f.publisher, f.auditTopic = startAudit(t, ctx, client, w.Signer(t, gatewayID), store, f.auditMetrics)
 	cw := client.NewWriter(nil)
 	t.Cleanup(func() { cw.Close() })
 	f.journal = consent.NewJournal(f.consents, cw, seal.NewSealer(w.Signer(t, "passerelle-gateway")), store, nil)
