@@ -257,6 +257,54 @@ func TestReplayResumes(t *testing.T) {
 	})
 }
 
+// Produce puts its records on the one partition named, in order, as they
+// were given, each stamped; a partition that does not exist is an error.
+func TestProduceToOnePartition(t *testing.T) {
+	bustest.Each(t, func(t *testing.T, tg bustest.Target) {
+		c := tg.Client(t)
+		topic := bustest.Topic(t, c, 3)
+		w := c.NewWriter(nil)
+		defer w.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		before := time.Now().Add(-time.Second)
+		var msgs []kafka.Message
+		for i := range 3 {
+			msgs = append(msgs, kafka.Message{Key: []byte(fmt.Sprint("k", i)), Value: []byte(fmt.Sprint("v", i)),
+				Headers: []kafka.Header{{Key: "h", Value: []byte(fmt.Sprint(i))}}})
+		}
+		msgs[2].Value = nil // a tombstone stays one
+		for range 2 {
+			if err := w.Produce(ctx, topic, 2, msgs...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []kafka.Message
+		err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+			got = append(got, m)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 6 {
+			t.Fatalf("read %d records, want 6", len(got))
+		}
+		for i, m := range got {
+			want := msgs[i%3]
+			if m.Partition != 2 || m.Offset != int64(i) || string(m.Key) != string(want.Key) ||
+				(m.Value == nil) != (want.Value == nil) || string(m.Value) != string(want.Value) ||
+				len(m.Headers) != 1 || string(m.Headers[0].Value) != string(want.Headers[0].Value) || m.Time.Before(before) {
+				t.Fatalf("record %d: partition %d offset %d key %q value %q headers %v at %s, want %q %q %v on partition 2 at offset %d",
+					i, m.Partition, m.Offset, m.Key, m.Value, m.Headers, m.Time, want.Key, want.Value, want.Headers, i)
+			}
+		}
+		if err := w.Produce(ctx, topic, 7, msgs...); err == nil {
+			t.Fatal("producing to partition 7 of 3: no error")
+		}
+	})
+}
+
 func TestReplayEmptyTopic(t *testing.T) {
 	bustest.Each(t, func(t *testing.T, tg bustest.Target) {
 		c := tg.Client(t)
