@@ -102,7 +102,9 @@ func (w *Writer) Write(ctx context.Context, msgs ...kafka.Message) error {
 // records cost 154-176 µs of CPU and 570-880 µs of waiting; in one
 // request, 59-73 µs and 218-242 µs. A temporary error (a leader moving, a
 // connection dropped) is tried again, up to DefaultMaxAttempts while ctx
-// lasts; as with Write, records may then have been written twice.
+// lasts, waiting longer each time: the nine waits span the transport's
+// metadata lifetime, so a moved leader is found. As with Write, records
+// may then have been written twice.
 func (w *Writer) Produce(ctx context.Context, topic string, partition int, msgs ...kafka.Message) error {
 	if len(msgs) == 0 {
 		return nil
@@ -154,7 +156,7 @@ func (w *Writer) produce(ctx context.Context, topic string, partition int, msgs 
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w (after %d attempts: %w)", ctx.Err(), attempt, err)
-		case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
+		case <-time.After(min(time.Duration(attempt)*50*time.Millisecond, time.Second)):
 		}
 	}
 }
