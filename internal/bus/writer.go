@@ -83,16 +83,31 @@ func (w *Writer) Write(ctx context.Context, msgs ...kafka.Message) error {
 	}
 	start := time.Now()
 	err := w.w.WriteMessages(ctx, msgs...)
-	w.metrics.produceTime.Observe(time.Since(start).Seconds())
+	w.observe(start, "", msgs, err)
 	if err != nil {
-		w.metrics.produceErrors.WithLabelValues(msgs[0].Topic).Inc()
 		return fmt.Errorf("write %d records to %s: %w", len(msgs), msgs[0].Topic, err)
 	}
-	for i := range msgs {
-		w.metrics.produced.WithLabelValues(msgs[i].Topic).Inc()
-		w.metrics.producedBytes.WithLabelValues(msgs[i].Topic).Add(float64(len(msgs[i].Key) + len(msgs[i].Value)))
-	}
 	return nil
+}
+
+// observe counts one call's records, bytes and time, or its failure;
+// topic, if not empty, is where all of msgs went, else each names its own.
+func (w *Writer) observe(start time.Time, topic string, msgs []kafka.Message, err error) {
+	w.metrics.produceTime.Observe(time.Since(start).Seconds())
+	topicOf := func(m kafka.Message) string {
+		if topic != "" {
+			return topic
+		}
+		return m.Topic
+	}
+	if err != nil {
+		w.metrics.produceErrors.WithLabelValues(topicOf(msgs[0])).Inc()
+		return
+	}
+	for _, m := range msgs {
+		w.metrics.produced.WithLabelValues(topicOf(m)).Inc()
+		w.metrics.producedBytes.WithLabelValues(topicOf(m)).Add(float64(len(m.Key) + len(m.Value)))
+	}
 }
 
 // Produce writes msgs to one partition of topic in one produce request,
@@ -111,14 +126,9 @@ func (w *Writer) Produce(ctx context.Context, topic string, partition int, msgs 
 	}
 	start := time.Now()
 	err := w.produce(ctx, topic, partition, msgs)
-	w.metrics.produceTime.Observe(time.Since(start).Seconds())
+	w.observe(start, topic, msgs, err)
 	if err != nil {
-		w.metrics.produceErrors.WithLabelValues(topic).Inc()
 		return fmt.Errorf("write %d records to %s[%d]: %w", len(msgs), topic, partition, err)
-	}
-	for i := range msgs {
-		w.metrics.produced.WithLabelValues(topic).Inc()
-		w.metrics.producedBytes.WithLabelValues(topic).Add(float64(len(msgs[i].Key) + len(msgs[i].Value)))
 	}
 	return nil
 }
