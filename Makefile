@@ -6,7 +6,7 @@ GOTEST_FLAGS ?= -race -shuffle=on -count=1 -timeout 40m
 # log shows which ran against the real broker and which were skipped, and why.
 GOTESTSUM = $(GO) tool gotestsum --format testname --format-hide-empty-pkg
 
-.PHONY: build demo test test-with-services check bench services-up services-down
+.PHONY: build demo test test-with-services check bench bench-audit services-up services-down
 
 build:
 	$(GO) build -o bin/passerelle ./cmd/passerelle
@@ -34,6 +34,11 @@ test-with-services:
 
 bench:
 	deploy/local/with-services.sh $(GO) test -run '^$$' -bench . -benchmem -benchtime $${BENCHTIME:-1s} ./...
+
+# What the audit costs the view query, with the broker sharing the gateway's
+# cores and on a core of its own (docs/benchmarks.md); about 20 minutes.
+bench-audit:
+	deploy/local/bench-audit.sh
 
 services-up:
 	deploy/local/kafka.sh up

@@ -8,6 +8,10 @@
 # `up` prints PASSERELLE_KAFKA_BROKERS=host:port on stdout (progress goes to
 # stderr), so callers can do: eval "$(deploy/local/kafka.sh up)".
 # Exit code 3 means java/mvn is missing: callers skip the tests then.
+#
+# KAFKA_CPUS (a taskset list, e.g. 1) keeps the broker on those cores, so that
+# a benchmark can give it cores of its own as a production cluster has
+# (deploy/local/bench-audit.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -140,7 +144,13 @@ up() {
   local heap
   read -ra heap <<<"$KAFKA_HEAP"
   say "starting Kafka $KAFKA_VERSION on $brokers (log: $logfile)"
-  nohup java "${heap[@]}" -Dlog4j2.configurationFile="$state/log4j2.properties" \
+  local pin=()
+  if [[ -n ${KAFKA_CPUS:-} ]]; then
+    need taskset
+    pin=(taskset -c "$KAFKA_CPUS")
+  fi
+  # taskset execs java: the pid written is the broker's.
+  nohup "${pin[@]}" java "${heap[@]}" -Dlog4j2.configurationFile="$state/log4j2.properties" \
     -cp "$libs/*" kafka.Kafka "$state/server.properties" >"$logfile" 2>&1 &
   echo $! >"$pidfile"
 
