@@ -84,12 +84,8 @@ func viewQueries(b *testing.B, f *fixture, first int) {
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	if dir := os.Getenv("PASSERELLE_BENCH_PROFILE"); dir != "" {
-		f, err := os.Create(filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "-")+".pprof"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		pprof.StartCPUProfile(f)
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+		stop := profile(b, filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "-")))
+		defer stop()
 	}
 	cpu0, broker0 := processCPU(), brokerCPU(b)
 	commits0, events0 := groupCommits(b, f)
@@ -141,6 +137,36 @@ func viewQueries(b *testing.B, f *fixture, first int) {
 	}
 	if broker0 >= 0 {
 		b.ReportMetric(float64(broker.Microseconds())/float64(b.N), "broker-cpu-µs/query")
+	}
+}
+
+// profile writes the round's CPU profile to prefix.pprof, and the heap's
+// allocations before and after it to prefix.allocs-{0,1}.pprof: their
+// difference (pprof -sample_index=alloc_space -base) is what the round
+// allocated, without the fixture's setup.
+func profile(b *testing.B, prefix string) (stop func()) {
+	allocs := func(n int) {
+		f, err := os.Create(fmt.Sprintf("%s.allocs-%d.pprof", prefix, n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	allocs(0)
+	f, err := os.Create(prefix + ".pprof")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		allocs(1)
 	}
 }
 
