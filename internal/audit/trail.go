@@ -66,6 +66,11 @@ type TrailOptions struct {
 	// before it saves them (in the background); zero is diskCommitEvery. Tests make it small,
 	// so that their few events are read back from the disk.
 	SaveEvery int
+	// VerifyHashes is how many of the tree's stored hashes a verifier
+	// (Deferred) keeps in memory, the older ones in a temporary file; zero
+	// is DefaultVerifyHashes. Tests make it small, which also bounds the
+	// events whose signature check waits for a checkpoint.
+	VerifyHashes int
 }
 
 // Trail replays the audit topic: it checks each event's signature (a
@@ -104,6 +109,7 @@ type Trail struct {
 	findings *prometheus.CounterVec
 
 	unchecked []uncheckedEvent // Deferred: events no checkpoint vouches for yet
+	spill     *hashFile        // Deferred: the tree's older hashes
 
 	// The leaf hashes of events this process's Log is writing, by writer:
 	// such an event is checked by its hash, not its signature. A record
@@ -227,6 +233,9 @@ func (t *Trail) add(r Record) error {
 	}
 	if t.o.Deferred {
 		t.unchecked = append(t.unchecked, uncheckedEvent{index: index, id: id, r: r})
+		if err := t.bound(); err != nil {
+			return err
+		}
 	}
 	var gap *Finding
 	if seq > w.next {

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -221,6 +222,12 @@ func TestVerifyNamesWhatWasTamperedWith(t *testing.T) {
 				_, err := audit.VerifyRecords(rs, w.store, audit.TrailOptions{Topic: w.topic})
 				return err
 			},
+			// Most of the tree in the verifier's file, and most signatures
+			// checked before any checkpoint could vouch for them.
+			"deferred, tree on disk": func(rs []audit.Record) error {
+				_, err := audit.VerifyRecords(rs, w.store, audit.TrailOptions{Topic: w.topic, VerifyHashes: 4})
+				return err
+			},
 			"eager": func(rs []audit.Record) error {
 				tr := audit.NewTrail(w.store, audit.TrailOptions{Topic: w.topic})
 				for _, r := range rs {
@@ -255,21 +262,41 @@ func TestVerifyNamesWhatWasTamperedWith(t *testing.T) {
 			t.Fatalf("finding %v", err)
 		}
 	})
-	t.Run("a retried write is a duplicate, not a forgery", func(t *testing.T) {
-		last := recs[len(recs)-2] // the last event, before the final checkpoint
-		rep, err := audit.VerifyRecords(rewritten(append(append([]audit.Record(nil), recs...), last)), w.store, audit.TrailOptions{Topic: w.topic})
-		if err != nil || rep.Duplicates != 1 || rep.Unsigned != 1 {
-			t.Fatalf("%+v, %v", rep, err)
+	for _, o := range []audit.TrailOptions{{Topic: w.topic}, {Topic: w.topic, VerifyHashes: 1}} {
+		t.Run(fmt.Sprintf("a retried write is a duplicate, not a forgery/hashes in memory %d", o.VerifyHashes), func(t *testing.T) {
+			// The first event: with one hash in memory, its leaf is read
+			// back from the verifier's file.
+			again := recs[first]
+			rep, err := audit.VerifyRecords(rewritten(append(append([]audit.Record(nil), recs...), again)), w.store, o)
+			if err != nil || rep.Duplicates != 1 || rep.Unsigned != 1 {
+				t.Fatalf("%+v, %v", rep, err)
+			}
+			// The same writer and seq with other content, even signed by the
+			// gateway's key, is not a retry.
+			other := bytes.Replace(again.Value, []byte(`"requester":"cnaf"`), []byte(`"requester":"dgfip"`), 1)
+			h, _ := seal.NewSealer(w.world.Signer(t, "gw")).SignBatch(ctx, [][]byte{other})
+			_, err = audit.VerifyRecords(rewritten(append(append([]audit.Record(nil), recs...), audit.Record{Key: again.Key, Value: other, Batch: h[0]})), w.store, o)
+			if !errors.Is(err, audit.ErrForged) || !strings.Contains(err.Error(), "reused") {
+				t.Fatalf("got %v", err)
+			}
+		})
+	}
+}
+
+// A verifier holding almost nothing in memory reports what one holding
+// everything does.
+func TestVerifyWithTheTreeOnDisk(t *testing.T) {
+	w := writeLog(t, bustest.Embedded(t), 600)
+	want, err := audit.VerifyRecords(w.records, w.store, audit.TrailOptions{Topic: w.topic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, keep := range []int{1, 3, 64} {
+		got, err := audit.VerifyRecords(w.records, w.store, audit.TrailOptions{Topic: w.topic, VerifyHashes: keep})
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%d hashes in memory: %+v, %v; want %+v", keep, got, err, want)
 		}
-		// The same writer and seq with other content, even signed by the
-		// gateway's key, is not a retry.
-		other := bytes.Replace(last.Value, []byte(`"requester":"cnaf"`), []byte(`"requester":"dgfip"`), 1)
-		h, _ := seal.NewSealer(w.world.Signer(t, "gw")).SignBatch(ctx, [][]byte{other})
-		_, err = audit.VerifyRecords(rewritten(append(append([]audit.Record(nil), recs...), audit.Record{Key: last.Key, Value: other, Batch: h[0]})), w.store, audit.TrailOptions{Topic: w.topic})
-		if !errors.Is(err, audit.ErrForged) || !strings.Contains(err.Error(), "reused") {
-			t.Fatalf("got %v", err)
-		}
-	})
+	}
 }
 
 func verifiersOf(w *written) note.Verifiers {

@@ -40,6 +40,7 @@ func (t *Trail) Report() Report {
 // not the replayed one.
 func Verify(ctx context.Context, client *bus.Client, registry *trust.Store, o TrailOptions) (Report, error) {
 	t := verifierTrail(registry, o)
+	defer t.release()
 	// Fetching and checking overlap: kafka-go decodes the next records on
 	// one core while the trail hashes these on the other.
 	ctx, cancel := context.WithCancel(ctx)
@@ -91,6 +92,7 @@ const verifyBatch = 512
 // VerifyRecords is Verify over records already read.
 func VerifyRecords(records []Record, registry *trust.Store, o TrailOptions) (Report, error) {
 	t := verifierTrail(registry, o)
+	defer t.release()
 	for _, r := range records {
 		if err := t.Add(r); err != nil {
 			return t.Report(), err
