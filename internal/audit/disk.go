@@ -143,7 +143,7 @@ func (t *Trail) load() error {
 				return fmt.Errorf("writer %q: short entry", k)
 			}
 			next := u64(v)
-			t.writers[string(k)] = &writerState{next: next, first: next, lastID: string(v[8:])}
+			t.writers[string(k)] = &writerState{next: next, leaves: leafRuns{first: next}, lastID: string(v[8:])}
 			return nil
 		})
 		if err != nil {
@@ -311,7 +311,9 @@ func (t *Trail) snapshot() *snapshot {
 		hashFrom: from, hashes: hs, events: t.events, raws: t.raws, checkpoints: t.checkpoints,
 		writers: make(map[string]writerState, len(t.writers))}
 	for name, w := range t.writers {
-		s.writers[name] = *w
+		sw := *w
+		sw.leaves = w.leaves.clone()
+		s.writers[name] = sw
 	}
 	return s
 }
@@ -334,10 +336,9 @@ func (t *Trail) write(s *snapshot) error {
 		}
 		seqs, writers := tx.Bucket(bucketSeqs), tx.Bucket(bucketWriters)
 		for name, w := range s.writers {
-			for j, leaf := range w.leaves {
-				if err := seqs.Put(named(name, w.first+int64(j)), u64key(leaf)); err != nil {
-					return err
-				}
+			err := w.leaves.each(func(seq, leaf int64) error { return seqs.Put(named(name, seq), u64key(leaf)) })
+			if err != nil {
+				return err
 			}
 			if err := writers.Put([]byte(name), append(u64key(w.next), w.lastID...)); err != nil {
 				return err
@@ -428,8 +429,7 @@ func (t *Trail) trim(s *snapshot) {
 	t.checkpoints = append([]Published(nil), t.checkpoints[len(s.checkpoints):]...)
 	for name, sw := range s.writers {
 		w := t.writers[name]
-		w.leaves = append([]int64(nil), w.leaves[sw.next-w.first:]...)
-		w.first = sw.next
+		w.leaves.dropBefore(sw.next)
 	}
 	// Sharing is only a saving: what the saved events shared need not be
 	// kept for the next ones.

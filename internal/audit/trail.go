@@ -122,17 +122,16 @@ type Trail struct {
 
 type writerState struct {
 	next int64
-	// The leaf index of each seq from first on, to recognise a retried
-	// write; those before first are in the disk index.
-	first  int64
-	leaves []int64
+	// The leaf of each seq from leaves.first on; those before it are in
+	// the disk index.
+	leaves leafRuns
 	lastID string // id of the event of seq next-1
 }
 
 // leaf returns the leaf index of an event of the writer already read.
 func (t *Trail) leafOf(writer string, w *writerState, seq int64) (int64, error) {
-	if seq >= w.first {
-		return w.leaves[seq-w.first], nil
+	if seq >= w.leaves.first {
+		return w.leaves.at(seq), nil
 	}
 	return t.disk.leafOf(writer, seq)
 }
@@ -251,7 +250,7 @@ func (t *Trail) add(r Record) error {
 			Detail: fmt.Sprintf("writer %s: %s missing before this one (seq %d), %s", writer, missing, seq, after)}
 	}
 	for ; w.next <= seq; w.next++ {
-		w.leaves = append(w.leaves, index)
+		w.leaves.push(index)
 	}
 	w.lastID = id
 	if t.o.KeepEvents {
