@@ -12,7 +12,8 @@
 # from the gateway's, so "shared" measures the pair and "separate" the
 # gateway. Each layout starts its broker empty and warms it with a run whose
 # figures are dropped: a JVM that has not compiled its produce and fetch
-# paths yet costs two to three times per request what it costs after.
+# paths yet costs two to three times per request what it costs after. Each
+# benchmark process also drops its own first round of each kind.
 #
 #   deploy/local/bench-audit.sh        # LAYOUTS, CONCURRENCY, ROUNDS, QUERIES
 #
@@ -39,7 +40,7 @@ run() {
   local pin=()
   [[ -n $gateway_cpus ]] && pin=(taskset -c "$gateway_cpus")
   (cd "$root/internal/gateway" &&
-    PASSERELLE_BENCH_CONCURRENCY=$1 PASSERELLE_BENCH_ROUNDS=$2 \
+    PASSERELLE_BENCH_CONCURRENCY=$1 PASSERELLE_BENCH_ROUNDS=$2 PASSERELLE_BENCH_WARMUP=1 \
       "${pin[@]}" "$work/gateway.test" -test.run '^$' -test.bench ViewQuery \
       -test.benchtime "${queries}x" -test.timeout 30m)
 }
@@ -62,7 +63,7 @@ for layout in $layouts; do
   run 64 4 >/dev/null
   for c in $concurrency; do
     echo "== $layout, $c concurrent requests, $rounds rounds of $queries queries each way"
-    run "$c" "$rounds" | grep '^BenchmarkViewQuery' | tee "$work/rounds"
+    run "$c" "$rounds" | grep '^BenchmarkViewQuery' | grep -v warmup | tee "$work/rounds"
     awk -v layout="$layout" -v c="$c" '
       { for (i = 3; i < NF; i++) if ($(i+1) == "queries/s") q = $i
         if ($1 ~ /unaudited/) { u += q; nu++ } else { a += q; na++ } }
