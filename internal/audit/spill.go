@@ -79,31 +79,24 @@ func (h *hashFile) read(idx []int64) ([]tlog.Hash, error) {
 func (h *hashFile) close() error { return h.f.Close() }
 
 // spillTo moves all but the last keep stored hashes to f, from which the
-// tree then reads them.
+// tree then reads them, as it reads a disk index's (unsaved, saved).
 func (t *Tree) spillTo(f *hashFile, keep int) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := len(t.hashes) - keep
+	from, hs := t.unsaved()
+	n := len(hs) - keep
 	if n <= 0 {
 		return nil
 	}
-	if f.n != t.base {
-		return fmt.Errorf("audit verify: the file holds %d hashes, the tree's memory starts at %d", f.n, t.base)
+	if f.n != from {
+		return fmt.Errorf("audit verify: the file holds %d hashes, the tree's memory starts at %d", f.n, from)
 	}
-	if err := f.append(t.hashes[:n]); err != nil {
+	if err := f.append(hs[:n]); err != nil {
 		return err
 	}
-	kept := make([]tlog.Hash, keep, 2*keep)
-	copy(kept, t.hashes[n:])
-	t.hashes, t.base, t.disk = kept, t.base+int64(n), f.read
+	t.mu.Lock()
+	t.disk = f.read
+	t.mu.Unlock()
+	t.saved(from + int64(n))
 	return nil
-}
-
-// inMemory is how many stored hashes the tree holds in memory.
-func (t *Tree) inMemory() int {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return len(t.hashes)
 }
 
 // bound keeps a verifier's memory flat: the tree's older hashes go to a
@@ -121,7 +114,7 @@ func (t *Trail) bound() error {
 	if keep <= 0 {
 		keep = DefaultVerifyHashes
 	}
-	if t.tree.inMemory() < 2*keep {
+	if _, hs := t.tree.unsaved(); len(hs) < 2*keep {
 		return nil
 	}
 	if t.spill == nil {

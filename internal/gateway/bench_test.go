@@ -48,14 +48,17 @@ func BenchmarkViewQuery(b *testing.B) {
 	// PASSERELLE_BENCH_WARMUP=1 runs one round of each first, named
 	// warmup-*, for the figures of a process past its first bbolt file
 	// growth, its first checkpoints and its first collections.
-	warmup := os.Getenv("PASSERELLE_BENCH_WARMUP") == "1"
-	for round := range rounds + btoi(warmup) {
+	first := 0
+	if os.Getenv("PASSERELLE_BENCH_WARMUP") == "1" {
+		first = -1
+	}
+	for round := first; round < rounds; round++ {
 		for _, tc := range []struct {
 			name    string
 			auditor gateway.Auditor
 		}{{"audited", audited}, {"unaudited", unaudited{}}} {
 			name := tc.name
-			if warmup && round == 0 {
+			if round < 0 {
 				name = "warmup-" + name
 			}
 			b.Run(name, func(b *testing.B) {
@@ -66,13 +69,6 @@ func BenchmarkViewQuery(b *testing.B) {
 			})
 		}
 	}
-}
-
-func btoi(v bool) int {
-	if v {
-		return 1
-	}
-	return 0
 }
 
 type unaudited struct{}
