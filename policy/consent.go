@@ -1,6 +1,10 @@
 package policy
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
 // Consent statuses (ISO/IEC TS 27560 and the Account Aggregator artefact
 // name these states).
@@ -29,11 +33,45 @@ type Consent struct {
 	Expiry    time.Time `json:"expiry"`
 	Mode      string    `json:"mode"`
 	// MaxUses per Period (periodic), or 1 (one-time).
-	MaxUses int           `json:"max_uses"`
-	Period  time.Duration `json:"period_seconds"`
-	Status  string        `json:"status"`
+	MaxUses int `json:"max_uses"`
+	// Period is written in whole seconds, as period_seconds.
+	Period time.Duration `json:"-"`
+	Status string        `json:"status"`
+	// Version counts the consent's changes: 1 when given, one more at
+	// each change. State built from the consent log only moves to a
+	// higher version, so a replayed earlier event changes nothing.
+	Version int64 `json:"version"`
 
 	fields FieldSet
+}
+
+// MaxPeriod bounds a periodic consent's period: ten years, far past any
+// consent's life, and far from where seconds overflow a time.Duration.
+const MaxPeriod = 10 * 365 * 24 * time.Hour
+
+type consentJSON Consent
+
+type consentWire struct {
+	*consentJSON
+	PeriodSeconds int64 `json:"period_seconds"`
+}
+
+// MarshalJSON writes Period in seconds.
+func (c Consent) MarshalJSON() ([]byte, error) {
+	return json.Marshal(consentWire{consentJSON: (*consentJSON)(&c), PeriodSeconds: int64(c.Period / time.Second)})
+}
+
+// UnmarshalJSON reads period_seconds, refusing one beyond MaxPeriod.
+func (c *Consent) UnmarshalJSON(b []byte) error {
+	w := consentWire{consentJSON: (*consentJSON)(c)}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	if w.PeriodSeconds < 0 || w.PeriodSeconds > int64(MaxPeriod/time.Second) {
+		return fmt.Errorf("period_seconds %d: want 0 to %d", w.PeriodSeconds, int64(MaxPeriod/time.Second))
+	}
+	c.Period = time.Duration(w.PeriodSeconds) * time.Second
+	return nil
 }
 
 // Prepare parses the consent's fields; a consent is used in decisions only

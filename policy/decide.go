@@ -57,6 +57,9 @@ type Decision struct {
 	Rule          *Rule
 	PolicyVersion string
 	Granted       FieldSet
+	// ConsentUsed: some granted field needed the consent, so the release
+	// is a use of it.
+	ConsentUsed bool
 	// Withheld holds, for each requested field not granted, its reason.
 	withheld [len(fieldNames)]string
 }
@@ -128,6 +131,7 @@ func (rs *RuleSet) Decide(req *Request, d *Decision) {
 			d.withheld[trailing(v)] = reason
 		}
 		granted = allowed.Minus(needs.Minus(covered))
+		d.ConsentUsed = !needs.And(covered).Empty()
 	}
 	d.Granted = granted
 	switch {

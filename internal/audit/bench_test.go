@@ -86,7 +86,7 @@ func writeEvents(b *testing.B, client *bus.Client, signer seal.Signer, store *tr
 					KeyID: "QBfYx1LnH0XhTq2nZ5pV0m3jK8sR4tW6yA9cE7dF1gI", Purpose: "housing-aid-eligibility", LegalBasis: "public-task",
 					Citizen: "Vx3nH8s2kLp0QwErTyUiOpAsDfGhJkLzXcVbNm12345", Decision: "allow", Rule: "cnaf-housing-aid-eligibility",
 					PolicyVersion: "sha256:0123456789ab", Released: []string{"civilstatus.birth_date", "tax.reference_income", "tax.shares"}}
-				if err := log.Append(ctx, ev); err != nil {
+				if _, err := log.Append(ctx, ev); err != nil {
 					b.Error(err)
 					return
 				}
@@ -118,7 +118,10 @@ func appendConcurrently(b *testing.B, concurrency int) {
 	w := audit.NewWriter(client, nil)
 	defer w.Close()
 	reg := prometheus.NewRegistry()
-	log := audit.NewLog(w, seal.NewSealer(world.Signer(b, "gw")), audit.LogOptions{Topic: topic, Metrics: reg})
+	log, err := audit.NewLog(w, seal.NewSealer(world.Signer(b, "gw")), audit.LogOptions{Topic: topic, Metrics: reg})
+	if err != nil {
+		b.Fatal(err)
+	}
 	defer log.Close()
 	ctx := context.Background()
 	var next atomic.Int64
@@ -129,7 +132,7 @@ func appendConcurrently(b *testing.B, concurrency int) {
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(b.N) {
-				if err := log.Append(ctx, audit.Event{ID: "x", Kind: audit.KindView, Decision: "allow"}); err != nil {
+				if _, err := log.Append(ctx, audit.Event{ID: "x", Kind: audit.KindView, Decision: "allow"}); err != nil {
 					b.Error(err)
 					return
 				}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -59,15 +60,26 @@ var (
 	bucketSeqs        = []byte("seqs")        // writer, seq → leaf
 	bucketWriters     = []byte("writers")     // writer → next seq, id of its last event
 	bucketCheckpoints = []byte("checkpoints") // offset → signed note
+	bucketVoids       = []byte("voids")       // leaf → void code (claims.go)
+	bucketTokens      = []byte("tokens")      // expiry, token → nothing
 
 	metaOrigin     = []byte("origin") // origin and topic the index is of
 	metaNext       = []byte("next")   // offset after the last record saved
 	metaSize       = []byte("size")
 	metaDuplicates = []byte("duplicates")
 	metaLatest     = []byte("latest") // offset of the largest checkpoint
+	metaFormat     = []byte("format")
 )
 
-var allBuckets = [][]byte{bucketMeta, bucketHashes, bucketEvents, bucketIDs, bucketCitizens, bucketRequesters, bucketSeqs, bucketWriters, bucketCheckpoints}
+// indexFormat changes when what the index holds does; an index of another
+// format is rebuilt from the topic. 2: summaries name the consent used,
+// and the settled claims are kept.
+const indexFormat = "2"
+
+var allBuckets = [][]byte{bucketMeta, bucketHashes, bucketEvents, bucketIDs, bucketCitizens, bucketRequesters, bucketSeqs, bucketWriters, bucketCheckpoints, bucketVoids, bucketTokens}
+
+// errFormat: the index was written by another version; it is rebuilt.
+var errFormat = errors.New("index of another format")
 
 // ErrIndex: the disk index cannot be used. Delete the file; the gateway
 // rebuilds it from the topic.
@@ -96,6 +108,19 @@ func OpenTrail(registry *trust.Store, path string, o TrailOptions) (*Trail, erro
 	if o.SaveEvery <= 0 {
 		o.SaveEvery = diskCommitEvery
 	}
+	t, err := openTrail(registry, path, o)
+	if errors.Is(err, errFormat) {
+		// An index is a copy of the topic: one this version cannot read
+		// is rebuilt, not fixed.
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("audit index %s: %w", path, err)
+		}
+		t, err = openTrail(registry, path, o)
+	}
+	return t, err
+}
+
+func openTrail(registry *trust.Store, path string, o TrailOptions) (*Trail, error) {
 	t := NewTrail(registry, o)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, InitialMmapSize: indexMmapSize})
 	if err != nil {
@@ -125,8 +150,16 @@ func (t *Trail) load() error {
 			if err := meta.Put(metaOrigin, origin); err != nil {
 				return err
 			}
+			if err := meta.Put(metaFormat, []byte(indexFormat)); err != nil {
+				return err
+			}
 		case string(v) != string(origin):
 			return fmt.Errorf("it indexes another log (%q)", v)
+		case string(meta.Get(metaFormat)) != indexFormat:
+			return errFormat
+		}
+		if err := t.loadClaims(tx); err != nil {
+			return err
 		}
 		t.next, t.duplicates = u64(meta.Get(metaNext)), u64(meta.Get(metaDuplicates))
 		t.base = u64(meta.Get(metaSize))
@@ -249,6 +282,8 @@ type snapshot struct {
 	raws                   [][]byte
 	writers                map[string]writerState
 	checkpoints            []Published
+	voids                  map[int64]string
+	tokens                 map[string]int64
 }
 
 // How a save starts.
@@ -309,7 +344,17 @@ func (t *Trail) snapshot() *snapshot {
 	from, hs := t.tree.unsaved()
 	s := &snapshot{next: t.next, size: t.tree.Size(), duplicates: t.duplicates, latest: t.latest,
 		hashFrom: from, hashes: hs, events: t.events, raws: t.raws, checkpoints: t.checkpoints,
-		writers: make(map[string]writerState, len(t.writers))}
+		writers: make(map[string]writerState, len(t.writers)),
+		voids:   make(map[int64]string, len(t.newVoids)), tokens: make(map[string]int64, len(t.newTokens))}
+	for _, i := range t.newVoids {
+		s.voids[i] = t.voided[i]
+	}
+	for _, k := range t.newTokens {
+		if exp, ok := t.tokens[k]; ok {
+			s.tokens[k] = exp
+		}
+	}
+	t.newVoids, t.newTokens = nil, nil
 	for name, w := range t.writers {
 		sw := *w
 		sw.leaves = w.leaves.clone()
@@ -332,6 +377,9 @@ func (t *Trail) write(s *snapshot) error {
 			}
 		}
 		if err := writeEvents(tx, s); err != nil {
+			return err
+		}
+		if err := writeClaims(tx, s); err != nil {
 			return err
 		}
 		seqs, writers := tx.Bucket(bucketSeqs), tx.Bucket(bucketWriters)
@@ -603,17 +651,17 @@ func scan(b *bolt.Bucket, name string, first, base int64, fn func(leaf int64, v 
 	return false, nil
 }
 
-// accesses counts, from the citizen index alone, the saved views below
-// base that match f and released data.
-func (d *diskIndex) accesses(f Filter, base int64) (int, error) {
+// count counts, from the citizen index alone, the saved events of citizen
+// below base that ok takes.
+func (d *diskIndex) count(citizen string, base int64, ok func(*Entry) bool) (int, error) {
 	n := 0
 	err := d.db.View(func(tx *bolt.Tx) error {
-		_, err := scan(tx.Bucket(bucketCitizens), f.Citizen, 0, base, func(leaf int64, v []byte) (bool, error) {
-			s, ok := unsummarize(f.Citizen, leaf, v)
-			if !ok {
+		_, err := scan(tx.Bucket(bucketCitizens), citizen, 0, base, func(leaf int64, v []byte) (bool, error) {
+			s, good := unsummarize(citizen, leaf, v)
+			if !good {
 				return false, fmt.Errorf("%w: the summary of leaf %d is corrupt", ErrIndex, leaf)
 			}
-			if released(s.Kind, s.Decision) && f.matches(&s) {
+			if ok(&s) {
 				n++
 			}
 			return false, nil
@@ -623,12 +671,58 @@ func (d *diskIndex) accesses(f Filter, base int64) (int, error) {
 	return n, err
 }
 
+// writeClaims saves what the claims settled since the last save, and
+// forgets the tokens no gateway accepts any more.
+func writeClaims(tx *bolt.Tx, s *snapshot) error {
+	voids, tokens := tx.Bucket(bucketVoids), tx.Bucket(bucketTokens)
+	for i, code := range s.voids {
+		if err := voids.Put(u64key(i), []byte(code)); err != nil {
+			return err
+		}
+	}
+	for k, exp := range s.tokens {
+		if err := tokens.Put(append(u64key(exp), k...), nil); err != nil {
+			return err
+		}
+	}
+	cutoff := time.Now().Add(-TokenWindow).Unix()
+	c := tokens.Cursor()
+	for k, _ := c.First(); k != nil && u64(k) < cutoff; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadClaims reads back what the claims of the saved events settled.
+func (t *Trail) loadClaims(tx *bolt.Tx) error {
+	err := tx.Bucket(bucketVoids).ForEach(func(k, v []byte) error {
+		t.voided[u64(k)] = string(v)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketTokens).ForEach(func(k, _ []byte) error {
+		if len(k) < 8 {
+			return fmt.Errorf("token entry %x: short", k)
+		}
+		t.tokens[string(k[8:])] = u64(k)
+		return nil
+	})
+}
+
 // A summary is what the citizen index holds of an event, for the fair-use
-// counts and to skip, unread, the events a filter does not match: time,
-// kind, decision, requester, purpose.
+// and consent counts and to skip, unread, the events a filter does not
+// match: time, kind, decision, requester, purpose, the consent it claims.
 func summarize(e *Entry) []byte {
 	b := binary.BigEndian.AppendUint64(nil, uint64(e.Time.UnixNano()))
-	for _, s := range []string{e.Kind, e.Decision, e.Requester, e.Purpose} {
+	var consent string
+	if e.Consent != nil {
+		consent = e.Consent.ID
+	}
+	for _, s := range []string{e.Kind, e.Decision, e.Requester, e.Purpose, consent} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -641,12 +735,16 @@ func unsummarize(citizen string, leaf int64, b []byte) (Entry, bool) {
 	}
 	e := Entry{Index: leaf, Event: Event{Citizen: citizen, Time: time.Unix(0, int64(binary.BigEndian.Uint64(b)))}}
 	b = b[8:]
-	for _, s := range []*string{&e.Kind, &e.Decision, &e.Requester, &e.Purpose} {
+	var consent string
+	for _, s := range []*string{&e.Kind, &e.Decision, &e.Requester, &e.Purpose, &consent} {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || uint64(len(b)-k) < n {
 			return Entry{}, false
 		}
 		*s, b = string(b[k:k+int(n)]), b[k+int(n):]
+	}
+	if consent != "" {
+		e.Consent = &ConsentClaim{ID: consent}
 	}
 	return e, true
 }

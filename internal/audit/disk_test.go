@@ -184,8 +184,8 @@ func sameTrail(t *testing.T, want, got *audit.Trail) {
 	for c := range 50 {
 		for _, req := range []string{"cnaf", "dgfip", "cpam"} {
 			citizen, since := fmt.Sprintf("citizen-%d", c), epoch.Add(time.Duration(c)*time.Hour)
-			wn, _ := want.Accesses(citizen, req, "benefits", since)
-			gn, err := got.Accesses(citizen, req, "benefits", since)
+			wn, _ := want.Uses(citizen, req, "benefits", since)
+			gn, err := got.Uses(citizen, req, "benefits", since)
 			if err != nil || gn != wn {
 				t.Fatalf("accesses of %s by %s: %d %v, want %d", citizen, req, gn, err, wn)
 			}

@@ -56,6 +56,15 @@ type Event struct {
 	// Query is what an auditor asked of the trail (kind trace), without the
 	// NIR: the citizen it named is in Citizen.
 	Query map[string]string `json:"query,omitempty"`
+
+	// The claims of the request (claims.go): its token, once; a use of
+	// its purpose's ceiling and of its consent, for a view that released.
+	Token       string        `json:"token,omitempty"`     // TokenID of the request token
+	TokenExpiry int64         `json:"token_exp,omitempty"` // its exp, in Unix seconds
+	Ceiling     *Ceiling      `json:"ceiling,omitempty"`
+	Consent     *ConsentClaim `json:"consent,omitempty"`
+	// Ref is, in a void event, the id of the event it voids.
+	Ref string `json:"ref,omitempty"`
 }
 
 // Kinds of event.
@@ -68,6 +77,15 @@ const (
 	// the log is an access too.
 	KindTrace     = "trace"
 	KindAccessLog = "access-log"
+	// KindConsentList is a portal reading a citizen's consents, KindProof
+	// a member reading a proof or a checkpoint of the log, KindRefusal a
+	// request refused before any other kind applied (a role missing, a
+	// token replayed), and KindVoid a correction (Ref, Code): the event
+	// Ref names released nothing.
+	KindConsentList = "consent-list"
+	KindProof       = "proof"
+	KindRefusal     = "refusal"
+	KindVoid        = "void"
 )
 
 // CheckpointKey is the Kafka key of checkpoint records.

@@ -25,21 +25,67 @@ func (t *Trail) Follow(ctx context.Context, client *bus.Client, log *slog.Logger
 	}
 	var once sync.Once
 	t.mu.Lock()
-	t.client = client
+	t.client, t.log = client, log
 	from := map[int]int64{0: t.next}
 	t.mu.Unlock()
 	return client.Replay(ctx, t.o.Topic, bus.ReplayOptions{Follow: true, CaughtUp: func() { once.Do(func() { close(t.ready) }) },
 		MinBytes: followMinBytes, MaxWait: FollowLag, From: from},
-		func(m kafka.Message) error {
-			err := t.Add(FromMessage(m))
-			var f *Finding
-			if errors.As(err, &f) {
-				t.findings.WithLabelValues(findingLabel(f.Err)).Inc()
-				log.Warn("audit log finding", "component", "audit", "topic", t.o.Topic, "offset", f.Offset, "err", err)
-				return nil
-			}
+		func(m kafka.Message) error { return t.take(m) })
+}
+
+// take adds a record read from the topic; a finding is logged and
+// counted, never fatal.
+func (t *Trail) take(m kafka.Message) error {
+	err := t.Add(FromMessage(m))
+	var f *Finding
+	if errors.As(err, &f) {
+		t.findings.WithLabelValues(findingLabel(f.Err)).Inc()
+		t.log.Warn("audit log finding", "component", "audit", "topic", t.o.Topic, "offset", f.Offset, "err", err)
+		return nil
+	}
+	return err
+}
+
+// catchUpWait bounds one catch-up fetch's wait for records the broker
+// has acknowledged but not yet made visible to readers.
+const catchUpWait = 50 * time.Millisecond
+
+// CatchUp returns once the trail has read the record at offset, fetching
+// what its follower, FollowLag behind, has not brought yet: a gateway
+// whose event other gateways' records may precede reads the log up to it
+// to learn how its claims were settled. Concurrent callers share fetches.
+func (t *Trail) CatchUp(ctx context.Context, offset int64) error {
+	t.mu.RLock()
+	client := t.client
+	t.mu.RUnlock()
+	if client == nil {
+		return errors.New("audit trail: not following its topic")
+	}
+	for t.Next() <= offset {
+		if err := t.catchUp(ctx, client, offset); err != nil {
+			return fmt.Errorf("audit trail: catch up to offset %d: %w", offset, err)
+		}
+	}
+	return nil
+}
+
+func (t *Trail) catchUp(ctx context.Context, client *bus.Client, offset int64) error {
+	t.catchMu.Lock()
+	defer t.catchMu.Unlock()
+	next := t.Next()
+	if next > offset {
+		return nil // another caller's fetch brought it
+	}
+	msgs, _, err := client.Fetch(ctx, t.o.Topic, 0, next, catchUpWait)
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		if err := t.take(m); err != nil {
 			return err
-		})
+		}
+	}
+	return ctx.Err()
 }
 
 // FollowLag is how far behind the topic a following trail may be; queries

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,13 +56,20 @@ type LogOptions struct {
 	// then recognises these events by hash instead of checking their
 	// signature again.
 	Expect func(writer string, first int64, hashes []tlog.Hash)
+	// DoubtFile, if set, keeps the voids not written yet (requests
+	// answered 503 whose events may have landed) across a restart: a
+	// gateway that dies before the broker comes back writes them when it
+	// starts again. Without it they live as long as the process.
+	DoubtFile string
 }
 
 // Log appends events to the audit topic with a group commit: one goroutine
 // writes, and every request that arrives while a write is in flight joins
 // the next one, so concurrent requests share a produce request (and one
 // signature) without a quiet gateway waiting for company. Writing from one
-// goroutine is also what numbers a writer's events in topic order.
+// goroutine is also what numbers a writer's events in topic order, and
+// what lets the log know which records of the topic are its own
+// (Receipt.Since).
 type Log struct {
 	w       *bus.Writer
 	sealer  *seal.Sealer
@@ -72,28 +80,62 @@ type Log struct {
 	once    sync.Once
 	m       logMetrics
 
+	voidMu sync.Mutex
+	voids  []voidOf // to write with the next group
+	doubt  *doubtFile
+
+	lastErr atomic.Pointer[error] // of the last group commit; nil once one succeeds
+
 	// owned by the committing goroutine
 	writer string
 	seq    int64
+	// [since, end) are offsets of records this log wrote one after the
+	// other, with nothing else between them; since is -1 before the first.
+	since, end int64
+}
+
+// Receipt says where an event landed.
+type Receipt struct {
+	Offset int64
+	// Since: every record of the topic from offset Since up to Offset was
+	// written by this Log. A trail that had read up to Since has seen
+	// every record that precedes the event (claims.go).
+	Since int64
 }
 
 type pending struct {
-	ev   Event
-	done chan error
+	ev    Event
+	note  []byte // a checkpoint to write instead of an event
+	done  chan result
+	state atomic.Int32 // waiting, delivered or abandoned
+}
+
+// States of a pending append: its caller stopped waiting (abandoned), or
+// its result was handed over (delivered), whichever came first.
+const (
+	waiting int32 = iota
+	delivered
+	abandoned
+)
+
+type result struct {
+	r   Receipt
+	err error
 }
 
 // NewWriter returns a bus writer fit for a Log: acks=all. The Log sends
 // each group in one produce request of its own (Writer.Produce). What else
-// goes through it (checkpoints, consent events) is written one call at a
-// time, so a batch leaves as soon as its call returns: kafka-go's own
-// batching would only add its timeout.
+// goes through it (consent events) is written one call at a time, so a
+// batch leaves as soon as its call returns: kafka-go's own batching would
+// only add its timeout.
 func NewWriter(c *bus.Client, m *bus.Metrics) *bus.Writer {
 	return c.NewWriter(m, bus.WithBatch(MaxGroup, 10*time.Microsecond))
 }
 
 // NewLog starts a log writing with w (from NewWriter) and signing each
-// group with sealer, the gateway's key. Close stops it.
-func NewLog(w *bus.Writer, sealer *seal.Sealer, o LogOptions) *Log {
+// group with sealer, the gateway's key. Close stops it. It fails only if
+// the doubt file cannot be read.
+func NewLog(w *bus.Writer, sealer *seal.Sealer, o LogOptions) (*Log, error) {
 	if o.Topic == "" {
 		o.Topic = bus.TopicAudit
 	}
@@ -104,10 +146,17 @@ func NewLog(w *bus.Writer, sealer *seal.Sealer, o LogOptions) *Log {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	l := &Log{w: w, sealer: sealer, o: o, queue: make(chan *pending, queueDepth),
-		quit: make(chan struct{}), stopped: make(chan struct{}), m: newLogMetrics(o.Metrics)}
+		quit: make(chan struct{}), stopped: make(chan struct{}), m: newLogMetrics(o.Metrics), since: -1, end: -1}
+	if o.DoubtFile != "" {
+		d, voids, err := openDoubt(o.DoubtFile)
+		if err != nil {
+			return nil, err
+		}
+		l.doubt, l.voids = d, voids
+	}
 	l.newEpoch()
 	go l.run()
-	return l
+	return l, nil
 }
 
 // Topic is the topic the log writes.
@@ -115,47 +164,92 @@ func (l *Log) Topic() string { return l.o.Topic }
 
 // Append returns once the event is acknowledged by all in-sync replicas,
 // or an error wrapping ErrUnavailable (or ErrClosed). ev.Writer and ev.Seq
-// are set by the log.
-func (l *Log) Append(ctx context.Context, ev Event) error {
-	p := &pending{ev: ev, done: make(chan error, 1)}
+// are set by the log. After an error nothing may be released: the log
+// then writes, as soon as it can, a void of the event, which may still
+// land (its caller answered without it).
+func (l *Log) Append(ctx context.Context, ev Event) (Receipt, error) {
+	return l.append(ctx, &pending{ev: ev, done: make(chan result, 1)})
+}
+
+// WriteCheckpoint writes a signed checkpoint note in line with the events,
+// so that the log's own records stay one run (Receipt.Since).
+func (l *Log) WriteCheckpoint(ctx context.Context, note []byte) error {
+	_, err := l.append(ctx, &pending{note: note, done: make(chan result, 1)})
+	return err
+}
+
+func (l *Log) append(ctx context.Context, p *pending) (Receipt, error) {
 	select {
 	case l.queue <- p:
 	case <-l.quit:
-		return ErrClosed
+		return Receipt{}, ErrClosed
 	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+		return Receipt{}, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
 	}
 	select {
-	case err := <-p.done:
-		return err
+	case res := <-p.done:
+		return res.r, res.err
 	case <-l.stopped:
 		// Enqueued as the log closed, after its last drain.
 		select {
-		case err := <-p.done:
-			return err
+		case res := <-p.done:
+			return res.r, res.err
 		default:
-			return ErrClosed
+			return Receipt{}, ErrClosed
 		}
 	case <-ctx.Done():
-		// The event may still be written: the log then holds an access
-		// that released nothing, which errs on the side of the citizen.
-		return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+		if p.state.CompareAndSwap(waiting, abandoned) {
+			// The event may still be written: the committer then voids it.
+			return Receipt{}, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+		}
+		res := <-p.done
+		return res.r, res.err
 	}
+}
+
+// Healthy is the error of the last group commit if it failed: until a
+// commit succeeds again, every request is answered 503.
+func (l *Log) Healthy() error {
+	if p := l.lastErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Void records that ev, appended earlier, released nothing after all (its
+// caller answered an error), for the code given: a void event naming it
+// goes out with the next group.
+func (l *Log) Void(ev Event, code string) {
+	l.addVoids([]voidOf{voidFor(ev, code)})
 }
 
 // Close stops the log; events not yet written get ErrClosed.
 func (l *Log) Close() {
 	l.once.Do(func() { close(l.quit) })
 	<-l.stopped
+	if l.doubt != nil {
+		l.doubt.close()
+	}
 }
+
+// voidRetry is how often a log with voids to write and no event to carry
+// them tries on its own.
+const voidRetry = time.Second
 
 func (l *Log) run() {
 	defer close(l.stopped)
 	group := make([]*pending, 0, MaxGroup)
+	retry := time.NewTicker(voidRetry)
+	defer retry.Stop()
 	for {
+		group = group[:0]
 		select {
 		case p := <-l.queue:
-			group = append(group[:0], p)
+			group = append(group, p)
+		case <-retry.C:
+			if !l.hasVoids() {
+				continue
+			}
 		case <-l.quit:
 			l.drain(ErrClosed)
 			return
@@ -169,10 +263,46 @@ func (l *Log) run() {
 				break gather
 			}
 		}
-		err := l.commit(group)
-		for _, p := range group {
-			p.done <- err
+		first, since, err := l.commit(group)
+		if err != nil {
+			l.lastErr.Store(&err)
+		} else {
+			l.lastErr.Store(nil)
 		}
+		l.deliver(group, first, since, err)
+	}
+}
+
+// deliver hands each caller its result. The events of a failed write,
+// and those whose caller stopped waiting, get a void: their callers
+// released nothing, and the events may be on the topic all the same. A
+// failed write's voids are on file before its callers answer.
+func (l *Log) deliver(group []*pending, first int64, since int64, err error) {
+	if err != nil {
+		var voids []voidOf
+		for _, p := range group {
+			if p.note == nil {
+				voids = append(voids, voidFor(p.ev, VoidUnavailable))
+			}
+		}
+		if len(voids) > 0 {
+			l.addVoids(voids)
+		}
+		for _, p := range group {
+			p.state.Store(delivered)
+			p.done <- result{err: err}
+		}
+		return
+	}
+	var late []voidOf
+	for i, p := range group {
+		if !p.state.CompareAndSwap(waiting, delivered) && p.note == nil {
+			late = append(late, voidFor(p.ev, VoidUnavailable))
+		}
+		p.done <- result{r: Receipt{Offset: first + int64(i), Since: since}}
+	}
+	if len(late) > 0 {
+		l.addVoids(late)
 	}
 }
 
@@ -180,7 +310,7 @@ func (l *Log) drain(err error) {
 	for {
 		select {
 		case p := <-l.queue:
-			p.done <- err
+			p.done <- result{err: err}
 		default:
 			return
 		}
@@ -196,15 +326,28 @@ func (l *Log) newEpoch() {
 	l.writer, l.seq = hex.EncodeToString(b), 0
 }
 
-func (l *Log) commit(group []*pending) error {
-	values := make([][]byte, len(group))
-	for i, p := range group {
-		p.ev.Writer, p.ev.Seq = l.writer, l.seq+int64(i)
-		b, err := json.Marshal(p.ev)
-		if err != nil {
-			return fmt.Errorf("audit: encode event %s: %w", p.ev.ID, err)
+// commit writes the voids waiting, then the group, in one produce request;
+// it returns the offset of the group's first record and the start of the
+// run of this log's records it ends.
+func (l *Log) commit(group []*pending) (first, since int64, err error) {
+	voids := l.takeVoids()
+	now := time.Now()
+	events := make([]*Event, 0, len(voids)+len(group))
+	for i := range voids {
+		events = append(events, voids[i].event(now))
+	}
+	for _, p := range group {
+		if p.note == nil {
+			events = append(events, &p.ev)
 		}
-		values[i] = b
+	}
+	values := make([][]byte, len(events))
+	for i, ev := range events {
+		ev.Writer, ev.Seq = l.writer, l.seq+int64(i)
+		if values[i], err = json.Marshal(ev); err != nil {
+			l.putBackVoids(voids)
+			return 0, 0, fmt.Errorf("audit: encode event %s: %w", ev.ID, err)
+		}
 	}
 	if l.o.Expect != nil {
 		hashes := make([]tlog.Hash, len(values))
@@ -215,33 +358,67 @@ func (l *Log) commit(group []*pending) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.o.Timeout)
 	defer cancel()
-	err := l.write(ctx, group, values)
+	produced, err := l.write(ctx, events, values, group)
 	if err != nil {
 		l.m.failures.Inc()
 		l.o.Log.Error("audit write failed: its requests are refused", "component", "audit", "events", len(group), "err", err)
 		l.newEpoch()
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		l.putBackVoids(voids)
+		return 0, 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	l.seq += int64(len(group))
+	if l.doubt != nil && len(voids) > 0 {
+		l.voidMu.Lock()
+		l.doubt.rewrite(l.voids, l.o.Log)
+		l.voidMu.Unlock()
+	}
+	n := int64(len(voids) + len(group))
+	if produced.Retried || produced.BaseOffset != l.end {
+		l.since = produced.BaseOffset // copies of an earlier attempt may sit before it
+	}
+	l.end = produced.BaseOffset + n
+	l.seq += int64(len(events))
 	l.m.groupSize.Observe(float64(len(group)))
-	for _, p := range group {
-		l.m.events.WithLabelValues(p.ev.Kind, p.ev.Decision).Inc()
+	for _, ev := range events {
+		l.m.events.WithLabelValues(ev.Kind, ev.Decision).Inc()
 	}
-	return nil
+	return produced.BaseOffset + int64(len(voids)), l.since, nil
 }
 
-func (l *Log) write(ctx context.Context, group []*pending, values [][]byte) error {
+func (l *Log) write(ctx context.Context, events []*Event, values [][]byte, group []*pending) (bus.Produced, error) {
 	sigs, err := l.sealer.SignBatch(ctx, values)
 	if err != nil {
-		return err
+		return bus.Produced{}, err
 	}
-	msgs := make([]kafka.Message, len(group))
-	for i, p := range group {
-		msgs[i] = kafka.Message{Key: []byte(p.ev.ID), Value: values[i],
-			Headers: []kafka.Header{{Key: seal.HeaderBatch, Value: sigs[i]}}}
+	msgs := make([]kafka.Message, 0, len(values)+1)
+	k := 0
+	next := func() kafka.Message {
+		m := kafka.Message{Key: []byte(events[k].ID), Value: values[k],
+			Headers: []kafka.Header{{Key: seal.HeaderBatch, Value: sigs[k]}}}
+		k++
+		return m
+	}
+	for range len(events) - countEvents(group) {
+		msgs = append(msgs, next()) // the voids first
+	}
+	for _, p := range group {
+		if p.note != nil {
+			msgs = append(msgs, kafka.Message{Key: []byte(CheckpointKey), Value: p.note})
+			continue
+		}
+		msgs = append(msgs, next())
 	}
 	// The audit topic has one partition: its order is the tree's.
 	return l.w.Produce(ctx, l.o.Topic, 0, msgs...)
+}
+
+func countEvents(group []*pending) int {
+	n := 0
+	for _, p := range group {
+		if p.note == nil {
+			n++
+		}
+	}
+	return n
 }
 
 type logMetrics struct {

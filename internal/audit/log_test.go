@@ -22,14 +22,18 @@ func TestLogCloseAnswersEveryAppend(t *testing.T) {
 	world := trusttest.New(t, members)
 	w := audit.NewWriter(client, nil)
 	defer w.Close()
-	log := audit.NewLog(w, seal.NewSealer(world.Signer(t, "gw")), audit.LogOptions{Topic: bustest.Topic(t, client, 1)})
+	log, err := audit.NewLog(w, seal.NewSealer(world.Signer(t, "gw")), audit.LogOptions{Topic: bustest.Topic(t, client, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 400)
 	for range 400 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- log.Append(context.Background(), audit.Event{ID: "e", Kind: audit.KindView, Decision: "allow"})
+			_, err := log.Append(context.Background(), audit.Event{ID: "e", Kind: audit.KindView, Decision: "allow"})
+			errs <- err
 		}()
 	}
 	time.Sleep(time.Millisecond)
@@ -47,7 +51,7 @@ func TestLogCloseAnswersEveryAppend(t *testing.T) {
 			t.Fatalf("append: %v", err)
 		}
 	}
-	if err := log.Append(context.Background(), audit.Event{ID: "late"}); !errors.Is(err, audit.ErrClosed) {
+	if _, err := log.Append(context.Background(), audit.Event{ID: "late"}); !errors.Is(err, audit.ErrClosed) {
 		t.Fatalf("append after close: %v", err)
 	}
 }

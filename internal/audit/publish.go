@@ -8,10 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"golang.org/x/mod/sumdb/note"
-
-	"github.com/passerelle-bus/passerelle/internal/bus"
 )
 
 // ErrEmpty: the log has no event yet, so there is nothing to sign.
@@ -27,15 +24,16 @@ const DefaultCheckpointInterval = 10 * time.Second
 type Publisher struct {
 	trail  *Trail
 	signer note.Signer
-	w      *bus.Writer
+	w      *Log
 	log    *slog.Logger
 
 	mu   sync.Mutex
 	last Published
 }
 
-// NewPublisher signs with signer (GatewayNoteSigner) and writes with w.
-func NewPublisher(trail *Trail, signer note.Signer, w *bus.Writer, log *slog.Logger) *Publisher {
+// NewPublisher signs with signer (GatewayNoteSigner) and writes through
+// the gateway's log, in line with its events.
+func NewPublisher(trail *Trail, signer note.Signer, w *Log, log *slog.Logger) *Publisher {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -67,7 +65,7 @@ func (p *Publisher) Publish(ctx context.Context) (Published, error) {
 	if err != nil {
 		return Published{}, fmt.Errorf("sign checkpoint: %w", err)
 	}
-	if err := p.w.Write(ctx, kafka.Message{Topic: p.trail.o.Topic, Key: []byte(CheckpointKey), Value: signed}); err != nil {
+	if err := p.w.WriteCheckpoint(ctx, signed); err != nil {
 		return Published{}, fmt.Errorf("publish checkpoint: %w", err)
 	}
 	p.last = Published{Checkpoint: c, Signer: p.signer.Name(), Note: signed, Offset: -1}

@@ -42,6 +42,7 @@ func (t *Trail) Events(f Filter) ([]Entry, bool, error) {
 			return false
 		}
 		out = append(out, *e)
+		out[len(out)-1].Void = t.voided[e.Index]
 		return true
 	}
 	if t.disk != nil && f.After+1 < t.base {
@@ -83,19 +84,27 @@ func (f *Filter) matches(e *Entry) bool {
 func (t *Trail) Event(i int64) (Entry, bool, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
+	var e Entry
+	var err error
 	switch {
 	case i < 0 || i >= t.base+int64(len(t.events)):
 		return Entry{}, false, nil
 	case i >= t.base:
-		return t.events[i-t.base], true, nil
+		e = t.events[i-t.base]
+	default:
+		if e, _, err = t.disk.event(i); err != nil {
+			return Entry{}, false, err
+		}
 	}
-	return t.disk.event(i)
+	e.Void = t.voided[i]
+	return e, true, nil
 }
 
-// keep indexes the event parseEvent has just parsed into doc; a field of
-// another type only costs the query view that field. (encoding/json took
-// a third of the trail's time.)
-func (t *Trail) keep(index int64, r Record, doc *fastjson.Value) {
+// keep indexes the event parseEvent has just parsed into doc and settles
+// its claims; a field of another type only costs the query view that
+// field. (encoding/json took a third of the trail's time.) A retry, a
+// second copy of an event, claims nothing: it is void as a duplicate.
+func (t *Trail) keep(index int64, r Record, doc *fastjson.Value, retry bool) error {
 	ev := eventOf(doc, string(r.Key), t.in)
 	if c := doc.GetStringBytes("citizen"); len(c) > 0 {
 		ci := t.byCitizen[string(c)]
@@ -104,13 +113,31 @@ func (t *Trail) keep(index int64, r Record, doc *fastjson.Value) {
 			t.byCitizen[ci.name] = ci
 		}
 		ev.Citizen = ci.name
+	}
+	var err error
+	switch {
+	case retry:
+		t.setVoid(index, VoidDuplicate)
+	case ev.Kind == KindVoid:
+		err = t.applyVoid(ev.Ref, ev.Code)
+	default:
+		err = t.arbitrate(index, &ev)
+		t.forgetTokens(ev.Time)
+	}
+	if err != nil {
+		return err
+	}
+	if ci := t.byCitizen[ev.Citizen]; ci != nil {
 		ci.leaves = append(ci.leaves, index)
 	}
 	t.events = append(t.events, Entry{Index: index, Offset: r.Offset, Event: ev})
 	if t.disk != nil {
 		t.raws = append(t.raws, r.Value)
 	}
-	t.byID[ev.ID] = index
+	if !retry {
+		t.byID[ev.ID] = index
+	}
+	return nil
 }
 
 // eventOf reads an event from its parsed JSON, but for its citizen (shared
@@ -128,6 +155,16 @@ func eventOf(doc *fastjson.Value, id string, in *interner) Event {
 		ev.Query = map[string]string{}
 		q.Visit(func(k []byte, v *fastjson.Value) { ev.Query[string(k)] = string(v.GetStringBytes()) })
 	}
+	if tok := doc.GetStringBytes("token"); len(tok) > 0 {
+		ev.Token, ev.TokenExpiry = string(tok), doc.GetInt64("token_exp") // unique: not interned
+	}
+	if c := doc.Get("ceiling"); c != nil {
+		ev.Ceiling = &Ceiling{Max: c.GetInt("max"), WindowSeconds: c.GetInt64("window_seconds")}
+	}
+	if c := doc.Get("consent"); c != nil {
+		ev.Consent = &ConsentClaim{ID: in.str(c.GetStringBytes("id")), MaxUses: c.GetInt("max_uses"), PeriodSeconds: c.GetInt64("period_seconds")}
+	}
+	ev.Ref = string(doc.GetStringBytes("ref"))
 	return ev
 }
 
@@ -204,28 +241,6 @@ func (in *interner) list(vs []*fastjson.Value) []string {
 func (in *interner) reset() {
 	clear(in.strs)
 	clear(in.lists)
-}
-
-// Accesses counts the views of citizen by requester for purpose, at or
-// after since, that released data: what the purposes' frequency ceilings
-// count.
-func (t *Trail) Accesses(citizen, requester, purpose string, since time.Time) (int, error) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	f := Filter{Citizen: citizen, Requester: requester, Purpose: purpose, From: since, After: -1}
-	n := 0
-	if t.disk != nil {
-		var err error
-		if n, err = t.disk.accesses(f, t.base); err != nil {
-			return 0, err
-		}
-	}
-	for _, i := range t.citizenLeaves(citizen) {
-		if e := &t.events[i-t.base]; released(e.Kind, e.Decision) && f.matches(e) {
-			n++
-		}
-	}
-	return n, nil
 }
 
 // released: a view that released data, which the ceilings count.

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fastjson"
@@ -31,6 +33,9 @@ type Entry struct {
 	Index  int64 `json:"index"`  // leaf index
 	Offset int64 `json:"offset"` // on the topic
 	Event
+	// Void is why the log counts this event as having released nothing,
+	// whatever its decision says (claims.go); empty if it stands.
+	Void string `json:"void,omitempty"`
 }
 
 // Published is a checkpoint found on the topic.
@@ -105,6 +110,15 @@ type Trail struct {
 	in         *interner
 	duplicates int64
 
+	// What the claims of the events read so far settled (claims.go);
+	// the new* lists are what the next save writes.
+	voided       map[int64]string  // leaf → void code
+	pendingVoids map[string]string // event id not read yet → void code
+	tokens       map[string]int64  // token → its expiry
+	tokensSwept  time.Time
+	newVoids     []int64
+	newTokens    []string
+
 	ready    chan struct{}
 	findings *prometheus.CounterVec
 
@@ -117,7 +131,9 @@ type Trail struct {
 	expectMu sync.Mutex
 	expect   map[string]*expectedEvents
 
-	client *bus.Client // set by Follow, for Sync
+	client  *bus.Client  // set by Follow, for Sync and CatchUp
+	log     *slog.Logger // set by Follow
+	catchMu sync.Mutex   // one catch-up fetch at a time
 }
 
 type writerState struct {
@@ -142,7 +158,7 @@ func NewTrail(registry *trust.Store, o TrailOptions) *Trail {
 		o.Origin = o.Topic
 	}
 	t := &Trail{o: o, registry: registry, verifier: seal.NewVerifier(registry), writers: map[string]*writerState{},
-		ready: make(chan struct{}),
+		ready: make(chan struct{}), log: slog.New(slog.DiscardHandler),
 		findings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "passerelle_audit_findings_total",
 			Help: "Records of the audit topic that are not what a gateway wrote, by what is wrong.",
@@ -150,6 +166,7 @@ func NewTrail(registry *trust.Store, o TrailOptions) *Trail {
 	if o.KeepEvents {
 		t.byID, t.byCitizen = map[string]int64{}, map[string]*citizenLeaves{}
 		t.in = newInterner()
+		t.voided, t.pendingVoids, t.tokens = map[int64]string{}, map[string]string{}, map[string]int64{}
 	}
 	if o.Metrics != nil {
 		o.Metrics.MustRegister(t.findings, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -176,6 +193,9 @@ func (t *Trail) Add(r Record) error {
 	defer t.mu.Unlock()
 	if t.disk != nil && t.disk.closed {
 		return ErrClosed
+	}
+	if r.Offset < t.next {
+		return nil // read already, by a catch-up (CatchUp) or before a resume
 	}
 	t.next = r.Offset + 1
 	err := t.add(r)
@@ -214,7 +234,8 @@ func (t *Trail) add(r Record) error {
 		w = &writerState{}
 		t.writers[writer] = w
 	}
-	if seq < w.next {
+	retry := seq < w.next
+	if retry {
 		// kafka-go retries a produce whose answer it lost: the same signed
 		// event twice. Only an identical copy is a retry.
 		index, err := t.leafOf(writer, w, seq)
@@ -254,7 +275,9 @@ func (t *Trail) add(r Record) error {
 	}
 	w.lastID = id
 	if t.o.KeepEvents {
-		t.keep(index, r, doc)
+		if err := t.keep(index, r, doc, retry); err != nil {
+			return err
+		}
 	}
 	if gap != nil {
 		return gap
@@ -375,12 +398,9 @@ func (t *Trail) Latest() (Published, bool) {
 // Tree is the trail's Merkle tree.
 func (t *Trail) Tree() *Tree { return &t.tree }
 
-// Index returns the leaf index of an event id.
+// Index returns the leaf index of an event id (of its first copy).
 func (t *Trail) Index(id string) (int64, bool, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	if i, ok := t.byID[id]; ok || t.disk == nil {
-		return i, ok, nil
-	}
-	return t.disk.index(id)
+	return t.indexLocked(id)
 }

@@ -52,14 +52,17 @@ func startGateway(tb testing.TB, ctx context.Context, client *bus.Client, signer
 	w := audit.NewWriter(client, nil)
 	o.Topic = topic
 	trail := audit.NewTrail(store, o)
-	log := audit.NewLog(w, seal.NewSealer(signer), audit.LogOptions{Topic: topic, Expect: trail.Expect})
+	log, err := audit.NewLog(w, seal.NewSealer(signer), audit.LogOptions{Topic: topic, Expect: trail.Expect})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	tb.Cleanup(func() { log.Close(); w.Close() })
 	go trail.Follow(ctx, client, nil)
 	ns, err := audit.GatewayNoteSigner(signer, store)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return gateway{log, trail, audit.NewPublisher(trail, ns, w, nil)}
+	return gateway{log, trail, audit.NewPublisher(trail, ns, log, nil)}
 }
 
 func writeLog(t *testing.T, tg bustest.Target, n int) *written {
@@ -85,7 +88,7 @@ func writeLogOf(t *testing.T, tg bustest.Target, n int, mk func(g, i int) audit.
 		go func() {
 			defer wg.Done()
 			for i := range n / 8 {
-				if err := log.Append(ctx, mk(g, i)); err != nil {
+				if _, err := log.Append(ctx, mk(g, i)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -346,7 +349,7 @@ func TestTwoGatewaysShareOneLog(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := range 50 {
-					if err := gw.log.Append(ctx, audit.Event{ID: fmt.Sprintf("g%d-c%d-%d", g, c, i), Kind: audit.KindView, Decision: "allow"}); err != nil {
+					if _, err := gw.log.Append(ctx, audit.Event{ID: fmt.Sprintf("g%d-c%d-%d", g, c, i), Kind: audit.KindView, Decision: "allow"}); err != nil {
 						t.Error(err)
 						return
 					}

@@ -274,9 +274,14 @@ func TestProduceToOnePartition(t *testing.T) {
 				Headers: []kafka.Header{{Key: "h", Value: []byte(fmt.Sprint(i))}}})
 		}
 		msgs[2].Value = nil // a tombstone stays one
-		for range 2 {
-			if err := w.Produce(ctx, topic, 2, msgs...); err != nil {
+		for i := range 2 {
+			p, err := w.Produce(ctx, topic, 2, msgs...)
+			if err != nil {
 				t.Fatal(err)
+			}
+			// The audit log orders its claims by these offsets.
+			if p.BaseOffset != int64(3*i) || p.Retried {
+				t.Fatalf("call %d: produced %+v, want base offset %d, not retried", i, p, 3*i)
 			}
 		}
 		var got []kafka.Message
@@ -299,7 +304,7 @@ func TestProduceToOnePartition(t *testing.T) {
 					i, m.Partition, m.Offset, m.Key, m.Value, m.Headers, m.Time, want.Key, want.Value, want.Headers, i)
 			}
 		}
-		if err := w.Produce(ctx, topic, 7, msgs...); err == nil {
+		if _, err := w.Produce(ctx, topic, 7, msgs...); err == nil {
 			t.Fatal("producing to partition 7 of 3: no error")
 		}
 	})

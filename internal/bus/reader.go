@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -285,4 +286,53 @@ func (c *Client) partitionReader(topic string, partition, minBytes int, maxWait 
 		MaxBytes:  DefaultMaxBytes,
 		MaxWait:   maxWait,
 	})
+}
+
+// Fetch reads the records of one partition from offset on, as many as one
+// fetch returns, waiting at most maxWait for the first: a reader that must
+// see a given offset now (the audit trail settling a claim) asks for it
+// instead of waiting for its follower's next batch. It returns the
+// partition's high watermark with them.
+func (c *Client) Fetch(ctx context.Context, topic string, partition int, offset int64, maxWait time.Duration) ([]kafka.Message, int64, error) {
+	resp, err := c.admin.Fetch(ctx, &kafka.FetchRequest{Topic: topic, Partition: partition, Offset: offset,
+		MinBytes: 1, MaxBytes: DefaultMaxBytes, MaxWait: maxWait})
+	if err == nil {
+		err = resp.Error
+	}
+	if err != nil {
+		return nil, 0, c.classify(fmt.Sprintf("fetch %s/%d@%d", topic, partition, offset), err)
+	}
+	var out []kafka.Message
+	for {
+		r, err := resp.Records.ReadRecord()
+		if errors.Is(err, io.EOF) {
+			return out, resp.HighWatermark, nil
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("fetch %s/%d@%d: %w", topic, partition, offset, err)
+		}
+		if r.Offset < offset {
+			continue // a batch may begin before the offset asked for
+		}
+		m := kafka.Message{Topic: topic, Partition: partition, Offset: r.Offset, Time: r.Time}
+		if m.Key, err = readBytes(r.Key); err == nil {
+			m.Value, err = readBytes(r.Value)
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("fetch %s/%d@%d: %w", topic, partition, offset, err)
+		}
+		for _, h := range r.Headers {
+			m.Headers = append(m.Headers, kafka.Header{Key: h.Key, Value: h.Value})
+		}
+		out = append(out, m)
+	}
+}
+
+// readBytes reads a record's key or value; nil stays nil (a tombstone).
+func readBytes(b kafka.Bytes) ([]byte, error) {
+	if b == nil {
+		return nil, nil
+	}
+	defer b.Close()
+	return kafka.ReadAll(b)
 }

@@ -119,21 +119,32 @@ func (w *Writer) observe(start time.Time, topic string, msgs []kafka.Message, er
 // connection dropped) is tried again, up to DefaultMaxAttempts while ctx
 // lasts, waiting longer each time: the nine waits span the transport's
 // metadata lifetime, so a moved leader is found. As with Write, records
-// may then have been written twice.
-func (w *Writer) Produce(ctx context.Context, topic string, partition int, msgs ...kafka.Message) error {
+// may then have been written twice: Produced says so.
+func (w *Writer) Produce(ctx context.Context, topic string, partition int, msgs ...kafka.Message) (Produced, error) {
 	if len(msgs) == 0 {
-		return nil
+		return Produced{BaseOffset: -1}, nil
 	}
 	start := time.Now()
-	err := w.produce(ctx, topic, partition, msgs)
+	p, err := w.produce(ctx, topic, partition, msgs)
 	w.observe(start, topic, msgs, err)
 	if err != nil {
-		return fmt.Errorf("write %d records to %s[%d]: %w", len(msgs), topic, partition, err)
+		return p, fmt.Errorf("write %d records to %s[%d]: %w", len(msgs), topic, partition, err)
 	}
-	return nil
+	return p, nil
 }
 
-func (w *Writer) produce(ctx context.Context, topic string, partition int, msgs []kafka.Message) error {
+// Produced is where the records of one Produce call landed.
+type Produced struct {
+	// BaseOffset is the offset of the first record; the others follow it
+	// with no other record between them.
+	BaseOffset int64
+	// Retried: an attempt before the one that succeeded failed after its
+	// request was sent, so copies of the records may sit before
+	// BaseOffset, at offsets nobody was told.
+	Retried bool
+}
+
+func (w *Writer) produce(ctx context.Context, topic string, partition int, msgs []kafka.Message) (Produced, error) {
 	now := time.Now()
 	recs := make([]kafka.Record, len(msgs))
 	for attempt := 1; ; attempt++ {
@@ -158,14 +169,14 @@ func (w *Writer) produce(ctx context.Context, topic string, partition int, msgs 
 			err = resp.Error
 		}
 		if err == nil {
-			return nil
+			return Produced{BaseOffset: resp.BaseOffset, Retried: attempt > 1}, nil
 		}
 		if attempt >= DefaultMaxAttempts || !retriable(err) {
-			return err
+			return Produced{BaseOffset: -1, Retried: attempt > 1}, err
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (after %d attempts: %w)", ctx.Err(), attempt, err)
+			return Produced{BaseOffset: -1, Retried: true}, fmt.Errorf("%w (after %d attempts: %w)", ctx.Err(), attempt, err)
 		case <-time.After(min(time.Duration(attempt)*50*time.Millisecond, time.Second)):
 		}
 	}

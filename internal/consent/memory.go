@@ -1,96 +1,76 @@
-// Package consent holds the consent state the gateway decides with.
+// Package consent holds the consent state the gateway decides with, built
+// from passerelle.consent.v1.
 package consent
 
 import (
 	"sync"
-	"time"
 
 	"github.com/passerelle-bus/passerelle/policy"
 )
 
-// Memory keeps consents in RAM, with their uses in the current period.
-// (The durable store, fed by the compacted passerelle.consent.v1 topic,
-// builds on it.)
+// Memory keeps consents in RAM. The uses made of them are not here but in
+// the audit log, where every gateway's accesses are (audit.Trail).
 type Memory struct {
-	now  func() time.Time
 	mu   sync.Mutex
-	byID map[string]*entry
+	byID map[string]*policy.Consent
 	by   map[[3]string]string // citizen, requester, purpose → id of the latest
 }
 
-type entry struct {
-	c    *policy.Consent
-	uses []time.Time
+// NewMemory returns an empty store.
+func NewMemory() *Memory {
+	return &Memory{byID: map[string]*policy.Consent{}, by: map[[3]string]string{}}
 }
 
-// NewMemory returns an empty store; now is the clock for periods.
-func NewMemory(now func() time.Time) *Memory {
-	if now == nil {
-		now = time.Now
-	}
-	return &Memory{now: now, byID: map[string]*entry{}, by: map[[3]string]string{}}
-}
+// Why a change is refused (Apply).
+const (
+	RefusedStale     = "stale"     // not newer than the state held
+	RefusedLifecycle = "lifecycle" // a revoked or expired consent does not come back
+)
 
-// Put records or replaces a consent; it must be prepared.
-func (m *Memory) Put(c *policy.Consent) {
+// Apply takes a new state of a consent, which must be prepared, if it is
+// newer than the one held (a higher version, or at the same version a
+// status further along the lifecycle) and the lifecycle allows it: a
+// revoked or expired consent stays so. It returns "" if applied, the
+// same state again included, else why not.
+func (m *Memory) Apply(c *policy.Consent) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e := m.byID[c.ID]
-	if e == nil {
-		e = &entry{}
-		m.byID[c.ID] = e
-	}
-	e.c = c
-	m.by[[3]string{c.Citizen, c.Requester, c.Purpose}] = c.ID
-}
-
-// SetStatus changes a consent's status (REVOKED, PAUSED, ACTIVE); false if
-// there is no such consent.
-func (m *Memory) SetStatus(id, status string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := m.byID[id]
-	if e == nil {
-		return false
-	}
-	c := *e.c
-	c.Status = status
-	e.c = &c
-	return true
-}
-
-// Lookup implements the gateway's ConsentLookup.
-func (m *Memory) Lookup(citizen, requester, purpose string) (*policy.Consent, int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := m.byID[m.by[[3]string{citizen, requester, purpose}]]
-	if e == nil {
-		return nil, 0
-	}
-	return e.c, m.usesLocked(e)
-}
-
-func (m *Memory) usesLocked(e *entry) int {
-	if e.c.Mode != policy.ModePeriodic || e.c.Period <= 0 {
-		return len(e.uses)
-	}
-	since := m.now().Add(-e.c.Period)
-	n := 0
-	for _, t := range e.uses {
-		if t.After(since) {
-			n++
+	cur := m.byID[c.ID]
+	if cur != nil {
+		switch {
+		case cur.Version == c.Version && cur.Status == c.Status:
+			return "" // the same change, read back
+		case !orderLess(order(cur), order(c)):
+			return RefusedStale
+		case final(cur.Status) && c.Status != cur.Status:
+			return RefusedLifecycle
 		}
 	}
-	return n
+	m.byID[c.ID] = c
+	m.by[[3]string{c.Citizen, c.Requester, c.Purpose}] = c.ID
+	return ""
 }
 
-// Use counts one use of a consent.
-func (m *Memory) Use(id string) {
+// order places a consent's states: by version, then, for two changes made
+// at once from the same version, the one further along the lifecycle.
+func order(c *policy.Consent) [2]int64 {
+	return [2]int64{c.Version, int64(rank[c.Status])}
+}
+
+func orderLess(a, b [2]int64) bool { return a[0] < b[0] || a[0] == b[0] && a[1] < b[1] }
+
+var rank = map[string]int{policy.ConsentActive: 0, policy.ConsentPaused: 1, policy.ConsentExpired: 2, policy.ConsentRevoked: 3}
+
+// final: a consent in this status never changes again.
+func final(status string) bool {
+	return status == policy.ConsentRevoked || status == policy.ConsentExpired
+}
+
+// Lookup returns the latest consent of citizen to requester for purpose.
+func (m *Memory) Lookup(citizen, requester, purpose string) *policy.Consent {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if e := m.byID[id]; e != nil {
-		e.uses = append(e.uses, m.now())
-	}
+	return m.byID[m.by[[3]string{citizen, requester, purpose}]]
 }
 
 // ForCitizen lists a citizen's consents.
@@ -98,9 +78,9 @@ func (m *Memory) ForCitizen(citizen string) []*policy.Consent {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []*policy.Consent
-	for _, e := range m.byID {
-		if e.c.Citizen == citizen {
-			out = append(out, e.c)
+	for _, c := range m.byID {
+		if c.Citizen == citizen {
+			out = append(out, c)
 		}
 	}
 	return out
@@ -110,9 +90,6 @@ func (m *Memory) ForCitizen(citizen string) []*policy.Consent {
 func (m *Memory) Get(id string) (*policy.Consent, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e := m.byID[id]
-	if e == nil {
-		return nil, false
-	}
-	return e.c, true
+	c, ok := m.byID[id]
+	return c, ok
 }

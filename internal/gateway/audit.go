@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -15,26 +16,25 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/trust"
 )
 
-// Audit serves the trail: events to auditors, checkpoints and proofs to
-// every member (they hold no personal data, and a member that keeps the
-// last checkpoint it saw is a witness), and a citizen's access log to the
-// citizens' portals. Reading the trail is itself audited.
+// Audit serves the trail: events to auditors; checkpoints and proofs to
+// every member (a member that keeps the last checkpoint it saw is a
+// witness), with an event's content only to auditors and to the member
+// whose request it records; a citizen's access log to the citizens'
+// portals. Reading the trail is itself audited.
 type Audit struct {
+	Guard     *Guard
 	Trail     *audit.Trail
 	Publisher *audit.Publisher
-	Log       *audit.Log
 	Pseudo    *pseudo.Pseudonymizer
-	Auth      *trust.Authenticator
 	Trust     *trust.Store
-	Now       func() time.Time
 }
 
 // Routes mounts the audit endpoints.
 func (a *Audit) Routes(mux *http.ServeMux) {
-	mux.Handle("GET /v1/audit/events", authenticated(a.Auth, requireRole(trust.RoleAuditor, a.caughtUp(a.events))))
-	mux.Handle("GET /v1/audit/checkpoint", authenticated(a.Auth, a.caughtUp(a.checkpoint)))
-	mux.Handle("GET /v1/audit/proof", authenticated(a.Auth, a.caughtUp(a.proof)))
-	mux.Handle("GET /v1/citizens/{nir}/access-log", authenticated(a.Auth, requireRole(trust.RoleConsentCollector, a.caughtUp(a.accessLog))))
+	mux.Handle("GET /v1/audit/events", a.Guard.protect(trust.RoleAuditor, a.caughtUp(a.events)))
+	mux.Handle("GET /v1/audit/checkpoint", a.Guard.protect("", a.caughtUp(a.checkpoint)))
+	mux.Handle("GET /v1/audit/proof", a.Guard.protect("", a.caughtUp(a.proof)))
+	mux.Handle("GET /v1/citizens/{nir}/access-log", a.Guard.protect(trust.RoleConsentCollector, a.caughtUp(a.accessLog)))
 }
 
 // syncTimeout bounds the wait for the trail to read what was written
@@ -89,7 +89,7 @@ func (a *Audit) events(w http.ResponseWriter, r *http.Request) {
 		f.Limit = int(limit)
 	}
 	if err != nil {
-		writeProblem(w, http.StatusBadRequest, "query-malformed", "Malformed query", err.Error())
+		a.Guard.reject(w, r, http.StatusBadRequest, "query-malformed", "Malformed query", err.Error())
 		return
 	}
 	query := map[string]string{}
@@ -100,12 +100,12 @@ func (a *Audit) events(w http.ResponseWriter, r *http.Request) {
 	}
 	if nir := q.Get("nir"); nir != "" {
 		var ok bool
-		if f.Citizen, ok = auditPseudonym(w, r, a.Pseudo, nir); !ok {
+		if f.Citizen, ok = auditPseudonym(w, r, a.Guard, a.Pseudo, nir); !ok {
 			return
 		}
 		query["nir"] = "(audit pseudonym in citizen)"
 	}
-	ev := audit.Event{ID: requestID(), Time: a.Now(), Kind: audit.KindTrace, Requester: caller(r).ID, KeyID: caller(r).KeyID,
+	ev := audit.Event{ID: requestID(), Time: a.Guard.Now(), Kind: audit.KindTrace, Requester: caller(r).ID,
 		Citizen: f.Citizen, Decision: "allow", Query: query}
 	if !a.record(w, r, ev) {
 		return
@@ -132,16 +132,19 @@ type Access struct {
 	LegalBasis    string    `json:"legal_basis,omitempty"`
 	Decision      string    `json:"decision"`
 	Released      []string  `json:"released"`
-	EventID       string    `json:"event_id"`
-	Index         int64     `json:"index"`
+	// Void, when set, says that the access released nothing after all,
+	// and why (the request was answered 503, or lost a limit to another).
+	Void    string `json:"void,omitempty"`
+	EventID string `json:"event_id"`
+	Index   int64  `json:"index"`
 }
 
 func (a *Audit) accessLog(w http.ResponseWriter, r *http.Request) {
-	citizen, ok := auditPseudonym(w, r, a.Pseudo, r.PathValue("nir"))
+	citizen, ok := auditPseudonym(w, r, a.Guard, a.Pseudo, r.PathValue("nir"))
 	if !ok {
 		return
 	}
-	ev := audit.Event{ID: requestID(), Time: a.Now(), Kind: audit.KindAccessLog, Requester: caller(r).ID, KeyID: caller(r).KeyID,
+	ev := audit.Event{ID: requestID(), Time: a.Guard.Now(), Kind: audit.KindAccessLog, Requester: caller(r).ID,
 		Citizen: citizen, Decision: "allow"}
 	if !a.record(w, r, ev) {
 		return
@@ -159,24 +162,33 @@ func (a *Audit) accessLog(w http.ResponseWriter, r *http.Request) {
 			name = m.Name
 		}
 		released := e.Released
-		if released == nil {
+		if released == nil || e.Void != "" {
 			released = []string{}
 		}
 		out = append(out, Access{Time: e.Time, Requester: e.Requester, RequesterName: name, Purpose: e.Purpose,
-			LegalBasis: e.LegalBasis, Decision: e.Decision, Released: released, EventID: e.ID, Index: e.Index})
+			LegalBasis: e.LegalBasis, Decision: e.Decision, Released: released, Void: e.Void, EventID: e.ID, Index: e.Index})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"accesses": out})
 }
 
 func (a *Audit) record(w http.ResponseWriter, r *http.Request, ev audit.Event) bool {
-	if err := a.Log.Append(r.Context(), ev); err != nil {
+	switch void, err := a.Guard.record(r, ev); {
+	case err != nil:
 		writeAuditDown(w)
+		return false
+	case void != "":
+		answerVoid(w, void)
 		return false
 	}
 	return true
 }
 
 func (a *Audit) checkpoint(w http.ResponseWriter, r *http.Request) {
+	ev := audit.Event{ID: requestID(), Time: a.Guard.Now(), Kind: audit.KindProof, Requester: caller(r).ID,
+		Decision: "allow", Query: map[string]string{"checkpoint": "latest"}}
+	if !a.record(w, r, ev) {
+		return
+	}
 	cp, err := a.Publisher.Publish(r.Context())
 	switch {
 	case errors.Is(err, audit.ErrEmpty):
@@ -201,7 +213,9 @@ type ProofResponse struct {
 	EventID  string `json:"event_id,omitempty"`
 	LeafHash string `json:"leaf_hash,omitempty"`
 	// Leaf is the event exactly as written on the topic (base64): hash it
-	// to check the proof, read it to see what was recorded.
+	// to check the proof, read it to see what was recorded. Only auditors
+	// and the member whose request the event records see it; others get
+	// the proof of the leaf hash alone.
 	Leaf  string   `json:"leaf,omitempty"`
 	From  *int64   `json:"from,omitempty"`
 	Size  int64    `json:"size"`
@@ -213,7 +227,22 @@ type ProofResponse struct {
 }
 
 func (a *Audit) proof(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		a.Guard.reject(w, r, http.StatusBadRequest, "query-malformed", "Malformed query", err.Error())
+		return
+	}
+	query := map[string]string{}
+	for _, k := range []string{"event", "index", "from", "size"} {
+		if v := q.Get(k); v != "" {
+			query[k] = v
+		}
+	}
+	ev := audit.Event{ID: requestID(), Time: a.Guard.Now(), Kind: audit.KindProof, Requester: caller(r).ID,
+		Decision: "allow", Query: query}
+	if !a.record(w, r, ev) {
+		return
+	}
 	tree := a.Trail.Tree()
 	var signed []byte
 	if !q.Has("size") {
@@ -274,7 +303,9 @@ func (a *Audit) proof(w http.ResponseWriter, r *http.Request) {
 		}
 		// Leaf checked the bytes against this hash.
 		resp.Kind, resp.Index, resp.EventID, resp.LeafHash = "inclusion", &index, e.ID, b64(tlog.RecordHash(leaf))
-		resp.Leaf = base64.StdEncoding.EncodeToString(leaf)
+		if c := caller(r); c.Has(trust.RoleAuditor) || (e.Requester == c.ID && e.Kind != audit.KindVoid) {
+			resp.Leaf = base64.StdEncoding.EncodeToString(leaf)
+		}
 		hashes, err = tree.Inclusion(index, size)
 		if err != nil {
 			writeProblem(w, http.StatusInternalServerError, "proof-failed", "The proof could not be built", err.Error())

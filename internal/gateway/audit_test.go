@@ -65,10 +65,12 @@ func auditTrail(t *testing.T, tg bustest.Target, f *fixture) {
 		{"cnaf", "GET", view(f.nir, "disability-allowance-review", "health.long_term_condition"), nil, 403, true}, // no consent yet
 		{"portail", "POST", "/v1/consents", give, 201, true},
 		{"cnaf", "GET", view(f.nir, "disability-allowance-review", "health.long_term_condition"), nil, 200, true},
-		{"cnil", "GET", view(f.nir, "housing-aid-eligibility", "tax.reference_income"), nil, 403, false}, // not a reader
-		{"cnaf", "GET", view("184077505612373", "housing-aid-eligibility", "tax.reference_income"), nil, 400, false},
+		// Refusals are audited too (kind refusal), but for a request whose
+		// token nobody holds: nobody is known to have asked.
+		{"cnil", "GET", view(f.nir, "housing-aid-eligibility", "tax.reference_income"), nil, 403, true}, // not a reader
+		{"cnaf", "GET", view("184077505612373", "housing-aid-eligibility", "tax.reference_income"), nil, 400, true},
 		{"", "GET", view(f.nir, "housing-aid-eligibility", "tax.reference_income"), nil, 401, false},
-		{"cnaf", "GET", "/v1/audit/events", nil, 403, false}, // not an auditor
+		{"cnaf", "GET", "/v1/audit/events", nil, 403, true}, // not an auditor
 		{"cnil", "GET", "/v1/audit/events?requester=cnaf", nil, 200, true},
 		{"portail", "GET", "/v1/citizens/" + f.nir + "/access-log", nil, 200, true},
 	}
@@ -105,8 +107,9 @@ func auditTrail(t *testing.T, tg bustest.Target, f *fixture) {
 			kinds["all"]++
 		}
 	}
-	if kinds["all"] != decisions || kinds[audit.KindView] != 8 || kinds[audit.KindConsent] != 2 || kinds[audit.KindTrace] != 1 || kinds[audit.KindAccessLog] != 1 {
-		t.Fatalf("audit events by kind %v, want %d in all: 8 views, 2 consent changes, 1 trace, 1 access log", kinds, decisions)
+	if kinds["all"] != decisions || kinds[audit.KindView] != 8 || kinds[audit.KindConsent] != 2 || kinds[audit.KindTrace] != 1 ||
+		kinds[audit.KindAccessLog] != 1 || kinds[audit.KindRefusal] != 3 {
+		t.Fatalf("audit events by kind %v, want %d in all: 8 views, 2 consent changes, 1 trace, 1 access log, 3 refusals", kinds, decisions)
 	}
 
 	// The citizen's portal sees who accessed the citizen's data, by name.
@@ -443,7 +446,7 @@ func TestCeilingsCountFromTheAuditLog(t *testing.T) {
 		}
 	}
 	waitTrail(t, f.trail, int64(p.MaxPerCitizen))
-	f.cz.Usage = gateway.NewUsage(f.cz.Rules, f.trail) // a restart: nothing counted in memory
+	f.cz.Limits = gateway.NewLimits(f.trail) // a restart: nothing held in memory
 	if code, body := f.get(t, "cnaf", path); code != 403 || body["code"] != policy.CodeCeilingFrequency {
 		t.Fatalf("access past the ceiling after a restart: %d %v", code, body)
 	}

@@ -35,7 +35,7 @@ import (
 // that way.
 func BenchmarkViewQuery(b *testing.B) {
 	f := newFixtureOn(b, bustest.Real(b), 100_000)
-	audited := f.cz.Audit
+	audited := f.guard.Audit
 	// Rounds alternate the two (PASSERELLE_BENCH_ROUNDS, default 1), so
 	// that neither always runs on the fresher process.
 	rounds := 1
@@ -62,8 +62,8 @@ func BenchmarkViewQuery(b *testing.B) {
 				name = "warmup-" + name
 			}
 			b.Run(name, func(b *testing.B) {
-				f.cz.Audit, f.cz.Usage = tc.auditor, gateway.NewUsage(f.cz.Rules, f.trail)
-				defer func() { f.cz.Audit = audited }()
+				f.guard.Audit, f.cz.Limits = tc.auditor, gateway.NewLimits(f.trail)
+				defer func() { f.guard.Audit = audited }()
 				viewQueries(b, f, next)
 				next += b.N
 			})
@@ -73,7 +73,10 @@ func BenchmarkViewQuery(b *testing.B) {
 
 type unaudited struct{}
 
-func (unaudited) Append(context.Context, audit.Event) error { return nil }
+func (unaudited) Append(context.Context, audit.Event) (audit.Receipt, error) {
+	return audit.Receipt{}, nil
+}
+func (unaudited) Void(audit.Event, string) {}
 
 func viewQueries(b *testing.B, f *fixture, first int) {
 	key, _ := f.world.Keys.Current("cnaf")

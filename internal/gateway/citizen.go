@@ -3,8 +3,10 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -18,28 +20,20 @@ import (
 
 // Citizens serves the unified citizen view.
 type Citizens struct {
+	Guard    *Guard
 	Log      *slog.Logger
-	Auth     *trust.Authenticator
 	Rules    *policy.RuleSet
 	Index    *view.Index
 	Pseudo   *pseudo.Pseudonymizer
 	Consents ConsentLookup
-	Audit    Auditor
-	Usage    *Usage
-	Now      func() time.Time
-}
-
-// Auditor makes a decision durable before its answer leaves: an
-// *audit.Log. An error means nothing may be released.
-type Auditor interface {
-	Append(ctx context.Context, ev audit.Event) error
+	Limits   *Limits
 }
 
 // ConsentLookup finds the consent in force for (citizen, requester,
-// purpose) and the uses already made of it in its period.
+// purpose); Ready is nil once it has caught up with the consent topic.
 type ConsentLookup interface {
-	Lookup(citizen, requester, purpose string) (*policy.Consent, int)
-	Use(consentID string)
+	Lookup(citizen, requester, purpose string) *policy.Consent
+	Ready() error
 }
 
 // Provenance says where a released value comes from.
@@ -80,32 +74,32 @@ func requestID() string { return audit.NewID(time.Now()) }
 
 // Routes mounts the citizen endpoints on mux.
 func (c *Citizens) Routes(mux *http.ServeMux) {
-	mux.Handle("GET /v1/citizens/{nir}/view", authenticated(c.Auth, http.HandlerFunc(c.view)))
+	mux.Handle("GET /v1/citizens/{nir}/view", c.Guard.protect(trust.RoleReader, c.view))
 }
 
 func (c *Citizens) view(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	m := caller(r)
-	now := c.Now()
-	id := requestID()
-	if !m.Has(trust.RoleReader) {
-		writeProblem(w, http.StatusForbidden, "role-missing", "The reader role is required", "")
+	now := c.Guard.Now()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		c.Guard.reject(w, r, http.StatusBadRequest, "query-malformed", "Malformed query", err.Error())
 		return
 	}
 	nir := r.PathValue("nir")
 	if err := pseudo.ValidateNIR(nir); err != nil {
-		writeProblem(w, http.StatusBadRequest, "nir-malformed", "The NIR is not valid", err.Error())
+		c.Guard.reject(w, r, http.StatusBadRequest, "nir-malformed", "The NIR is not valid", err.Error())
 		return
 	}
-	q := r.URL.Query()
 	purpose := q.Get("purpose")
-	if _, ok := c.Rules.Purpose(purpose); !ok {
-		writeProblem(w, http.StatusBadRequest, policy.CodeUnknownPurpose, "Unknown purpose", "see /v1/rules for the register")
+	p, ok := c.Rules.Purpose(purpose)
+	if !ok {
+		c.Guard.reject(w, r, http.StatusBadRequest, policy.CodeUnknownPurpose, "Unknown purpose", "see /v1/rules for the register")
 		return
 	}
 	fields, err := policy.ParseFields(strings.Split(q.Get("fields"), ","))
 	if err != nil || q.Get("fields") == "" {
-		writeProblem(w, http.StatusBadRequest, "field-unknown", "Unknown or missing field", errString(err))
+		c.Guard.reject(w, r, http.StatusBadRequest, "field-unknown", "Unknown or missing field", errString(err))
 		return
 	}
 	auditIDs, err := c.Pseudo.Audit(ctx, []string{nir})
@@ -114,59 +108,59 @@ func (c *Citizens) view(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	citizen := auditIDs[0]
-	recent, err := c.Usage.Count(m.ID, purpose, citizen, now)
-	switch {
-	case errors.Is(err, ErrUsageLagging):
-		// Counting from a trail still replaying would let a requester past
-		// its ceiling: fail closed, as for consents.
-		w.Header().Set("Retry-After", "2")
-		writeProblem(w, http.StatusServiceUnavailable, "usage-state-lagging", "Past accesses not read yet", "")
-		return
-	case err != nil:
-		writeIndexFailed(w, err)
+	select {
+	case <-c.Index.Ready():
+	default:
+		// An index still replaying would answer "no record" for what is
+		// only not read yet.
+		w.Header().Set("Retry-After", "5")
+		writeProblem(w, http.StatusServiceUnavailable, "view-lagging", "The view is still being built from the log", "")
 		return
 	}
-	req := policy.Request{Requester: m.ID, Purpose: purpose, Fields: fields, Time: now, RecentAccesses: recent}
-	var consentID string
-	if rd, ok := c.Consents.(interface{ Ready() error }); ok && rd.Ready() != nil {
+	if c.Consents.Ready() != nil {
 		// Deciding on a consent state that lags could release what a
 		// citizen has just revoked: fail closed.
+		w.Header().Set("Retry-After", "2")
 		writeProblem(w, http.StatusServiceUnavailable, "consent-state-lagging", "Consent state not caught up", "")
 		return
 	}
-	if c.Consents != nil {
-		if cons, uses := c.Consents.Lookup(citizen, m.ID, purpose); cons != nil {
-			req.Consent, req.ConsentUses, consentID = cons, uses, cons.ID
-		}
-	}
+
+	req := policy.Request{Requester: m.ID, Purpose: purpose, Fields: fields, Time: now}
 	var d policy.Decision
-	c.Rules.Decide(&req, &d)
-	ev := audit.Event{ID: id, Time: now, Kind: "view", Requester: m.ID, KeyID: m.KeyID, Purpose: purpose,
-		Citizen: citizen, Decision: d.Outcome.String(), Code: d.Code, PolicyVersion: d.PolicyVersion}
-	if d.Rule != nil {
-		ev.Rule, ev.LegalBasis = d.Rule.ID, d.Rule.LegalBasis
+	ev := audit.Event{ID: requestID(), Time: now, Kind: audit.KindView, Requester: m.ID, Purpose: purpose, Citizen: citizen}
+	hold, err := c.decide(citizen, p, &req, &d, &ev)
+	if err != nil {
+		if errors.Is(err, ErrUsageLagging) {
+			w.Header().Set("Retry-After", "2")
+			writeProblem(w, http.StatusServiceUnavailable, "usage-state-lagging", "Past accesses not read yet", "")
+			return
+		}
+		writeIndexFailed(w, err)
+		return
 	}
 	if d.Outcome == policy.Deny {
 		ev.Withheld = fields.Names()
 		slices.Sort(ev.Withheld)
-		if err := c.Audit.Append(ctx, ev); err != nil {
+		if void, err := c.Guard.record(r, ev); err != nil {
 			writeAuditDown(w)
-			return
+		} else if void != "" {
+			answerVoid(w, void)
+		} else {
+			writeProblem(w, http.StatusForbidden, d.Code, "Access refused by the policy", denyDetail(ev.ID, d.Code, p))
 		}
-		writeProblem(w, http.StatusForbidden, d.Code, "Access refused by the policy", "request "+id)
 		return
 	}
 
-	resp := ViewResponse{RequestID: id, Purpose: purpose, Decision: d.Outcome.String(), Rule: d.Rule.ID,
+	resp := ViewResponse{RequestID: ev.ID, Purpose: purpose, Decision: d.Outcome.String(), Rule: d.Rule.ID,
 		PolicyVersion: d.PolicyVersion, LegalBasis: d.Rule.LegalBasis, LegalReference: d.Rule.LegalReference,
 		Fields: map[string]Released{}, Withheld: map[string]string{}}
 	for _, f := range d.WithheldSet().Fields() {
 		resp.Withheld[f.String()] = d.Withheld(f)
 	}
-	p, _ := c.Rules.Purpose(purpose)
 	if err := c.assemble(ctx, nir, d.Granted, p, now, &resp); err != nil {
-		c.Log.Error("view assembly failed", "request_id", id, "err", err)
-		writeProblem(w, http.StatusServiceUnavailable, "view-unavailable", "The view could not be read", "request "+id)
+		hold.Release()
+		c.Log.Error("view assembly failed", "decision_id", ev.ID, "err", err)
+		writeProblem(w, http.StatusServiceUnavailable, "view-unavailable", "The view could not be read", "request "+ev.ID)
 		return
 	}
 	for name := range resp.Fields {
@@ -177,23 +171,106 @@ func (c *Citizens) view(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Sort(ev.Released)
 	slices.Sort(ev.Withheld)
-	// The trace is durable before anything is released.
-	if err := c.Audit.Append(ctx, ev); err != nil {
+	if len(ev.Released) == 0 {
+		// Every granted field was withheld at assembly (no record, too
+		// old): nothing leaves, so nothing is a use of a limit.
+		ev.Ceiling, ev.Consent = nil, nil
+		hold.Release()
+		hold = nil
+	}
+	// The trace is durable, and the log has settled its claims, before
+	// anything is released.
+	void, rc, err := c.Guard.recordAt(r, ev)
+	switch {
+	case err != nil:
+		hold.Release()
 		writeAuditDown(w)
 		return
+	case void != "":
+		hold.Written(rc.Offset)
+		answerVoid(w, void)
+		return
 	}
-	c.Usage.Add(m.ID, purpose, citizen, now, id)
-	if consentID != "" {
-		c.Consents.Use(consentID)
-	}
+	hold.Written(rc.Offset)
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// decide counts the uses already made of the purpose's ceiling and of the
+// citizen's consent, decides, and holds the uses a release would make,
+// under the citizen's lock: concurrent requests about a citizen count each
+// other's holds. It fills in the event's decision and claims.
+func (c *Citizens) decide(citizen string, p *policy.Purpose, req *policy.Request, d *policy.Decision, ev *audit.Event) (*Hold, error) {
+	lk, err := c.Limits.Lock(citizen)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.Unlock()
+	trail := c.Limits.trail
+	ceilingKey := CeilingKey(citizen, req.Requester, req.Purpose)
+	if p.MaxPerCitizen > 0 && p.Window > 0 {
+		since := req.Time.Add(-p.Window)
+		req.RecentAccesses, err = lk.Count(ceilingKey, since, func() (int, error) {
+			return trail.Uses(citizen, req.Requester, req.Purpose, since)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if cons := c.Consents.Lookup(citizen, req.Requester, req.Purpose); cons != nil {
+		var since time.Time
+		if cons.Mode == policy.ModePeriodic && cons.Period > 0 {
+			since = req.Time.Add(-cons.Period)
+		}
+		req.Consent = cons
+		req.ConsentUses, err = lk.Count(ConsentKey(cons.ID), since, func() (int, error) {
+			return trail.ConsentUses(citizen, cons.ID, since)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	c.Rules.Decide(req, d)
+	ev.Decision, ev.Code, ev.PolicyVersion = d.Outcome.String(), d.Code, d.PolicyVersion
+	if d.Rule != nil {
+		ev.Rule, ev.LegalBasis = d.Rule.ID, d.Rule.LegalBasis
+	}
+	if d.Outcome == policy.Deny {
+		return nil, nil
+	}
+	var keys []string
+	if p.MaxPerCitizen > 0 && p.Window > 0 {
+		ev.Ceiling = &audit.Ceiling{Max: p.MaxPerCitizen, WindowSeconds: int64(p.Window / time.Second)}
+		keys = append(keys, ceilingKey)
+	}
+	if d.ConsentUsed {
+		cons := req.Consent
+		ev.Consent = &audit.ConsentClaim{ID: cons.ID, MaxUses: cons.MaxUses}
+		if cons.Mode == policy.ModePeriodic {
+			ev.Consent.PeriodSeconds = int64(cons.Period / time.Second)
+		}
+		keys = append(keys, ConsentKey(cons.ID))
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	return lk.Hold(req.Time, keys...), nil
+}
+
+// denyDetail says what a refusal means for the requester: for a ceiling,
+// which one and when the window lets the next access through.
+func denyDetail(id, code string, p *policy.Purpose) string {
+	if code == policy.CodeCeilingFrequency {
+		return fmt.Sprintf("request %s: at most %d accesses per citizen within %s for %s", id, p.MaxPerCitizen, p.Window, p.ID)
+	}
+	return "request " + id
+}
+
 // auditPseudonym validates a NIR and returns its audit pseudonym, or
-// answers the problem and returns false.
-func auditPseudonym(w http.ResponseWriter, r *http.Request, p *pseudo.Pseudonymizer, nir string) (string, bool) {
+// answers the problem (a malformed NIR audited as a refusal) and returns
+// false.
+func auditPseudonym(w http.ResponseWriter, r *http.Request, g *Guard, p *pseudo.Pseudonymizer, nir string) (string, bool) {
 	if err := pseudo.ValidateNIR(nir); err != nil {
-		writeProblem(w, http.StatusBadRequest, "nir-malformed", "The NIR is not valid", err.Error())
+		g.reject(w, r, http.StatusBadRequest, "nir-malformed", "The NIR is not valid", err.Error())
 		return "", false
 	}
 	ids, err := p.Audit(r.Context(), []string{nir})

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -18,13 +20,11 @@ import (
 // Consents serves the consent API to the citizens' portals (members with
 // the consent-collector role), on the citizen's behalf.
 type Consents struct {
+	Guard   *Guard
 	Journal *consent.Journal
 	Rules   *policy.RuleSet
 	Pseudo  *pseudo.Pseudonymizer
-	Auth    *trust.Authenticator
 	Trust   *trust.Store
-	Audit   *audit.Log
-	Now     func() time.Time
 }
 
 // ConsentRequest is the body of POST /v1/consents.
@@ -42,29 +42,30 @@ type ConsentRequest struct {
 
 // Routes mounts the consent endpoints.
 func (c *Consents) Routes(mux *http.ServeMux) {
-	mux.Handle("POST /v1/consents", authenticated(c.Auth, requireRole(trust.RoleConsentCollector, http.HandlerFunc(c.create))))
-	mux.Handle("DELETE /v1/consents/{id}", authenticated(c.Auth, requireRole(trust.RoleConsentCollector, http.HandlerFunc(c.revoke))))
-	mux.Handle("GET /v1/citizens/{nir}/consents", authenticated(c.Auth, requireRole(trust.RoleConsentCollector, http.HandlerFunc(c.list))))
+	mux.Handle("POST /v1/consents", c.Guard.protect(trust.RoleConsentCollector, c.create))
+	mux.Handle("DELETE /v1/consents/{id}", c.Guard.protect(trust.RoleConsentCollector, c.revoke))
+	mux.Handle("GET /v1/citizens/{nir}/consents", c.Guard.protect(trust.RoleConsentCollector, c.list))
 }
 
 func (c *Consents) create(w http.ResponseWriter, r *http.Request) {
+	g := c.Guard
 	var req ConsentRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		writeProblem(w, http.StatusBadRequest, "consent-malformed", "The consent is not valid JSON", err.Error())
+		g.reject(w, r, http.StatusBadRequest, "consent-malformed", "The consent is not valid JSON", err.Error())
 		return
 	}
 	if err := pseudo.ValidateNIR(req.NIR); err != nil {
-		writeProblem(w, http.StatusBadRequest, "nir-malformed", "The NIR is not valid", err.Error())
+		g.reject(w, r, http.StatusBadRequest, "nir-malformed", "The NIR is not valid", err.Error())
 		return
 	}
 	if _, ok := c.Rules.Purpose(req.Purpose); !ok {
-		writeProblem(w, http.StatusBadRequest, policy.CodeUnknownPurpose, "Unknown purpose", "")
+		g.reject(w, r, http.StatusBadRequest, policy.CodeUnknownPurpose, "Unknown purpose", "see /v1/rules for the register")
 		return
 	}
 	if _, err := c.Trust.Current().Member(req.Requester); err != nil {
-		writeProblem(w, http.StatusBadRequest, "requester-unknown", "Unknown requester", "")
+		g.reject(w, r, http.StatusBadRequest, "requester-unknown", "Unknown requester", "see /v1/members")
 		return
 	}
 	mode := req.Mode
@@ -72,70 +73,99 @@ func (c *Consents) create(w http.ResponseWriter, r *http.Request) {
 		mode = policy.ModeOneTime
 	}
 	cons := policy.Consent{Requester: req.Requester, Purpose: req.Purpose, Fields: req.Fields, Start: req.Start,
-		Expiry: req.Expiry, Mode: mode, MaxUses: req.MaxUses, Period: time.Duration(req.PeriodSeconds) * time.Second,
-		Status: policy.ConsentActive}
+		Expiry: req.Expiry, Mode: mode, MaxUses: req.MaxUses, Status: policy.ConsentActive, Version: 1}
 	if mode == policy.ModeOneTime {
 		cons.MaxUses = 1
 	}
+	maxPeriod := int64(policy.MaxPeriod / time.Second)
+	if req.PeriodSeconds > 0 && req.PeriodSeconds <= maxPeriod {
+		cons.Period = time.Duration(req.PeriodSeconds) * time.Second
+	}
+	bad := func(detail string) {
+		g.reject(w, r, http.StatusBadRequest, "consent-malformed", "The consent is not valid", detail)
+	}
 	switch {
 	case cons.Prepare() != nil || len(req.Fields) == 0:
-		writeProblem(w, http.StatusBadRequest, "field-unknown", "Unknown or missing field", "")
-		return
+		g.reject(w, r, http.StatusBadRequest, "field-unknown", "Unknown or missing field", "")
 	case !cons.Expiry.After(cons.Start):
-		writeProblem(w, http.StatusBadRequest, "consent-malformed", "expiry must be after start", "")
-		return
+		bad("expiry must be after start")
 	case mode != policy.ModeOneTime && mode != policy.ModePeriodic:
-		writeProblem(w, http.StatusBadRequest, "consent-malformed", "mode must be one-time or periodic", "")
-		return
-	case mode == policy.ModePeriodic && (cons.MaxUses <= 0 || cons.Period <= 0):
-		writeProblem(w, http.StatusBadRequest, "consent-malformed", "a periodic consent needs max_uses and period_seconds", "")
-		return
+		bad("mode must be one-time or periodic")
+	case mode == policy.ModePeriodic && (cons.MaxUses <= 0 || req.PeriodSeconds <= 0):
+		bad("a periodic consent needs max_uses and period_seconds")
+	case req.PeriodSeconds < 0 || req.PeriodSeconds > maxPeriod:
+		bad(fmt.Sprintf("period_seconds must be between 1 and %d (ten years)", maxPeriod))
+	case mode == policy.ModeOneTime && req.PeriodSeconds != 0:
+		bad("a one-time consent has no period")
+	default:
+		ids, err := c.Pseudo.Audit(r.Context(), []string{req.NIR})
+		if err != nil {
+			writeProblem(w, http.StatusServiceUnavailable, "keys-unavailable", "Pseudonym keys unavailable", "")
+			return
+		}
+		cons.Citizen, cons.ID = ids[0], newConsentID()
+		if c.record(w, r, cons, "consent-given") {
+			writeJSON(w, http.StatusCreated, cons)
+		}
 	}
-	ids, err := c.Pseudo.Audit(r.Context(), []string{req.NIR})
-	if err != nil {
-		writeProblem(w, http.StatusServiceUnavailable, "keys-unavailable", "Pseudonym keys unavailable", "")
-		return
-	}
-	cons.Citizen, cons.ID = ids[0], newConsentID()
-	if !c.record(w, r, cons, "consent-given") {
-		return
-	}
-	writeJSON(w, http.StatusCreated, cons)
 }
 
 func (c *Consents) revoke(w http.ResponseWriter, r *http.Request) {
 	cur, ok := c.Journal.Store().Get(r.PathValue("id"))
 	if !ok {
-		writeProblem(w, http.StatusNotFound, "consent-unknown", "No such consent", "")
+		c.Guard.reject(w, r, http.StatusNotFound, "consent-unknown", "No such consent", "")
 		return
 	}
 	cons := *cur
-	cons.Status = policy.ConsentRevoked
+	cons.Status, cons.Version = policy.ConsentRevoked, cur.Version+1
 	if c.record(w, r, cons, "consent-revoked") {
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
 
 // record audits then journals a consent change; the change is in force
-// for every later request once it returns true.
+// for every later request once it returns true. If the journal cannot
+// take it after the audit event was written, the event is voided: the
+// log then says that nothing changed.
 func (c *Consents) record(w http.ResponseWriter, r *http.Request, cons policy.Consent, what string) bool {
-	now := c.Now()
-	ev := audit.Event{ID: requestID(), Time: now, Kind: "consent", Requester: caller(r).ID, KeyID: caller(r).KeyID,
+	now := c.Guard.Now()
+	ev := audit.Event{ID: requestID(), Time: now, Kind: audit.KindConsent, Requester: caller(r).ID,
 		Purpose: cons.Purpose, Citizen: cons.Citizen, Decision: what, Released: cons.Fields}
-	if err := c.Audit.Append(r.Context(), ev); err != nil {
+	switch void, err := c.Guard.record(r, ev); {
+	case err != nil:
 		writeAuditDown(w)
 		return false
+	case void != "":
+		answerVoid(w, void)
+		return false
 	}
-	if err := c.Journal.Record(r.Context(), consent.Event{Consent: cons, By: caller(r).ID, Time: now}); err != nil {
+	err := c.Journal.Record(r.Context(), consent.Event{Consent: cons, By: caller(r).ID, Time: now})
+	if err != nil {
+		c.Guard.Audit.Void(ev, "consent-unavailable")
+		if errors.Is(err, consent.ErrConflict) {
+			writeProblem(w, http.StatusConflict, "consent-conflict", "The consent was changed by another request at the same time", "read it again")
+			return false
+		}
 		writeProblem(w, http.StatusServiceUnavailable, "consent-unavailable", "The consent could not be recorded", "")
 		return false
 	}
 	return true
 }
 
+// list answers a citizen's consents, once the reading is audited.
 func (c *Consents) list(w http.ResponseWriter, r *http.Request) {
-	citizen, ok := auditPseudonym(w, r, c.Pseudo, r.PathValue("nir"))
+	citizen, ok := auditPseudonym(w, r, c.Guard, c.Pseudo, r.PathValue("nir"))
 	if !ok {
+		return
+	}
+	ev := audit.Event{ID: requestID(), Time: c.Guard.Now(), Kind: audit.KindConsentList, Requester: caller(r).ID,
+		Citizen: citizen, Decision: "allow"}
+	switch void, err := c.Guard.record(r, ev); {
+	case err != nil:
+		writeAuditDown(w)
+		return
+	case void != "":
+		answerVoid(w, void)
 		return
 	}
 	list := c.Journal.Store().ForCitizen(citizen)

@@ -61,7 +61,7 @@ func consentLifecycle(t *testing.T, f *fixture) {
 	}
 
 	// A new gateway reads the consent topic and knows the consent revoked.
-	fresh := consent.NewJournal(consent.NewMemory(nil), nil, seal.NewSealer(f.world.Signer(t, "passerelle-gateway")), f.world.Store(t), nil)
+	fresh := consent.NewJournal(consent.NewMemory(), nil, seal.NewSealer(f.world.Signer(t, "passerelle-gateway")), f.world.Store(t), nil, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go fresh.Follow(ctx, f.client)

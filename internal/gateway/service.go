@@ -3,8 +3,10 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,9 +59,11 @@ func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
 		p.Log = slog.New(slog.DiscardHandler)
 	}
 	ix := view.New(p.Index, schemas.NewCodec(p.Schemas), p.Trust, p.Metrics, p.Log)
+	var viewErr atomic.Pointer[error]
 	go func() {
 		if err := ix.Run(ctx, p.Bus); err != nil && ctx.Err() == nil {
 			p.Log.Error("view stopped", "err", err)
+			viewErr.Store(&err)
 		}
 	}()
 	topic := p.AuditTopic
@@ -81,35 +85,53 @@ func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	auditLog := audit.NewLog(w, sealer, audit.LogOptions{Topic: topic, Log: p.Log, Metrics: p.Metrics, Expect: trail.Expect})
+	doubt := ""
+	if p.AuditIndex != "" {
+		doubt = p.AuditIndex + ".doubt"
+	}
+	auditLog, err := audit.NewLog(w, sealer, audit.LogOptions{Topic: topic, Log: p.Log, Metrics: p.Metrics, Expect: trail.Expect, DoubtFile: doubt})
+	if err != nil {
+		trail.Close()
+		return nil, nil, err
+	}
 	go func() {
 		if err := trail.Follow(ctx, p.Bus, p.Log); err != nil && ctx.Err() == nil {
 			p.Log.Error("audit trail stopped", "err", err)
 		}
 	}()
-	publisher := audit.NewPublisher(trail, noteSigner, w, p.Log)
+	publisher := audit.NewPublisher(trail, noteSigner, auditLog, p.Log)
 	go publisher.Run(ctx, p.CheckpointInterval)
-	journal := consent.NewJournal(consent.NewMemory(nil), w, sealer, p.Trust, p.Log)
+	journal := consent.NewJournal(consent.NewMemory(), w, sealer, p.Trust, p.Metrics, p.Log)
 	go func() {
 		if err := journal.Follow(ctx, p.Bus); err != nil && ctx.Err() == nil {
 			p.Log.Error("consent state stopped", "err", err)
 		}
 	}()
 	auth := trust.NewAuthenticator(p.Trust, p.ID, nil)
+	auth.ConsultLog(trail.TokenSeen)
+	guard := &Guard{Auth: auth, Audit: auditLog, Pseudo: p.Pseudo, Trail: trail, Log: p.Log, Now: time.Now}
 	h := NewHandler(Options{
 		Log: p.Log, Metrics: p.Metrics, Schemas: p.Schemas, Trust: p.Trust, Policy: p.Rules,
-		Citizens: &Citizens{Log: p.Log, Auth: auth, Rules: p.Rules, Index: ix, Pseudo: p.Pseudo, Consents: journal,
-			Audit: auditLog, Usage: NewUsage(p.Rules, trail), Now: time.Now},
-		Consents: &Consents{Journal: journal, Rules: p.Rules, Pseudo: p.Pseudo, Auth: auth, Trust: p.Trust, Audit: auditLog, Now: time.Now},
-		Audit:    &Audit{Trail: trail, Publisher: publisher, Log: auditLog, Pseudo: p.Pseudo, Auth: auth, Trust: p.Trust, Now: time.Now},
+		Citizens: &Citizens{Guard: guard, Log: p.Log, Rules: p.Rules, Index: ix, Pseudo: p.Pseudo, Consents: journal,
+			Limits: NewLimits(trail)},
+		Consents: &Consents{Guard: guard, Journal: journal, Rules: p.Rules, Pseudo: p.Pseudo, Trust: p.Trust},
+		Audit:    &Audit{Guard: guard, Trail: trail, Publisher: publisher, Pseudo: p.Pseudo, Trust: p.Trust},
 		Ready: map[string]Check{
+			// A round trip to the partition leader: metadata would come
+			// from the client's cache and say yes to a stopped broker.
 			"kafka": func(ctx context.Context) error {
-				_, err := p.Bus.Partitions(ctx, topic)
+				_, err := p.Bus.HighWatermark(ctx, topic, 0)
 				return err
 			},
-			"consents": func(context.Context) error { return journal.Ready() },
-			"audit":    closed(trail.Ready(), "still reading the audit topic"),
-			"view":     closed(ix.Ready(), "still reading the domain topics"),
+			"audit-log": func(context.Context) error { return auditLog.Healthy() },
+			"consents":  func(context.Context) error { return journal.Ready() },
+			"audit":     closed(trail.Ready(), "still reading the audit topic"),
+			"view": func(ctx context.Context) error {
+				if err := viewErr.Load(); err != nil {
+					return fmt.Errorf("stopped: %w", *err)
+				}
+				return closed(ix.Ready(), "still reading the domain topics")(ctx)
+			},
 		},
 	})
 	return h, func() {

@@ -5,11 +5,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +49,7 @@ var viewMembers = []trust.MemberSpec{
 
 type fixture struct {
 	srv      *httptest.Server
+	guard    *gateway.Guard
 	cz       *gateway.Citizens
 	adults   []string // NIRs of living adults, for tests that want one each
 	world    *trusttest.World
@@ -77,12 +80,17 @@ func startAudit(t testing.TB, ctx context.Context, client *bus.Client, signer se
 	if _, bench := t.(*testing.B); bench {
 		o.SaveEvery = 0
 	}
-	trail, err := audit.OpenTrail(store, filepath.Join(t.TempDir(), "audit.db"), o)
+	dir := t.TempDir()
+	trail, err := audit.OpenTrail(store, filepath.Join(dir, "audit.db"), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { trail.Close() })
-	log := audit.NewLog(aw, seal.NewSealer(signer), audit.LogOptions{Topic: topic, Expect: trail.Expect, Metrics: reg})
+	log, err := audit.NewLog(aw, seal.NewSealer(signer), audit.LogOptions{Topic: topic, Expect: trail.Expect, Metrics: reg,
+		DoubtFile: filepath.Join(dir, "audit.doubt")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { log.Close(); aw.Close() })
 	go trail.Follow(ctx, client, slog.New(slog.DiscardHandler))
 	// A gateway serves once its trail has caught up (readyz says so): the
@@ -96,7 +104,7 @@ func startAudit(t testing.TB, ctx context.Context, client *bus.Client, signer se
 	if err != nil {
 		t.Fatal(err)
 	}
-	return log, trail, audit.NewPublisher(trail, ns, aw, nil), topic
+	return log, trail, audit.NewPublisher(trail, ns, log, nil), topic
 }
 
 // newFixture publishes a small population through the real connectors
@@ -152,12 +160,12 @@ func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{world: w, client: client, consents: consent.NewMemory(nil), pseudo: pseudo.New(kr)}
+	f := &fixture{world: w, client: client, consents: consent.NewMemory(), pseudo: pseudo.New(kr)}
 	f.auditMetrics = prometheus.NewRegistry()
 	f.auditLog, f.trail, f.publisher, f.auditTopic = startAudit(t, ctx, client, w.Signer(t, gatewayID), store, f.auditMetrics)
 	cw := client.NewWriter(nil)
 	t.Cleanup(func() { cw.Close() })
-	f.journal = consent.NewJournal(f.consents, cw, seal.NewSealer(w.Signer(t, "passerelle-gateway")), store, nil)
+	f.journal = consent.NewJournal(f.consents, cw, seal.NewSealer(w.Signer(t, "passerelle-gateway")), store, nil, nil)
 	go f.journal.Follow(ctx, client)
 	for f.journal.Ready() != nil { // a shared broker may hold earlier runs' consents
 		select {
@@ -172,14 +180,38 @@ func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 		}
 	}
 	f.nir = f.adults[0]
-	cz := &gateway.Citizens{Log: slog.New(slog.DiscardHandler), Auth: trust.NewAuthenticator(store, gatewayID, nil), Rules: rules, Index: ix,
-		Pseudo: f.pseudo, Consents: f.journal, Audit: f.auditLog, Usage: gateway.NewUsage(rules, f.trail), Now: time.Now}
-	cs := &gateway.Consents{Journal: f.journal, Rules: rules, Pseudo: f.pseudo, Auth: cz.Auth, Trust: store, Audit: f.auditLog, Now: time.Now}
-	au := &gateway.Audit{Trail: f.trail, Publisher: f.publisher, Log: f.auditLog, Pseudo: f.pseudo, Auth: cz.Auth, Trust: store, Now: time.Now}
+	auth := trust.NewAuthenticator(store, gatewayID, nil)
+	auth.ConsultLog(f.trail.TokenSeen)
+	f.guard = &gateway.Guard{Auth: auth, Audit: f.auditLog, Pseudo: f.pseudo, Trail: f.trail, Log: slog.New(slog.DiscardHandler), Now: time.Now}
+	cz := &gateway.Citizens{Guard: f.guard, Log: slog.New(slog.DiscardHandler), Rules: rules, Index: ix,
+		Pseudo: f.pseudo, Consents: f.journal, Limits: gateway.NewLimits(f.trail)}
+	cs := &gateway.Consents{Guard: f.guard, Journal: f.journal, Rules: rules, Pseudo: f.pseudo, Trust: store}
+	au := &gateway.Audit{Guard: f.guard, Trail: f.trail, Publisher: f.publisher, Pseudo: f.pseudo, Trust: store}
 	f.cz = cz
 	f.srv = httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Citizens: cz, Consents: cs, Audit: au, Trust: store, Policy: rules}))
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// logged writes events to the audit log, as another gateway would have,
+// and waits until the trail has read them.
+func (f *fixture) logged(t *testing.T, evs ...audit.Event) {
+	t.Helper()
+	var last audit.Receipt
+	for _, ev := range evs {
+		rc, err := f.auditLog.Append(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = rc
+	}
+	if len(evs) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := f.trail.CatchUp(ctx, last.Offset); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // do sends a request, with a fresh token of member unless member is "".
@@ -252,13 +284,15 @@ func TestCitizenView(t *testing.T) {
 	cit, _ := f.pseudo.Audit(context.Background(), []string{nir})
 	c := &policy.Consent{ID: "c-1", Citizen: cit[0], Requester: "cnaf", Purpose: "disability-allowance-review",
 		Fields: []string{"health.*"}, Start: time.Now().Add(-time.Hour), Expiry: time.Now().Add(time.Hour),
-		Mode: policy.ModePeriodic, MaxUses: 5, Period: 24 * time.Hour, Status: policy.ConsentActive}
+		Mode: policy.ModePeriodic, MaxUses: 5, Period: 24 * time.Hour, Status: policy.ConsentActive, Version: 1}
 	c.Prepare()
-	f.consents.Put(c)
+	f.consents.Apply(c)
 	if code, body = f.get(t, "cnaf", disability+"health.long_term_condition"); code != 200 || body["decision"] != "allow" {
 		t.Fatalf("with consent: %d %v", code, body)
 	}
-	f.consents.SetStatus("c-1", policy.ConsentRevoked)
+	revoked := *c
+	revoked.Status, revoked.Version = policy.ConsentRevoked, 2
+	f.consents.Apply(&revoked)
 	if code, body = f.get(t, "cnaf", disability+"health.long_term_condition"); code != 403 || body["code"] != policy.CodeConsentRevoked {
 		t.Fatalf("revoked: %d %v", code, body)
 	}
@@ -284,9 +318,9 @@ func TestCitizenView(t *testing.T) {
 		})
 	}
 
-	// One audit event per policy decision: two allowed, four refused (the
-	// requests refused before the policy, for their form or token, are not
-	// decisions about a citizen).
+	// One audit event per answer but the unauthenticated one: two views
+	// allowed, four refused by the policy, and four requests refused for
+	// their form or their role (kind refusal, about no citizen).
 	var events []audit.Event
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -296,12 +330,26 @@ func TestCitizenView(t *testing.T) {
 		events = append(events, ev)
 		return nil
 	})
-	if len(events) != 6 {
-		t.Fatalf("%d audit events, want 6 (one per policy decision)", len(events))
+	if len(events) != 10 {
+		t.Fatalf("%d audit events, want 10 (one per authenticated request)", len(events))
 	}
+	refusals := 0
 	for _, ev := range events {
-		if ev.Citizen != cit[0] || ev.Citizen == nir || ev.Requester == "" || ev.Decision == "" || ev.KeyID == "" {
+		if ev.Kind == audit.KindRefusal {
+			refusals++
+			// The citizen by pseudonym when the path named a valid NIR;
+			// the route, never the path with the NIR in it.
+			if (ev.Citizen != cit[0] && ev.Code != "nir-malformed") || ev.Decision != "deny" || ev.Code == "" || ev.Requester == "" ||
+				ev.KeyID == "" || ev.Token == "" || ev.Query["route"] != "GET /v1/citizens/{nir}/view" || strings.Contains(fmt.Sprint(ev), nir) {
+				t.Fatalf("refusal event %+v", ev)
+			}
+			continue
+		}
+		if ev.Citizen != cit[0] || ev.Citizen == nir || ev.Requester == "" || ev.Decision == "" || ev.KeyID == "" || ev.Token == "" {
 			t.Fatalf("audit event %+v", ev)
 		}
+	}
+	if refusals != 4 {
+		t.Fatalf("%d refusals audited, want 4", refusals)
 	}
 }

@@ -1,15 +1,20 @@
 package trust
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
-	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/passerelle-bus/passerelle/internal/seal"
 )
@@ -50,16 +55,18 @@ const Skew = 30 * time.Second
 
 // Authenticator checks request JWTs (DESIGN.md, Contract): signed by the
 // calling member's key (EdDSA or ES256, kid in its JWKS), iss = sub = the
-// member, aud = this gateway, exp at most 5 minutes after iat, and a jti
-// never seen before. A replay is detected per gateway instance, for as
-// long as the token could be valid.
+// member, aud = this gateway, exp after iat and at most 5 minutes after
+// it, and a jti never seen before. A replay is detected here for this
+// gateway instance, and for the others sharing its audit log through the
+// log (ConsultLog), where each request's event carries its TokenID.
 type Authenticator struct {
 	store    *Store
 	audience string
 	now      func() time.Time
+	logged   func(tokenID string) bool
 
 	mu   sync.Mutex
-	seen map[string]time.Time // issuer+jti → when it stops mattering
+	seen map[string]time.Time // token id → when it stops mattering
 	// order holds the seen ids as they came; tokens live at most
 	// MaxTokenTTL, so the oldest is, give or take the TTL, the first to
 	// expire, and pruning from the front keeps remember O(1).
@@ -74,11 +81,25 @@ func NewAuthenticator(store *Store, audience string, now func() time.Time) *Auth
 	return &Authenticator{store: store, audience: audience, now: now, seen: map[string]time.Time{}}
 }
 
-// Caller is an authenticated request's member and the key its token was
-// signed with (the audit records it).
+// ConsultLog makes the authenticator also refuse a token whose id logged
+// reports: one that a request to another gateway instance already used.
+func (a *Authenticator) ConsultLog(logged func(tokenID string) bool) { a.logged = logged }
+
+// Caller is an authenticated request's member, the key its token was
+// signed with, and the token's id and expiry (the audit records them).
 type Caller struct {
 	*Member
 	KeyID string
+	// TokenID names the token without revealing it: a replay of it is
+	// recognised by every gateway that reads the audit log.
+	TokenID string
+	Expiry  time.Time
+}
+
+// TokenID is the id of the token of issuer with jti.
+func TokenID(issuer, jti string) string {
+	h := sha256.Sum256([]byte(issuer + "\x00" + jti))
+	return base64.RawURLEncoding.EncodeToString(h[:18])
 }
 
 // Authenticate returns the calling member, or an *AuthError.
@@ -87,14 +108,36 @@ func (a *Authenticator) Authenticate(token []byte) (*Member, error) {
 	return c.Member, err
 }
 
-// Caller authenticates token and returns the member and key id.
+// claimSet is a token's payload, read strictly: a claim of the wrong JSON
+// type is an error, not a zero.
+type claimSet struct {
+	Iss string          `json:"iss"`
+	Sub string          `json:"sub"`
+	Aud json.RawMessage `json:"aud"`
+	Iat json.RawMessage `json:"iat"`
+	Exp json.RawMessage `json:"exp"`
+	Nbf json.RawMessage `json:"nbf"`
+	Jti string          `json:"jti"`
+}
+
+// Caller authenticates token and returns the member and key id. A token
+// refused as a replay still returns its caller, whose signature held: the
+// refusal is the member's own, and is audited.
 func (a *Authenticator) Caller(token []byte) (Caller, error) {
 	if len(token) == 0 {
 		return Caller{}, refuse(AuthMissing, "no bearer token")
 	}
-	hdr, _, _, err := jwsbb.SplitCompact(token)
+	hdr, payload, sig, err := jwsbb.SplitCompact(token)
 	if err != nil {
 		return Caller{}, refuse(AuthMalformed, "not a compact JWS")
+	}
+	// One encoding of each token: no padding, no stray bits, nothing a
+	// second spelling of the same signature could slip past the replay
+	// memory with.
+	for _, seg := range [][]byte{hdr, payload, sig} {
+		if _, err := strictB64.DecodeString(string(seg)); err != nil {
+			return Caller{}, refuse(AuthMalformed, "a segment is not canonical base64url")
+		}
 	}
 	h := jwsbb.HeaderParseCompact(hdr)
 	alg, err := jwsbb.HeaderGetString(h, "alg")
@@ -120,40 +163,103 @@ func (a *Authenticator) Caller(token []byte) (Caller, error) {
 		return Caller{}, refuse(AuthAlgorithm, "key %s is %s, token says %s", kid, key.Alg, alg)
 	}
 	sa, _ := jwa.LookupSignatureAlgorithm(alg)
-	tok, err := jwt.Parse(token, jwt.WithKey(sa, key.Public), jwt.WithValidate(false))
-	if err != nil {
+	if _, err := jws.Verify(token, jws.WithKey(sa, key.Public)); err != nil {
 		return Caller{}, refuse(AuthBadSignature, "%v", err)
 	}
-	iss, _ := tok.Issuer()
-	sub, _ := tok.Subject()
-	aud, _ := tok.Audience()
-	iat, okIat := tok.IssuedAt()
-	exp, okExp := tok.Expiration()
-	jti, okJti := tok.JwtID()
+	c, err := parseClaims(payload)
+	if err != nil {
+		return Caller{}, err
+	}
 	now := a.now()
 	switch {
-	case !okIat || !okExp || !okJti || jti == "":
-		return Caller{}, refuse(AuthMissingClaims, "iat, exp and jti are required")
-	case iss != key.Member || sub != key.Member:
-		return Caller{}, refuse(AuthIssuer, "iss %q and sub %q, the key is %s's", iss, sub, key.Member)
-	case !slices.Contains(aud, a.audience):
-		return Caller{}, refuse(AuthAudience, "aud %v, this gateway is %s", aud, a.audience)
-	case exp.Sub(iat) > MaxTokenTTL:
-		return Caller{}, refuse(AuthLifetime, "exp is %s after iat, at most %s", exp.Sub(iat), MaxTokenTTL)
-	case !now.Before(exp.Add(Skew)):
-		return Caller{}, refuse(AuthExpired, "expired at %s", exp.UTC().Format(time.RFC3339))
-	case iat.After(now.Add(Skew)):
-		return Caller{}, refuse(AuthNotYetValid, "issued at %s, in the future", iat.UTC().Format(time.RFC3339))
-	}
-	if nbf, ok := tok.NotBefore(); ok && nbf.After(now.Add(Skew)) {
-		return Caller{}, refuse(AuthNotYetValid, "not before %s", nbf.UTC().Format(time.RFC3339))
-	}
-	if !a.remember(iss+"\x00"+jti, exp.Add(Skew), now) {
-		return Caller{}, refuse(AuthReplayed, "jti %s already used", jti)
+	case c.iss != key.Member || c.sub != key.Member:
+		return Caller{}, refuse(AuthIssuer, "iss %q and sub %q, the key is %s's", c.iss, c.sub, key.Member)
+	case !slices.Contains(c.aud, a.audience):
+		return Caller{}, refuse(AuthAudience, "aud %v, this gateway is %s", c.aud, a.audience)
+	case !c.exp.After(c.iat):
+		return Caller{}, refuse(AuthLifetime, "exp %s is not after iat %s", c.exp.UTC().Format(time.RFC3339), c.iat.UTC().Format(time.RFC3339))
+	case c.exp.Sub(c.iat) > MaxTokenTTL:
+		return Caller{}, refuse(AuthLifetime, "exp is %s after iat, at most %s", c.exp.Sub(c.iat), MaxTokenTTL)
+	case !now.Before(c.exp.Add(Skew)):
+		return Caller{}, refuse(AuthExpired, "expired at %s", c.exp.UTC().Format(time.RFC3339))
+	case c.iat.After(now.Add(Skew)):
+		return Caller{}, refuse(AuthNotYetValid, "issued at %s, in the future", c.iat.UTC().Format(time.RFC3339))
+	case !c.nbf.IsZero() && c.nbf.After(now.Add(Skew)):
+		return Caller{}, refuse(AuthNotYetValid, "not before %s", c.nbf.UTC().Format(time.RFC3339))
 	}
 	m, err := a.store.Current().Member(key.Member)
-	return Caller{Member: m, KeyID: kid}, err
+	if err != nil {
+		return Caller{}, err
+	}
+	caller := Caller{Member: m, KeyID: kid, TokenID: TokenID(c.iss, c.jti), Expiry: c.exp}
+	if !a.remember(caller.TokenID, c.exp.Add(Skew), now) || (a.logged != nil && a.logged(caller.TokenID)) {
+		return caller, refuse(AuthReplayed, "jti %s already used", c.jti)
+	}
+	return caller, nil
 }
+
+var strictB64 = base64.RawURLEncoding.Strict()
+
+type claims struct {
+	iss, sub, jti string
+	aud           []string
+	iat, exp, nbf time.Time
+}
+
+// parseClaims reads a payload strictly: iss, sub and jti strings, aud a
+// string or an array of strings, iat, exp (and nbf) numbers; iat, exp and
+// jti required.
+func parseClaims(payload []byte) (claims, error) {
+	raw, err := strictB64.DecodeString(string(payload))
+	if err != nil {
+		return claims{}, refuse(AuthMalformed, "payload is not base64url")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var cs claimSet
+	if err := dec.Decode(&cs); err != nil {
+		return claims{}, refuse(AuthMalformed, "claims: %v", err)
+	}
+	if dec.More() {
+		return claims{}, refuse(AuthMalformed, "claims: trailing data")
+	}
+	c := claims{iss: cs.Iss, sub: cs.Sub, jti: cs.Jti}
+	if cs.Iat == nil || cs.Exp == nil || cs.Jti == "" {
+		return claims{}, refuse(AuthMissingClaims, "iat, exp and jti are required")
+	}
+	for _, d := range []struct {
+		n   json.RawMessage
+		out *time.Time
+		at  string
+	}{{cs.Iat, &c.iat, "iat"}, {cs.Exp, &c.exp, "exp"}, {cs.Nbf, &c.nbf, "nbf"}} {
+		if d.n == nil {
+			continue
+		}
+		// A JSON number, not a string holding one (json.Number takes both).
+		f, err := strconv.ParseFloat(string(d.n), 64)
+		if err != nil || f < 0 || f > maxNumericDate {
+			return claims{}, refuse(AuthMalformed, "%s is not a date", d.at)
+		}
+		*d.out = time.Unix(0, 0).Add(time.Duration(f * float64(time.Second)))
+	}
+	switch aud := bytes.TrimSpace(cs.Aud); {
+	case len(aud) == 0:
+	case aud[0] == '"':
+		var s string
+		if err := json.Unmarshal(aud, &s); err != nil {
+			return claims{}, refuse(AuthMalformed, "aud: %v", err)
+		}
+		c.aud = []string{s}
+	default:
+		if err := json.Unmarshal(aud, &c.aud); err != nil {
+			return claims{}, refuse(AuthMalformed, "aud is neither a string nor strings")
+		}
+	}
+	return c, nil
+}
+
+// maxNumericDate bounds dates so that they fit a time.Duration from 1970:
+// the year 2262.
+const maxNumericDate = 9.2e9
 
 type seenID struct {
 	id    string

@@ -4,11 +4,14 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/passerelle-bus/passerelle/internal/seal"
@@ -86,6 +89,14 @@ func TestAuthentication(t *testing.T) {
 		{"unknown kid", mint(t, stranger, eddsa, with(func(c *claims) { c.jti = "j8" })), trust.AuthUnknownKey},
 		{"bad signature", tamper(mint(t, key, eddsa, with(func(c *claims) { c.jti = "j9" }))), trust.AuthBadSignature},
 		{"garbage", []byte("not a token"), trust.AuthMalformed},
+		{"exp before iat", mint(t, key, eddsa, with(func(c *claims) { c.jti, c.iat, c.exp = "j11", now, now.Add(-time.Second) })), trust.AuthLifetime},
+		{"exp equal to iat", mint(t, key, eddsa, with(func(c *claims) { c.jti, c.exp = "j12", c.iat })), trust.AuthLifetime},
+		{"exp as a string", signRaw(t, key, fmt.Sprintf(`{"iss":"dgfip","sub":"dgfip","aud":%q,"jti":"j13","iat":%d,"exp":"%d"}`, gw, now.Unix(), now.Unix()+60)), trust.AuthMalformed},
+		{"iat as a string", signRaw(t, key, fmt.Sprintf(`{"iss":"dgfip","sub":"dgfip","aud":%q,"jti":"j14","iat":"%d","exp":%d}`, gw, now.Unix(), now.Unix()+60)), trust.AuthMalformed},
+		{"jti as a number", signRaw(t, key, fmt.Sprintf(`{"iss":"dgfip","sub":"dgfip","aud":%q,"jti":15,"iat":%d,"exp":%d}`, gw, now.Unix(), now.Unix()+60)), trust.AuthMalformed},
+		{"aud as a number", signRaw(t, key, fmt.Sprintf(`{"iss":"dgfip","sub":"dgfip","aud":16,"jti":"j16","iat":%d,"exp":%d}`, now.Unix(), now.Unix()+60)), trust.AuthMalformed},
+		{"padded base64", pad(mint(t, key, eddsa, with(func(c *claims) { c.jti = "j17" }))), trust.AuthMalformed},
+		{"stray bits in base64", strayBits(mint(t, key, eddsa, with(func(c *claims) { c.jti = "j18" }))), trust.AuthMalformed},
 		{"missing", nil, trust.AuthMissing},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,6 +121,44 @@ func TestAuthentication(t *testing.T) {
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// signRaw signs a payload written by hand, for claims of the wrong type.
+func signRaw(t *testing.T, key jwk.Key, payload string) []byte {
+	t.Helper()
+	kid, _ := key.KeyID()
+	hdr := jws.NewHeaders()
+	hdr.Set(jws.KeyIDKey, kid)
+	signed, err := jws.Sign([]byte(payload), jws.WithKey(jwa.EdDSA(), key, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
+}
+
+// pad writes the token's signature with base64 padding: the same bytes,
+// another spelling.
+func pad(tok []byte) []byte {
+	parts := strings.Split(string(tok), ".")
+	for len(parts[2])%4 != 0 {
+		parts[2] += "="
+	}
+	return []byte(strings.Join(parts, "."))
+}
+
+// strayBits changes the unused low bits of the signature's last character:
+// lenient decoders read the same bytes.
+func strayBits(tok []byte) []byte {
+	parts := strings.Split(string(tok), ".")
+	sig := []byte(parts[2])
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	i := strings.IndexByte(alphabet, sig[len(sig)-1])
+	sig[len(sig)-1] = alphabet[i|1] // an Ed25519 signature's last char carries 2 unused bits
+	if sig[len(sig)-1] == parts[2][len(sig)-1] {
+		sig[len(sig)-1] = alphabet[i|2]
+	}
+	parts[2] = string(sig)
+	return []byte(strings.Join(parts, "."))
+}
 
 // tamper flips a character in the middle of the payload.
 func tamper(tok []byte) []byte {

@@ -1,0 +1,230 @@
+package audit
+
+import (
+	"time"
+)
+
+// A view that releases data claims uses of limits: a use of its purpose's
+// frequency ceiling, a use of the consent it relies on, and the one use of
+// its request token. Gateways that share the log decide concurrently, so
+// the log itself settles who got a use: every reader replays the claims in
+// topic order and gives each to the events that came first, the same way
+// everywhere. An event whose claim finds its limit already reached in
+// that order released nothing, whatever its decision says: the trail
+// marks it void, with the code of the limit, and no count includes it.
+//
+// A gateway reserves a use before it decides and writes the event; if
+// every record between what its trail had read when it counted and its
+// event is its own, its count was the log's, and it answers at once.
+// Otherwise it reads the log up to its event and answers as the log
+// settled (Trail.Outcome). The rule, for an event e at its place in the
+// topic, counting only the earlier events that are not void:
+//
+//   - e.token: void (token-replayed) if an earlier event carries it;
+//   - e.ceiling: void (purpose-ceiling-frequency) if ceiling.max earlier
+//     views of e.citizen by e.requester for e.purpose released data at
+//     or after e.time - window;
+//   - e.consent: void (consent-overused) if consent.max_uses earlier views
+//     that released data under consent.id did so at or after
+//     e.time - period (ever, without a period).
+//
+// A void event (kind void, ref the id of another) voids that event from
+// its own place on: the gateway writes one for a request it answered
+// without releasing anything (503, the audit write having failed or timed
+// out) whose event may nonetheless have landed.
+
+// Ceiling is a purpose's frequency ceiling, as a view claims a use of it.
+type Ceiling struct {
+	Max           int   `json:"max"`
+	WindowSeconds int64 `json:"window_seconds"`
+}
+
+// ConsentClaim is a use of a consent that a view claims.
+type ConsentClaim struct {
+	ID      string `json:"id"`
+	MaxUses int    `json:"max_uses"`
+	// PeriodSeconds is the period of a periodic consent; zero counts
+	// every use ever made.
+	PeriodSeconds int64 `json:"period_seconds,omitempty"`
+}
+
+// Codes of a void event: why the trail counts an event as having released
+// nothing.
+const (
+	VoidCeiling   = "purpose-ceiling-frequency"
+	VoidConsent   = "consent-overused"
+	VoidToken     = "token-replayed"
+	VoidDuplicate = "duplicate" // a producer's retry wrote the event twice
+	// VoidUnavailable: the request was answered 503 because its event was
+	// not acknowledged in time.
+	VoidUnavailable = "audit-unavailable"
+)
+
+// TokenWindow is how long after its expiry the trail remembers a token:
+// longer than any gateway accepts one (the clock skew it tolerates), so
+// no replay outlives its memory.
+const TokenWindow = time.Minute
+
+// maxPendingVoids bounds the voids kept for events not read yet: a void
+// is written after a failed write, whose event may land later or never.
+const maxPendingVoids = 1 << 16
+
+// arbitrate settles the claims of the event being kept at index; t.mu is
+// held, and the event is not among the counted ones yet.
+func (t *Trail) arbitrate(index int64, e *Event) error {
+	if code, ok := t.pendingVoids[e.ID]; ok {
+		delete(t.pendingVoids, e.ID)
+		t.setVoid(index, code)
+		return nil
+	}
+	if e.Token != "" {
+		if _, seen := t.tokens[e.Token]; seen {
+			t.setVoid(index, VoidToken)
+			return nil
+		}
+		t.tokens[e.Token] = e.TokenExpiry
+		t.newTokens = append(t.newTokens, e.Token)
+	}
+	if !released(e.Kind, e.Decision) {
+		return nil
+	}
+	if c := e.Ceiling; c != nil {
+		since := e.Time.Add(-time.Duration(c.WindowSeconds) * time.Second)
+		n, err := t.uses(e.Citizen, since, func(s *Entry) bool { return s.Requester == e.Requester && s.Purpose == e.Purpose })
+		if err != nil {
+			return err
+		}
+		if n >= c.Max {
+			t.setVoid(index, VoidCeiling)
+			return nil
+		}
+	}
+	if c := e.Consent; c != nil {
+		var since time.Time
+		if c.PeriodSeconds > 0 {
+			since = e.Time.Add(-time.Duration(c.PeriodSeconds) * time.Second)
+		}
+		n, err := t.uses(e.Citizen, since, func(s *Entry) bool { return s.Consent != nil && s.Consent.ID == c.ID })
+		if err != nil {
+			return err
+		}
+		if n >= c.MaxUses {
+			t.setVoid(index, VoidConsent)
+		}
+	}
+	return nil
+}
+
+// applyVoid takes a void event: the event it names released nothing.
+func (t *Trail) applyVoid(ref, code string) error {
+	if code == "" {
+		code = VoidUnavailable
+	}
+	index, ok, err := t.indexLocked(ref)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if len(t.pendingVoids) < maxPendingVoids {
+			t.pendingVoids[ref] = code
+		}
+		return nil
+	}
+	if t.voided[index] == "" {
+		t.setVoid(index, code)
+	}
+	return nil
+}
+
+func (t *Trail) setVoid(index int64, code string) {
+	t.voided[index] = code
+	t.newVoids = append(t.newVoids, index)
+}
+
+// forgetTokens drops the tokens that expired long enough before now that
+// no gateway accepts them any more; t.mu is held.
+func (t *Trail) forgetTokens(now time.Time) {
+	if len(t.tokens) < 1024 || now.Sub(t.tokensSwept) < TokenWindow {
+		return
+	}
+	t.tokensSwept = now
+	cutoff := now.Add(-TokenWindow).Unix()
+	for k, exp := range t.tokens {
+		if exp < cutoff {
+			delete(t.tokens, k)
+		}
+	}
+}
+
+// uses counts the views of citizen at or after since that released data,
+// are not void and match; t.mu is held (read or write).
+func (t *Trail) uses(citizen string, since time.Time, match func(*Entry) bool) (int, error) {
+	n := 0
+	ok := func(e *Entry) bool {
+		return released(e.Kind, e.Decision) && !e.Time.Before(since) && t.voided[e.Index] == "" && match(e)
+	}
+	if t.disk != nil {
+		var err error
+		if n, err = t.disk.count(citizen, t.base, ok); err != nil {
+			return 0, err
+		}
+	}
+	for _, i := range t.citizenLeaves(citizen) {
+		if ok(&t.events[i-t.base]) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Uses counts the views of citizen by requester for purpose, at or after
+// since, that released data: what a purpose's frequency ceiling counts.
+func (t *Trail) Uses(citizen, requester, purpose string, since time.Time) (int, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.uses(citizen, since, func(e *Entry) bool { return e.Requester == requester && e.Purpose == purpose })
+}
+
+// ConsentUses counts the views of citizen that released data under
+// consent id at or after since (zero: ever).
+func (t *Trail) ConsentUses(citizen, id string, since time.Time) (int, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.uses(citizen, since, func(e *Entry) bool { return e.Consent != nil && e.Consent.ID == id })
+}
+
+// TokenSeen reports whether an event read so far carries token.
+func (t *Trail) TokenSeen(token string) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	_, ok := t.tokens[token]
+	return ok
+}
+
+// Outcome says how the log settled the event id: found once the trail has
+// read it, and void the code of why it released nothing ("" if it stands
+// as written).
+func (t *Trail) Outcome(id string) (void string, found bool, err error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	index, ok, err := t.indexLocked(id)
+	if err != nil || !ok {
+		return "", false, err
+	}
+	return t.voided[index], true, nil
+}
+
+// Next is the offset of the first record the trail has not read.
+func (t *Trail) Next() int64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.next
+}
+
+// indexLocked is Index with t.mu held.
+func (t *Trail) indexLocked(id string) (int64, bool, error) {
+	if i, ok := t.byID[id]; ok || t.disk == nil {
+		return i, ok, nil
+	}
+	return t.disk.index(id)
+}

@@ -1,0 +1,192 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/passerelle-bus/passerelle/internal/audit"
+	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/trust"
+)
+
+// Auditor makes a decision durable before its answer leaves: an
+// *audit.Log. An error means nothing may be released; Void records that
+// an event written earlier released nothing after all.
+type Auditor interface {
+	Append(ctx context.Context, ev audit.Event) (audit.Receipt, error)
+	Void(ev audit.Event, code string)
+}
+
+// Guard is what every authenticated endpoint goes through: the request
+// token, the role, and the audit event of what the request was answered,
+// refusals included. Nothing of a request is answered before its event is
+// durable and the log has settled its claims.
+type Guard struct {
+	Auth  *trust.Authenticator
+	Audit Auditor
+	// Pseudo names, in a refusal's event, the citizen the path named.
+	Pseudo *pseudo.Pseudonymizer
+	// Trail follows the audit log: it tells how the log settled an
+	// event's claims against other gateways' (audit/claims.go).
+	Trail *audit.Trail
+	Log   *slog.Logger
+	Now   func() time.Time
+}
+
+// settleTimeout bounds the wait for the log to settle a claim: the trail
+// reading up to the request's own event.
+const settleTimeout = 5 * time.Second
+
+type requestKey struct{}
+
+// request is what the guard knows of an authenticated request.
+type request struct {
+	caller trust.Caller
+	// from is how far the trail had read when the request came: every
+	// check made for it (token, ceilings, consent uses) saw at least that
+	// much of the log.
+	from int64
+}
+
+// protect lets through only a valid member token holding role (any
+// member if role is ""). A missing or invalid token is a 401 problem
+// document, unaudited: nobody is known to have asked. A replayed token
+// and a missing role are refused with an audit event of kind
+// audit.KindRefusal, as the answer of what was asked.
+func (g *Guard) protect(role string, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		from := g.Trail.Next()
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			token = ""
+		}
+		c, err := g.Auth.Caller([]byte(strings.TrimSpace(token)))
+		if err != nil {
+			code := trust.AuthMalformed
+			var ae *trust.AuthError
+			if errors.As(err, &ae) {
+				code = ae.Code
+			}
+			if code == trust.AuthReplayed && c.Member != nil && !g.refuseReplay(w, r, c) {
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			writeProblem(w, http.StatusUnauthorized, code, "Authentication refused", err.Error())
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), requestKey{}, &request{caller: c, from: from}))
+		if role != "" && !c.Has(role) {
+			g.reject(w, r, http.StatusForbidden, "role-missing", "The "+role+" role is required", "")
+			return
+		}
+		next(w, r)
+	})
+}
+
+// refusal is the event of a request refused for what it asked: the route
+// (its pattern, so no NIR), and the citizen's audit pseudonym if the path
+// names a valid NIR, so that an attempt shows in the citizen's trail.
+func (g *Guard) refusal(r *http.Request, c trust.Caller, code string) audit.Event {
+	ev := audit.Event{ID: requestID(), Time: g.Now(), Kind: audit.KindRefusal, Requester: c.ID, KeyID: c.KeyID,
+		Decision: "deny", Code: code, Query: map[string]string{"route": r.Pattern}}
+	if nir := r.PathValue("nir"); nir != "" && g.Pseudo != nil && pseudo.ValidateNIR(nir) == nil {
+		if ids, err := g.Pseudo.Audit(r.Context(), []string{nir}); err == nil {
+			ev.Citizen = ids[0]
+		}
+	}
+	return ev
+}
+
+// refuseReplay audits a replayed token, without the token's id (the first
+// use holds it); false if it could not be (the request was answered 503).
+func (g *Guard) refuseReplay(w http.ResponseWriter, r *http.Request, c trust.Caller) bool {
+	if _, err := g.Audit.Append(r.Context(), g.refusal(r, c, trust.AuthReplayed)); err != nil {
+		writeAuditDown(w)
+		return false
+	}
+	return true
+}
+
+// record writes ev, the event of what a request is answered, with the
+// request's token, and returns once the log has settled it: void is ""
+// if the answer may leave as decided, else the code the request is
+// refused with instead (a limit another gateway's request reached first,
+// a token it used first). An error means nothing may be released, and
+// the request is answered 503; a void is then written for the event.
+func (g *Guard) record(r *http.Request, ev audit.Event) (void string, err error) {
+	void, _, err = g.recordAt(r, ev)
+	return void, err
+}
+
+// recordAt is record, also saying where the event landed.
+func (g *Guard) recordAt(r *http.Request, ev audit.Event) (string, audit.Receipt, error) {
+	req := requestOf(r)
+	ev.KeyID, ev.Token, ev.TokenExpiry = req.caller.KeyID, req.caller.TokenID, req.caller.Expiry.Unix()
+	rc, err := g.Audit.Append(r.Context(), ev)
+	if err != nil {
+		return "", rc, err
+	}
+	if req.from >= rc.Since {
+		// Every record between what the checks read and this event is
+		// this gateway's own: its checks were the log's.
+		return "", rc, nil
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), settleTimeout)
+	defer cancel()
+	void, err := g.settle(ctx, ev.ID, rc.Offset)
+	if err != nil {
+		g.Audit.Void(ev, audit.VoidUnavailable)
+		g.Log.Warn("audit event not settled: answered 503", "decision_id", ev.ID, "err", err)
+	}
+	return void, rc, err
+}
+
+// reject refuses a request the guard let through, for what it asked
+// (a malformed query, an unknown purpose): audited, then answered.
+func (g *Guard) reject(w http.ResponseWriter, r *http.Request, status int, code, title, detail string) {
+	if void, err := g.record(r, g.refusal(r, caller(r), code)); err != nil {
+		writeAuditDown(w)
+		return
+	} else if void != "" {
+		answerVoid(w, void)
+		return
+	}
+	writeProblem(w, status, code, title, detail)
+}
+
+func (g *Guard) settle(ctx context.Context, id string, offset int64) (string, error) {
+	if err := g.Trail.CatchUp(ctx, offset); err != nil {
+		return "", err
+	}
+	void, found, err := g.Trail.Outcome(id)
+	if err == nil && !found {
+		err = errors.New("the trail read past the event without finding it")
+	}
+	return void, err
+}
+
+// answerVoid answers a request whose event the log settled as void.
+func answerVoid(w http.ResponseWriter, void string) {
+	if void == audit.VoidToken {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeProblem(w, http.StatusUnauthorized, void, "Authentication refused", "the token was used first at another gateway")
+		return
+	}
+	writeProblem(w, http.StatusForbidden, void, "Access refused by the policy", "another request reached the limit first")
+}
+
+// requestOf returns what the guard knows of a request it let through.
+func requestOf(r *http.Request) *request {
+	req, _ := r.Context().Value(requestKey{}).(*request)
+	if req == nil {
+		return &request{}
+	}
+	return req
+}
+
+// caller returns the authenticated member of a request and its key id.
+func caller(r *http.Request) trust.Caller { return requestOf(r).caller }
