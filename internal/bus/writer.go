@@ -147,6 +147,7 @@ type Produced struct {
 func (w *Writer) produce(ctx context.Context, topic string, partition int, msgs []kafka.Message) (Produced, error) {
 	now := time.Now()
 	recs := make([]kafka.Record, len(msgs))
+	landed := false // an attempt failed in a way that may have written it
 	for attempt := 1; ; attempt++ {
 		// A failed attempt may have read the records' bytes: each
 		// attempt sends new readers of them.
@@ -169,14 +170,15 @@ func (w *Writer) produce(ctx context.Context, topic string, partition int, msgs 
 			err = resp.Error
 		}
 		if err == nil {
-			return Produced{BaseOffset: resp.BaseOffset, Retried: attempt > 1}, nil
+			return Produced{BaseOffset: resp.BaseOffset, Retried: landed}, nil
 		}
+		landed = landed || mayHaveLanded(err)
 		if attempt >= DefaultMaxAttempts || !retriable(err) {
-			return Produced{BaseOffset: -1, Retried: attempt > 1}, err
+			return Produced{BaseOffset: -1, Retried: landed}, err
 		}
 		select {
 		case <-ctx.Done():
-			return Produced{BaseOffset: -1, Retried: true}, fmt.Errorf("%w (after %d attempts: %w)", ctx.Err(), attempt, err)
+			return Produced{BaseOffset: -1, Retried: landed}, fmt.Errorf("%w (after %d attempts: %w)", ctx.Err(), attempt, err)
 		case <-time.After(min(time.Duration(attempt)*50*time.Millisecond, time.Second)):
 		}
 	}
@@ -191,6 +193,22 @@ func retriable(err error) bool {
 		return ke.Temporary()
 	}
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// mayHaveLanded: a produce that failed so may still have appended its
+// records. The partition's leader refuses before appending when it is not
+// the leader or lacks replicas; a lost connection or a timeout says
+// nothing either way.
+func mayHaveLanded(err error) bool {
+	var ke kafka.Error
+	if errors.As(err, &ke) {
+		switch ke {
+		case kafka.NotLeaderForPartition, kafka.UnknownTopicOrPartition, kafka.LeaderNotAvailable, kafka.NotEnoughReplicas,
+			kafka.MessageSizeTooLarge, kafka.InvalidTopic, kafka.TopicAuthorizationFailed, kafka.InvalidMessage:
+			return false
+		}
+	}
+	return true
 }
 
 // Close flushes and releases the writer.

@@ -136,8 +136,11 @@ func (ix *Index) Run(ctx context.Context, client *bus.Client) error {
 	return errors.Join(<-errs, ctx.Err())
 }
 
-// Ingest takes one record of a domain topic into the view if it verifies;
-// one that does not is counted and logged, never served.
+// Ingest takes one record of a domain topic into the view if it verifies
+// and is newer than what the view holds of its subject (Head.Order); one
+// that is not is counted and logged, never served. A record the view has
+// already read (at or before the offset it holds, a disk index reading
+// the log again) changes nothing and is not counted.
 func (ix *Index) Ingest(domainName string, m kafka.Message) error {
 	d, ok := domainByName(domainName)
 	if !ok {
@@ -146,6 +149,13 @@ func (ix *Index) Ingest(domainName string, m kafka.Message) error {
 	_, meta, err := d.decode(ix.codec, d.subject, m.Value)
 	if err != nil {
 		ix.reject(d.name, "undecodable", m, err)
+		return nil
+	}
+	held, holds, err := ix.store.Head(d.name, meta.Subject)
+	if err != nil {
+		return err
+	}
+	if holds && held.Partition == int32(m.Partition) && m.Offset <= held.Offset {
 		return nil
 	}
 	var sig, batch []byte
@@ -163,17 +173,30 @@ func (ix *Index) Ingest(domainName string, m kafka.Message) error {
 		ix.reject(d.name, reason(err), m, err)
 		return nil
 	}
-	e := Entry{Partition: int32(m.Partition), Offset: m.Offset, KeyID: k.ID, Value: m.Value}
+	e := Entry{Head: Head{Partition: int32(m.Partition), Offset: m.Offset, EventTime: meta.EventTime.UnixMilli(), RecordID: meta.RecordID},
+		KeyID: k.ID, Value: m.Value}
 	switch meta.Op {
 	case schemas.OpUpsert:
-		err = ix.store.Put(d.name, meta.Subject, e)
 	case schemas.OpDelete:
-		err = ix.store.Delete(d.name, meta.Subject)
+		e.Deleted, e.Value = true, nil
 	default:
 		ix.reject(d.name, "unknown-op", m, fmt.Errorf("op %q", meta.Op))
 		return nil
 	}
-	if err != nil {
+	if holds {
+		switch c := e.Order(held); {
+		case c < 0:
+			// A validly signed record older than the one held, written
+			// again: the view never goes back in time.
+			ix.reject(d.name, "stale", m, fmt.Errorf("event time %d, record %s: the view holds %d, %s",
+				e.EventTime, e.RecordID, held.EventTime, held.RecordID))
+			return nil
+		case c == 0:
+			ix.reject(d.name, "duplicate", m, fmt.Errorf("record %s is held already", e.RecordID))
+			return nil
+		}
+	}
+	if err := ix.store.Put(d.name, meta.Subject, e); err != nil {
 		return err
 	}
 	ix.indexed.WithLabelValues(d.name).Inc()
@@ -230,7 +253,7 @@ func (ix *Index) Lookup(domainName, subject string) (Record, bool, error) {
 		return Record{}, false, fmt.Errorf("view: unknown domain %q", domainName)
 	}
 	e, ok, err := ix.store.Get(d.name, subject)
-	if err != nil || !ok {
+	if err != nil || !ok || e.Deleted {
 		return Record{}, false, err
 	}
 	v, meta, err := d.decode(ix.codec, d.subject, e.Value)

@@ -7,9 +7,11 @@
 package view
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -22,18 +24,47 @@ import (
 // record's size, and the index of 70 million citizens must not triple for
 // a proof nobody asks of it twice.
 type Entry struct {
-	Partition int32
-	Offset    int64
-	KeyID     string
-	Value     []byte
+	Head
+	KeyID string
+	Value []byte
 }
 
-// Store keeps the latest entry per (domain, subject). Two implementations:
-// memory for the demo, bbolt on disk for populations larger than RAM.
+// Head is where an entry sits in the log and in its subject's history:
+// what the index compares a new record with, without reading the record.
+type Head struct {
+	Partition int32
+	Offset    int64
+	// EventTime (Unix milliseconds) and RecordID, both signed with the
+	// record, order a subject's records: the index keeps the greatest, so
+	// an older record written again, however validly signed, never takes
+	// its place (Order).
+	EventTime int64
+	RecordID  string
+	// Deleted marks the DELETE that ended the subject's record: kept, so
+	// that an older UPSERT replayed after it does not bring it back.
+	Deleted bool
+}
+
+// Order compares two records of one subject: by event time, then, for two
+// records of the same millisecond, by record id, which any reader can
+// apply alike. Negative if h comes before o.
+func (h Head) Order(o Head) int {
+	switch {
+	case h.EventTime != o.EventTime:
+		return cmp.Compare(h.EventTime, o.EventTime)
+	}
+	return strings.Compare(h.RecordID, o.RecordID)
+}
+
+// Store keeps the latest entry per (domain, subject), deletions as
+// entries marked Deleted. Two implementations: memory for the demo, bbolt
+// on disk for populations larger than RAM.
 type Store interface {
 	Put(domain, subject string, e Entry) error
-	Delete(domain, subject string) error
+	// Get returns the entry of subject, a deletion included.
 	Get(domain, subject string) (Entry, bool, error)
+	// Head is Get without the value.
+	Head(domain, subject string) (Head, bool, error)
 	Close() error
 }
 
@@ -56,12 +87,10 @@ func (s *Memory) Put(domain, subject string, e Entry) error {
 	return nil
 }
 
-// Delete implements Store.
-func (s *Memory) Delete(domain, subject string) error {
-	s.mu.Lock()
-	delete(s.m, memKey(domain, subject))
-	s.mu.Unlock()
-	return nil
+// Head implements Store.
+func (s *Memory) Head(domain, subject string) (Head, bool, error) {
+	e, ok, err := s.Get(domain, subject)
+	return e.Head, ok, err
 }
 
 // Get implements Store.
@@ -84,9 +113,15 @@ type Disk struct {
 	db *bolt.DB
 
 	mu      sync.Mutex
-	pending map[string]map[string]*Entry // domain → subject → entry; nil deletes
+	pending map[string]map[string]*Entry // domain → subject → entry
 	n       int
 }
+
+// diskFormat changes when what an entry holds does: a file of another
+// format is emptied, and rebuilt from the log as any index is.
+const diskFormat = "2"
+
+var bucketFormat = []byte("\x00format")
 
 // diskFlushEvery is how many writes a transaction gathers.
 const diskFlushEvery = 8192
@@ -95,6 +130,30 @@ const diskFlushEvery = 8192
 func OpenDisk(path string) (*Disk, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true})
 	if err != nil {
+		return nil, fmt.Errorf("view index %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketFormat); b != nil && string(b.Get(bucketFormat)) == diskFormat {
+			return nil
+		}
+		var names [][]byte
+		tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			names = append(names, append([]byte(nil), name...))
+			return nil
+		})
+		for _, name := range names {
+			if err := tx.DeleteBucket(name); err != nil {
+				return err
+			}
+		}
+		b, err := tx.CreateBucket(bucketFormat)
+		if err != nil {
+			return err
+		}
+		return b.Put(bucketFormat, []byte(diskFormat))
+	})
+	if err != nil {
+		db.Close()
 		return nil, fmt.Errorf("view index %s: %w", path, err)
 	}
 	return &Disk{db: db, pending: map[string]map[string]*Entry{}}, nil
@@ -118,9 +177,6 @@ func (s *Disk) stage(domain, subject string, e *Entry) error {
 // Put implements Store.
 func (s *Disk) Put(domain, subject string, e Entry) error { return s.stage(domain, subject, &e) }
 
-// Delete implements Store.
-func (s *Disk) Delete(domain, subject string) error { return s.stage(domain, subject, nil) }
-
 // Flush commits the gathered writes.
 func (s *Disk) Flush() error {
 	s.mu.Lock()
@@ -139,12 +195,7 @@ func (s *Disk) flushLocked() error {
 				return err
 			}
 			for subject, e := range m {
-				if e == nil {
-					err = b.Delete([]byte(subject))
-				} else {
-					err = b.Put([]byte(subject), encodeEntry(*e))
-				}
-				if err != nil {
+				if err := b.Put([]byte(subject), encodeEntry(*e)); err != nil {
 					return err
 				}
 			}
@@ -161,12 +212,19 @@ func (s *Disk) flushLocked() error {
 
 // Get implements Store; writes not yet committed are seen.
 func (s *Disk) Get(domain, subject string) (e Entry, ok bool, err error) {
+	return s.read(domain, subject, true)
+}
+
+// Head implements Store, without copying the value.
+func (s *Disk) Head(domain, subject string) (Head, bool, error) {
+	e, ok, err := s.read(domain, subject, false)
+	return e.Head, ok, err
+}
+
+func (s *Disk) read(domain, subject string, value bool) (e Entry, ok bool, err error) {
 	s.mu.Lock()
 	if p, staged := s.pending[domain][subject]; staged {
 		s.mu.Unlock()
-		if p == nil {
-			return Entry{}, false, nil
-		}
 		return *p, true, nil
 	}
 	s.mu.Unlock()
@@ -179,7 +237,7 @@ func (s *Disk) Get(domain, subject string) (e Entry, ok bool, err error) {
 		if v == nil {
 			return nil
 		}
-		e, err = decodeEntry(v) // copies: v is only valid in the transaction
+		e, err = decodeEntry(v, value) // copies: v is only valid in the transaction
 		ok = err == nil
 		return err
 	})
@@ -191,38 +249,47 @@ func (s *Disk) Close() error {
 	return errors.Join(s.Flush(), s.db.Close())
 }
 
-// encodeEntry: partition, offset, then the key id and the value, each
-// length-prefixed.
+// encodeEntry: partition, offset, event time, a deleted flag, then the
+// record id, the key id and the value, each length-prefixed.
 func encodeEntry(e Entry) []byte {
-	b := make([]byte, 0, 12+2*binary.MaxVarintLen32+len(e.KeyID)+len(e.Value))
+	b := make([]byte, 0, 21+3*binary.MaxVarintLen32+len(e.RecordID)+len(e.KeyID)+len(e.Value))
 	b = binary.BigEndian.AppendUint32(b, uint32(e.Partition))
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Offset))
-	b = binary.AppendUvarint(b, uint64(len(e.KeyID)))
-	b = append(b, e.KeyID...)
-	b = binary.AppendUvarint(b, uint64(len(e.Value)))
-	return append(b, e.Value...)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.EventTime))
+	var deleted byte
+	if e.Deleted {
+		deleted = 1
+	}
+	b = append(b, deleted)
+	for _, s := range [][]byte{[]byte(e.RecordID), []byte(e.KeyID), e.Value} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return b
 }
 
 var errCorrupt = errors.New("view index entry is corrupt: delete the index to rebuild it from Kafka")
 
-func decodeEntry(b []byte) (Entry, error) {
-	if len(b) < 12 {
+// decodeEntry reads an entry, its value only if value is set.
+func decodeEntry(b []byte, value bool) (Entry, error) {
+	if len(b) < 21 {
 		return Entry{}, errCorrupt
 	}
-	e := Entry{Partition: int32(binary.BigEndian.Uint32(b)), Offset: int64(binary.BigEndian.Uint64(b[4:]))}
-	b = b[12:]
-	var parts [2][]byte
+	e := Entry{Head: Head{Partition: int32(binary.BigEndian.Uint32(b)), Offset: int64(binary.BigEndian.Uint64(b[4:])),
+		EventTime: int64(binary.BigEndian.Uint64(b[12:])), Deleted: b[20] == 1}}
+	b = b[21:]
+	var parts [3][]byte
 	for i := range parts {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || uint64(len(b)-k) < n {
 			return Entry{}, errCorrupt
 		}
-		if n > 0 {
+		if n > 0 && (i < 2 || value) {
 			parts[i] = append([]byte(nil), b[k:k+int(n)]...)
 		}
 		b = b[k+int(n):]
 	}
-	e.KeyID, e.Value = string(parts[0]), parts[1]
+	e.RecordID, e.KeyID, e.Value = string(parts[0]), string(parts[1]), parts[2]
 	return e, nil
 }
 

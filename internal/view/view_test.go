@@ -140,3 +140,124 @@ func TestViewFromTheLog(t *testing.T) {
 		})
 	}
 }
+
+// The view only moves forward: a citizen's earlier record, validly signed
+// and written onto the topic again after a newer one, is refused as stale
+// and counted, in memory and on disk; a disk index that reads the log
+// again after a restart counts nothing for the records it had taken in.
+func TestViewNeverGoesBack(t *testing.T) {
+	ctx := context.Background()
+	tg := bustest.Embedded(t)
+	client := tg.Client(t)
+	if err := client.EnsureTopics(ctx, bus.StandardTopics(3)...); err != nil {
+		t.Fatal(err)
+	}
+	p := synth.Generate(40, 5, synth.Options{DefectRate: synth.NoDefects})
+	dsn := filepath.Join(t.TempDir(), "tax.sqlite")
+	db, _ := sql.Open("sqlite", dsn)
+	defer db.Close()
+	if err := synth.WriteTax(ctx, db, synth.SQLite, p); err != nil {
+		t.Fatal(err)
+	}
+	w := trusttest.New(t, []trust.MemberSpec{{ID: "dgfip", Name: "DGFiP", Roles: []string{"publisher:tax"}}})
+	kr := pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo"))
+	kr.Ensure(pseudo.KeyNames(bus.Domains())...)
+	cat, _ := schemas.Load(schemas.Embedded())
+	codec := schemas.NewCodec(cat)
+	publish := func() {
+		t.Helper()
+		c, err := connect.Open(ctx, connect.Config{Member: "dgfip", Domain: "tax", Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers},
+			Source: connect.SourceConfig{Driver: "sqlite", DSN: dsn}}, connect.Deps{Bus: client, Codec: codec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Run(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish()
+	// The tax office corrects row 1's income a day later: a new row, as
+	// its system appends them.
+	var nir, updated string
+	if err := db.QueryRow(`SELECT nir, updated_at FROM household_assessment WHERE id = 1`).Scan(&nir, &updated); err != nil {
+		t.Fatal(err)
+	}
+	subjects, _ := pseudo.New(kr).Domain(ctx, "tax", []string{nir})
+	var old kafka.Message
+	var mu sync.Mutex
+	client.Replay(ctx, "passerelle.tax.household.v1", bus.ReplayOptions{}, func(m kafka.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if string(m.Key) == subjects[0] {
+			old = m
+		}
+		return nil
+	})
+	var was schemas.Household
+	if _, err := codec.Decode(old.Value, "passerelle.tax.household.v1-value", nil, &was); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.Exec(`INSERT INTO household_assessment (id, nir, tax_year, household_id, role, shares, reference_income_cents,
+		taxable_income_cents, tax_due_cents, dependants, commune_code, withholding_rate_bp, updated_at)
+		SELECT (SELECT max(id) + 1 FROM household_assessment), nir, tax_year, household_id, role, shares, reference_income_cents + 12345,
+		taxable_income_cents, tax_due_cents, dependants, commune_code, withholding_rate_bp, ? FROM household_assessment WHERE id = 1`,
+		was.Meta.EventTime.Add(24*time.Hour).Format(time.RFC3339Nano))
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish()
+	// Then someone writes the first version back, as it was signed.
+	wr := client.NewWriter(nil, bus.WithBalancer(bus.ByPartition{}))
+	replay := kafka.Message{Topic: old.Topic, Partition: old.Partition, Key: old.Key, Value: old.Value, Headers: old.Headers}
+	if err := wr.Write(ctx, replay); err != nil {
+		t.Fatal(err)
+	}
+	wr.Close()
+
+	disk, err := view.OpenDisk(filepath.Join(t.TempDir(), "view.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer disk.Close()
+	build := func(t *testing.T, store view.Store) *view.Index {
+		t.Helper()
+		ix := view.New(store, codec, w.Store(t), prometheus.NewRegistry(), nil)
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- ix.Run(rctx, client) }()
+		select {
+		case <-ix.Ready():
+		case <-time.After(30 * time.Second):
+			t.Fatal("view never caught up")
+		}
+		cancel()
+		<-done
+		return ix
+	}
+	for name, store := range map[string]view.Store{"memory": view.NewMemory(), "disk": disk} {
+		t.Run(name, func(t *testing.T) {
+			ix := build(t, store)
+			r, ok, err := ix.Lookup("tax", string(old.Key))
+			if err != nil || !ok {
+				t.Fatalf("lookup: %v %v", ok, err)
+			}
+			if got := r.Value.(*schemas.Household).ReferenceIncomeCents; got != was.ReferenceIncomeCents+12345 {
+				t.Fatalf("income %d: the view went back to %d or elsewhere, want the correction %d", got, was.ReferenceIncomeCents, was.ReferenceIncomeCents+12345)
+			}
+			if n := testutil.ToFloat64(ix.Rejected("tax", "stale")); n != 1 {
+				t.Fatalf("%v stale records counted, want 1", n)
+			}
+		})
+	}
+	// The disk index after a restart reads the log again from its start:
+	// what it had taken in counts nothing; the replay, after what it
+	// holds, is refused again (and counted by this process).
+	ix := build(t, disk)
+	if s, d := testutil.ToFloat64(ix.Rejected("tax", "stale")), testutil.ToFloat64(ix.Rejected("tax", "duplicate")); s != 1 || d != 0 {
+		t.Fatalf("reading the log again counted %v stale and %v duplicate records, want 1 and 0", s, d)
+	}
+	if r, ok, _ := ix.Lookup("tax", string(old.Key)); !ok || r.Value.(*schemas.Household).ReferenceIncomeCents != was.ReferenceIncomeCents+12345 {
+		t.Fatalf("after the restart: %v %+v", ok, r)
+	}
+}
