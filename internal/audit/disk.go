@@ -484,8 +484,11 @@ func (t *Trail) trim(s *snapshot) {
 	t.in.reset()
 }
 
-// Close saves what the trail has gathered and closes its disk index.
+// Close saves what the trail has gathered and closes its disk index. It
+// waits for an Add in progress: only one may wait for a save.
 func (t *Trail) Close() error {
+	t.addMu.Lock()
+	defer t.addMu.Unlock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.disk == nil || t.disk.closed {

@@ -34,8 +34,11 @@ func (t *Trail) Follow(ctx context.Context, client *bus.Client, log *slog.Logger
 }
 
 // take adds a record read from the topic; a finding is logged and
-// counted, never fatal.
+// counted, never fatal. The follower and catch-ups take records one at a
+// time: Add may wait, unlocked, for a save, and only one may.
 func (t *Trail) take(m kafka.Message) error {
+	t.addMu.Lock()
+	defer t.addMu.Unlock()
 	err := t.Add(FromMessage(m))
 	var f *Finding
 	if errors.As(err, &f) {

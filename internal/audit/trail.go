@@ -134,6 +134,7 @@ type Trail struct {
 	client  *bus.Client  // set by Follow, for Sync and CatchUp
 	log     *slog.Logger // set by Follow
 	catchMu sync.Mutex   // one catch-up fetch at a time
+	addMu   sync.Mutex   // one Add at a time from the follower and catch-ups
 }
 
 type writerState struct {

@@ -68,6 +68,9 @@ type ViewResponse struct {
 const (
 	WithheldNoRecord = "no-record"
 	WithheldTooOld   = "too-old"
+	// WithheldWithdrawn: the member that published the record has been
+	// revoked (or its key), or no longer publishes the domain.
+	WithheldWithdrawn = "publisher-revoked"
 )
 
 func requestID() string { return audit.NewID(time.Now()) }
@@ -293,11 +296,14 @@ func (c *Citizens) assemble(ctx context.Context, nir string, granted policy.Fiel
 			return err
 		}
 		rec, ok, err := c.Index.Lookup(domain, subjects[0])
-		if err != nil {
+		withdrawn := errors.Is(err, view.ErrWithdrawn)
+		if err != nil && !withdrawn {
 			return err
 		}
 		for _, f := range fs {
 			switch {
+			case withdrawn:
+				resp.Withheld[f.String()] = WithheldWithdrawn
 			case !ok:
 				resp.Withheld[f.String()] = WithheldNoRecord
 			// "How far back" bounds records of events and periods (a tax

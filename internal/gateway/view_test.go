@@ -60,6 +60,9 @@ type fixture struct {
 	nir      string
 
 	auditTopic string
+	store      *trust.Store
+	rules      *policy.RuleSet
+	ctx        context.Context
 	// auditMetrics holds the audit log's series.
 	auditMetrics *prometheus.Registry
 	auditLog     *audit.Log
@@ -70,9 +73,11 @@ type fixture struct {
 // startAudit gives a gateway its own audit topic (a shared broker's
 // passerelle.audit.v1 holds every other run's events), the log writing it,
 // the trail following it and a checkpoint publisher.
-func startAudit(t testing.TB, ctx context.Context, client *bus.Client, signer seal.Signer, store *trust.Store, reg prometheus.Registerer) (*audit.Log, *audit.Trail, *audit.Publisher, string) {
+func startAudit(t testing.TB, ctx context.Context, client *bus.Client, signer seal.Signer, store *trust.Store, reg prometheus.Registerer, topic string) (*audit.Log, *audit.Trail, *audit.Publisher, string) {
 	t.Helper()
-	topic := bustest.Topic(t, client, 1)
+	if topic == "" {
+		topic = bustest.Topic(t, client, 1)
+	}
 	aw := audit.NewWriter(client, nil)
 	// On disk, as a gateway configured with audit.index keeps it; a test
 	// saves every few records, so that its queries read the disk too.
@@ -162,7 +167,8 @@ func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 	}
 	f := &fixture{world: w, client: client, consents: consent.NewMemory(), pseudo: pseudo.New(kr)}
 	f.auditMetrics = prometheus.NewRegistry()
-	f.auditLog, f.trail, f.publisher, f.auditTopic = startAudit(t, ctx, client, w.Signer(t, gatewayID), store, f.auditMetrics)
+	f.store, f.rules, f.ctx = store, rules, ctx
+	f.auditLog, f.trail, f.publisher, f.auditTopic = startAudit(t, ctx, client, w.Signer(t, gatewayID), store, f.auditMetrics, "")
 	cw := client.NewWriter(nil)
 	t.Cleanup(func() { cw.Close() })
 	f.journal = consent.NewJournal(f.consents, cw, seal.NewSealer(w.Signer(t, "passerelle-gateway")), store, nil, nil)
@@ -180,17 +186,31 @@ func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 		}
 	}
 	f.nir = f.adults[0]
-	auth := trust.NewAuthenticator(store, gatewayID, nil)
-	auth.ConsultLog(f.trail.TokenSeen)
-	f.guard = &gateway.Guard{Auth: auth, Audit: f.auditLog, Pseudo: f.pseudo, Trail: f.trail, Log: slog.New(slog.DiscardHandler), Now: time.Now}
-	cz := &gateway.Citizens{Guard: f.guard, Log: slog.New(slog.DiscardHandler), Rules: rules, Index: ix,
-		Pseudo: f.pseudo, Consents: f.journal, Limits: gateway.NewLimits(f.trail)}
-	cs := &gateway.Consents{Guard: f.guard, Journal: f.journal, Rules: rules, Pseudo: f.pseudo, Trust: store}
-	au := &gateway.Audit{Guard: f.guard, Trail: f.trail, Publisher: f.publisher, Pseudo: f.pseudo, Trust: store}
-	f.cz = cz
-	f.srv = httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Citizens: cz, Consents: cs, Audit: au, Trust: store, Policy: rules}))
-	t.Cleanup(f.srv.Close)
+	f.guard, f.cz, f.srv = f.instance(t, ix, f.auditLog, f.trail, f.publisher)
 	return f
+}
+
+// instance serves a gateway on the fixture's view and consents, writing
+// and reading the audit log through log and trail.
+func (f *fixture) instance(t testing.TB, ix *view.Index, log *audit.Log, trail *audit.Trail, pub *audit.Publisher) (*gateway.Guard, *gateway.Citizens, *httptest.Server) {
+	auth := trust.NewAuthenticator(f.store, gatewayID, nil)
+	auth.ConsultLog(trail.TokenSeen)
+	guard := &gateway.Guard{Auth: auth, Audit: log, Pseudo: f.pseudo, Trail: trail, Log: slog.New(slog.DiscardHandler), Now: time.Now}
+	cz := &gateway.Citizens{Guard: guard, Log: slog.New(slog.DiscardHandler), Rules: f.rules, Index: ix,
+		Pseudo: f.pseudo, Consents: f.journal, Limits: gateway.NewLimits(trail)}
+	cs := &gateway.Consents{Guard: guard, Journal: f.journal, Rules: f.rules, Pseudo: f.pseudo, Trust: f.store}
+	au := &gateway.Audit{Guard: guard, Trail: trail, Publisher: pub, Pseudo: f.pseudo, Trust: f.store}
+	srv := httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Citizens: cz, Consents: cs, Audit: au, Trust: f.store, Policy: f.rules}))
+	t.Cleanup(srv.Close)
+	return guard, cz, srv
+}
+
+// twin starts a second gateway instance on the same log: its own audit
+// writer, trail, replay memory and holds, as another pod would have.
+func (f *fixture) twin(t testing.TB) *httptest.Server {
+	log, trail, pub, _ := startAudit(t, f.ctx, f.client, f.world.Signer(t, gatewayID), f.store, nil, f.auditTopic)
+	_, _, srv := f.instance(t, f.cz.Index, log, trail, pub)
+	return srv
 }
 
 // logged writes events to the audit log, as another gateway would have,

@@ -58,10 +58,17 @@ func domainByName(name string) (domain, bool) {
 	return domain{}, false
 }
 
+// ErrWithdrawn: the record's signing key, or its member, has been revoked
+// since the record was taken in, or the member no longer publishes the
+// domain. The record is not served: a revocation takes effect on what a
+// member published at once, not at the next rebuild.
+var ErrWithdrawn = errors.New("the record's publisher has been revoked")
+
 // Index builds and serves the view.
 type Index struct {
 	store    Store
 	codec    *schemas.Codec
+	keys     seal.Keys
 	verifier *seal.Verifier
 	log      *slog.Logger
 
@@ -78,7 +85,7 @@ func New(store Store, codec *schemas.Codec, keys seal.Keys, reg prometheus.Regis
 		log = slog.New(slog.DiscardHandler)
 	}
 	ix := &Index{
-		store: store, codec: codec, verifier: seal.NewVerifier(keys), log: log.With("component", "view"),
+		store: store, codec: codec, keys: keys, verifier: seal.NewVerifier(keys), log: log.With("component", "view"),
 		indexed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "passerelle_view_records_indexed_total", Help: "Verified records taken into the view.",
 		}, []string{"domain"}),
@@ -246,7 +253,8 @@ func Topic(domainName string) string {
 	return schemas.TopicOf(d.subject)
 }
 
-// Lookup returns the verified record of subject in domain, if any.
+// Lookup returns the verified record of subject in domain, if any; an
+// error wrapping ErrWithdrawn if its publisher has been revoked since.
 func (ix *Index) Lookup(domainName, subject string) (Record, bool, error) {
 	d, ok := domainByName(domainName)
 	if !ok {
@@ -255,6 +263,13 @@ func (ix *Index) Lookup(domainName, subject string) (Record, bool, error) {
 	e, ok, err := ix.store.Get(d.name, subject)
 	if err != nil || !ok || e.Deleted {
 		return Record{}, false, err
+	}
+	k, err := ix.keys.SigningKey(e.KeyID)
+	if err == nil && !ix.keys.MayPublish(k.Member, d.name) {
+		err = seal.ErrNotPublisher
+	}
+	if err != nil {
+		return Record{}, false, fmt.Errorf("%w: %s record of key %s: %w", ErrWithdrawn, d.name, e.KeyID, err)
 	}
 	v, meta, err := d.decode(ix.codec, d.subject, e.Value)
 	if err != nil {
