@@ -214,6 +214,9 @@ func (t *Trail) Outcome(id string) (void string, found bool, err error) {
 	return t.voided[index], true, nil
 }
 
+// Topic is the audit topic the trail reads.
+func (t *Trail) Topic() string { return t.o.Topic }
+
 // Next is the offset of the first record the trail has not read.
 func (t *Trail) Next() int64 {
 	t.mu.RLock()

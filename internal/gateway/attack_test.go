@@ -4,17 +4,30 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/passerelle-bus/passerelle/internal/audit"
+	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/consent"
+	"github.com/passerelle-bus/passerelle/internal/gateway"
+	"github.com/passerelle-bus/passerelle/internal/interop"
 	"github.com/passerelle-bus/passerelle/internal/trust"
+	"github.com/passerelle-bus/passerelle/internal/view"
 	"github.com/passerelle-bus/passerelle/policy"
 )
 
@@ -55,7 +68,7 @@ func call(t testing.TB, srv *httptest.Server, token, method, path string, body a
 	defer resp.Body.Close()
 	var out map[string]any
 	b, _ := io.ReadAll(resp.Body)
-	if len(b) > 0 && json.Unmarshal(b, &out) != nil {
+	if len(b) > 0 && strings.Contains(resp.Header.Get("Content-Type"), "json") && json.Unmarshal(b, &out) != nil {
 		t.Errorf("%s %s: not JSON: %s", method, path, b)
 	}
 	return resp.StatusCode, out
@@ -246,4 +259,300 @@ func waitConsents(t *testing.T, f *fixture) {
 	}
 }
 
-var _ = fmt.Sprint
+// kcatProduce writes m with Debian's kcat, a client we did not write: what
+// an attacker holding a copy of a record would use.
+func kcatProduce(t *testing.T, brokers []string, m kafka.Message) {
+	t.Helper()
+	kcat := interop.Kcat(t)
+	file := filepath.Join(t.TempDir(), "value")
+	if err := os.WriteFile(file, m.Value, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-P", "-b", strings.Join(brokers, ","), "-t", m.Topic, "-p", strconv.Itoa(m.Partition), "-k", string(m.Key)}
+	for _, h := range m.Headers {
+		args = append(args, "-H", h.Key+"="+string(h.Value))
+	}
+	if out, err := exec.Command(kcat, append(args, file)...).CombinedOutput(); err != nil {
+		t.Fatalf("kcat: %v: %s", err, out)
+	}
+}
+
+// waitFor polls cond for up to a minute.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for %s", what)
+		}
+	}
+}
+
+// Records written again by a stock client, validly signed, change nothing:
+// a revoked consent's "given" event, and a citizen's earlier civil status.
+// Each is refused as stale and counted.
+func TestReplaysFromAStockClient(t *testing.T) {
+	bustest.Each(t, func(t *testing.T, tg bustest.Target) {
+		f := newFixtureOn(t, tg, 120)
+		ctx := context.Background()
+		t.Run("a revoked consent", func(t *testing.T) {
+			nir := f.adults[12]
+			give := map[string]any{"nir": nir, "requester": "cnaf", "purpose": "disability-allowance-review",
+				"fields": []string{"health.*"}, "start": time.Now().Add(-time.Minute), "expiry": time.Now().Add(time.Hour),
+				"mode": "periodic", "max_uses": 10, "period_seconds": 86400}
+			code, body := call(t, f.srv, f.token(t, "portail"), "POST", "/v1/consents", give)
+			if code != 201 {
+				t.Fatalf("consent: %d %v", code, body)
+			}
+			id := body["id"].(string)
+			if code, _ := call(t, f.srv, f.token(t, "portail"), "DELETE", "/v1/consents/"+id, nil); code != 204 {
+				t.Fatalf("revoke: %d", code)
+			}
+			var given kafka.Message
+			for _, m := range readTopic(t, f.client, bus.TopicConsent) {
+				if string(m.Key) == id && bytes.Contains(m.Value, []byte(`"ACTIVE"`)) {
+					given = m
+				}
+			}
+			if given.Value == nil {
+				t.Fatal("the given event is not on the topic")
+			}
+			before := testutil.ToFloat64(f.journal.Rejected(consent.RefusedStale))
+			kcatProduce(t, tg.Brokers, given)
+			waitFor(t, "the replay to be read", func() bool { return testutil.ToFloat64(f.journal.Rejected(consent.RefusedStale)) > before })
+			if c, _ := f.journal.Store().Get(id); c.Status != policy.ConsentRevoked {
+				t.Fatalf("the consent came back: %+v", c)
+			}
+			path := "/v1/citizens/" + nir + "/view?purpose=disability-allowance-review&fields=health.long_term_condition"
+			if code, body := call(t, f.srv, f.token(t, "cnaf"), "GET", path, nil); code != 403 || body["code"] != policy.CodeConsentRevoked {
+				t.Fatalf("health data after the replay: %d %v", code, body)
+			}
+		})
+		t.Run("an earlier civil status", func(t *testing.T) {
+			// A citizen whose civil status changed: the first record
+			// written again after the last.
+			byKey := map[string][]kafka.Message{}
+			for _, m := range readTopic(t, f.client, view.Topic("civilstatus")) {
+				byKey[string(m.Key)] = append(byKey[string(m.Key)], m)
+			}
+			subjects, _ := f.pseudo.Domain(ctx, "civilstatus", f.everyone)
+			var nir string
+			var first, last kafka.Message
+			for i, s := range subjects {
+				if ms := byKey[s]; len(ms) >= 2 {
+					nir, first, last = f.everyone[i], ms[0], ms[len(ms)-1]
+					break
+				}
+			}
+			if nir == "" {
+				t.Fatal("no citizen's civil status changed in the population: the test proves nothing")
+			}
+			path := "/v1/citizens/" + nir + "/view?purpose=tax-assessment&fields=civilstatus.marital_status,civilstatus.address,civilstatus.death_date"
+			code, before := call(t, f.srv, f.token(t, "dgfip"), "GET", path, nil)
+			if code != 200 {
+				t.Fatalf("before: %d %v", code, before)
+			}
+			_, lastMeta, _ := view.Decode(f.codec, "civilstatus", last.Value)
+			rejected := func() float64 { return testutil.ToFloat64(f.cz.Index.Rejected("civilstatus", "stale")) }
+			was := rejected()
+			kcatProduce(t, tg.Brokers, first)
+			waitFor(t, "the replay to be read", func() bool { return rejected() > was })
+			code, after := call(t, f.srv, f.token(t, "dgfip"), "GET", path, nil)
+			if code != 200 || !sameJSON(before["fields"], after["fields"]) || !sameJSON(before["withheld"], after["withheld"]) {
+				t.Fatalf("the view moved: before %v, after %v", before, after)
+			}
+			for name, r := range after["fields"].(map[string]any) {
+				if rid := r.(map[string]any)["provenance"].(map[string]any)["record_id"]; rid != lastMeta.RecordID {
+					t.Fatalf("%s comes from record %v, want the latest %s", name, rid, lastMeta.RecordID)
+				}
+			}
+		})
+	})
+}
+
+// Every authenticated endpoint, called by every member: only the roles it
+// names are let through, and every call, refusals included, leaves exactly
+// one audit event of that member. A proof shows an event's content only to
+// an auditor or to the member the event records.
+func TestEveryEndpointEveryRole(t *testing.T) {
+	f := newFixture(t)
+	nir := f.adults[13]
+	give := map[string]any{"nir": nir, "requester": "cnaf", "purpose": "disability-allowance-review",
+		"fields": []string{"health.*"}, "start": time.Now().Add(-time.Minute), "expiry": time.Now().Add(time.Hour)}
+	endpoints := []struct {
+		method, path string
+		body         any
+		role         string // "" for any member
+	}{
+		{"GET", "/v1/citizens/" + nir + "/view?purpose=housing-aid-eligibility&fields=civilstatus.birth_date", nil, trust.RoleReader},
+		{"POST", "/v1/consents", give, trust.RoleConsentCollector},
+		{"DELETE", "/v1/consents/cst-none", nil, trust.RoleConsentCollector},
+		{"GET", "/v1/citizens/" + nir + "/consents", nil, trust.RoleConsentCollector},
+		{"GET", "/v1/citizens/" + nir + "/access-log", nil, trust.RoleConsentCollector},
+		{"GET", "/v1/audit/events?limit=5", nil, trust.RoleAuditor},
+		{"GET", "/v1/audit/checkpoint", nil, ""},
+		{"GET", "/v1/audit/proof?index=0", nil, ""},
+	}
+	reg := f.store.Current()
+	for _, spec := range viewMembers {
+		m, _ := reg.Member(spec.ID)
+		for _, e := range endpoints {
+			t.Run(spec.ID+" "+e.method+" "+e.path, func(t *testing.T) {
+				waitSettled(t, f.trail)
+				size := f.trail.Size()
+				code, body := call(t, f.srv, f.token(t, spec.ID), e.method, e.path, e.body)
+				allowed := e.role == "" || m.Has(e.role)
+				switch {
+				case !allowed && (code != 403 || body["code"] != "role-missing"):
+					t.Fatalf("without the %s role: %d %v, want 403 role-missing", e.role, code, body)
+				case allowed && (code == 401 || body["code"] == "role-missing" || code >= 500):
+					t.Fatalf("with the role: %d %v", code, body)
+				}
+				waitSettled(t, f.trail)
+				if got := f.trail.Size(); got != size+1 {
+					t.Fatalf("%d audit events for one call, want 1", got-size)
+				}
+				ev, _, err := f.trail.Event(size)
+				if err != nil || ev.Requester != spec.ID || ev.Token == "" {
+					t.Fatalf("the call's event: %+v %v", ev, err)
+				}
+				if !allowed && (ev.Kind != audit.KindRefusal || ev.Code != "role-missing") {
+					t.Fatalf("the refusal's event: %+v", ev)
+				}
+				if e.path == "/v1/audit/proof?index=0" {
+					first, _, _ := f.trail.Event(0)
+					if _, shown := body["leaf"]; shown != (m.Has(trust.RoleAuditor) || first.Requester == spec.ID) {
+						t.Fatalf("event 0 (of %s) shown to %s: %v", first.Requester, spec.ID, shown)
+					}
+				}
+			})
+		}
+	}
+}
+
+// A paused broker: requests are answered 503, /readyz says not ready, and
+// once the broker is back no event of those requests counts as a release
+// (the events that landed late are void) and readiness returns.
+func TestPausedBroker(t *testing.T) {
+	tg := bustest.Embedded(t)
+	f := newFixtureOn(t, tg, 120)
+	nir := f.adults[14]
+	path := "/v1/citizens/" + nir + "/view?purpose=housing-aid-eligibility&fields=tax.reference_income"
+	ready := func() (int, map[string]any) { return call(t, f.srv, "", "GET", "/readyz", nil) }
+	if code, body := ready(); code != 200 {
+		t.Fatalf("readyz before: %d %v", code, body)
+	}
+	resume := pauseBroker(tg)
+	tokens := []string{f.token(t, "cnaf"), f.token(t, "cnaf"), f.token(t, "cnaf")}
+	as := burst(t, len(tokens), func(i int) (*httptest.Server, string, string) { return f.srv, tokens[i], path })
+	for _, a := range as {
+		if a.code != 503 || a.body["code"] != "audit-unavailable" {
+			t.Fatalf("while paused: %d %v", a.code, a.body)
+		}
+	}
+	if code, body := ready(); code != 503 || body["checks"].(map[string]any)["kafka"] == "ok" {
+		t.Fatalf("readyz while paused: %d %v", code, body)
+	}
+	resume()
+	waitFor(t, "readiness", func() bool { code, _ := ready(); return code == 200 })
+	cit, _ := f.pseudo.Audit(context.Background(), []string{nir})
+	// The produce the paused broker held lands once it resumes: the
+	// phantom releases, had nothing voided them.
+	waitFor(t, "the late events and their voids", func() bool {
+		waitSettled(t, f.trail)
+		evs, _, _ := f.trail.Events(audit.Filter{Citizen: cit[0], Kinds: []string{audit.KindView}, After: -1})
+		for _, e := range evs {
+			if e.Void != audit.VoidUnavailable {
+				return false
+			}
+		}
+		return len(evs) == len(tokens)
+	})
+	if n, err := f.trail.Uses(cit[0], "cnaf", "housing-aid-eligibility", time.Now().Add(-time.Hour)); n != 0 || err != nil {
+		t.Fatalf("the log counts %d releases (%v) for requests answered 503", n, err)
+	}
+	code, body := call(t, f.srv, f.token(t, "portail"), "GET", "/v1/citizens/"+nir+"/access-log", nil)
+	for _, a := range body["accesses"].([]any) {
+		if a := a.(map[string]any); len(a["released"].([]any)) != 0 || a["void"] != audit.VoidUnavailable {
+			t.Fatalf("the citizen's access log shows a release answered 503: %v", a)
+		}
+	}
+	if code != 200 {
+		t.Fatalf("access log: %d %v", code, body)
+	}
+	if code, body := call(t, f.srv, f.token(t, "cnaf"), "GET", path, nil); code != 200 {
+		t.Fatalf("after the pause: %d %v", code, body)
+	}
+}
+
+// pauseBroker freezes the embedded broker as SIGSTOP freezes a process:
+// every request waits, none is answered, until resume; then each is
+// handled as it would have been.
+func pauseBroker(tg bustest.Target) (resume func()) {
+	ch := make(chan struct{})
+	tg.Embedded.Fake().Control(func(kmsg.Request) (kmsg.Response, error, bool) {
+		<-ch
+		return nil, nil, false
+	})
+	return func() { close(ch) }
+}
+
+// A gateway restarted with an index still reading the log answers 503,
+// never "no record", until the index has caught up.
+func TestNoViewBeforeTheIndexCaughtUp(t *testing.T) {
+	f := newFixture(t)
+	ix := view.New(view.NewMemory(), f.codec, f.store, nil, nil)
+	_, _, srv := f.instance(t, ix, f.auditLog, f.trail, f.publisher)
+	path := "/v1/citizens/" + f.adults[15] + "/view?purpose=housing-aid-eligibility&fields=tax.reference_income"
+	if code, body := call(t, srv, f.token(t, "cnaf"), "GET", path, nil); code != 503 || body["code"] != "view-lagging" {
+		t.Fatalf("before the index caught up: %d %v", code, body)
+	}
+	if code, _ := call(t, srv, "", "GET", "/readyz", nil); code != 503 {
+		t.Fatalf("readyz before the index caught up: %d", code)
+	}
+	go ix.Run(f.ctx, f.client)
+	waitFor(t, "the index", func() bool {
+		select {
+		case <-ix.Ready():
+			return true
+		default:
+			return false
+		}
+	})
+	code, body := call(t, srv, f.token(t, "cnaf"), "GET", path, nil)
+	if fields, _ := body["fields"].(map[string]any); code != 200 || fields["tax.reference_income"] == nil {
+		t.Fatalf("after: %d %v", code, body)
+	}
+}
+
+// A publisher revoked in the registry: its records are withheld from the
+// next request on, not at the next rebuild.
+func TestRevokedPublisherWithheldAtOnce(t *testing.T) {
+	f := newFixture(t)
+	path := "/v1/citizens/" + f.adults[16] + "/view?purpose=housing-aid-eligibility&fields=tax.reference_income,civilstatus.birth_date"
+	code, body := call(t, f.srv, f.token(t, "cnaf"), "GET", path, nil)
+	if fields, _ := body["fields"].(map[string]any); code != 200 || fields["tax.reference_income"] == nil {
+		t.Fatalf("before: %d %v", code, body)
+	}
+	specs := append([]trust.MemberSpec(nil), viewMembers...)
+	for i := range specs {
+		if specs[i].ID == "dgfip" {
+			specs[i].Status = trust.StatusRevoked
+		}
+	}
+	f.world.Publish(t, specs)
+	if _, err := f.store.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	code, body = call(t, f.srv, f.token(t, "cnaf"), "GET", path, nil)
+	fields, _ := body["fields"].(map[string]any)
+	withheld, _ := body["withheld"].(map[string]any)
+	if code != 200 || fields["tax.reference_income"] != nil || withheld["tax.reference_income"] != gateway.WithheldWithdrawn || fields["civilstatus.birth_date"] == nil {
+		t.Fatalf("after the revocation: %d %v", code, body)
+	}
+}
+
+func sameJSON(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}

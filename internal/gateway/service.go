@@ -116,23 +116,12 @@ func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
 			Limits: NewLimits(trail)},
 		Consents: &Consents{Guard: guard, Journal: journal, Rules: p.Rules, Pseudo: p.Pseudo, Trust: p.Trust},
 		Audit:    &Audit{Guard: guard, Trail: trail, Publisher: publisher, Pseudo: p.Pseudo, Trust: p.Trust},
-		Ready: map[string]Check{
-			// A round trip to the partition leader: metadata would come
-			// from the client's cache and say yes to a stopped broker.
-			"kafka": func(ctx context.Context) error {
-				_, err := p.Bus.HighWatermark(ctx, topic, 0)
-				return err
-			},
-			"audit-log": func(context.Context) error { return auditLog.Healthy() },
-			"consents":  func(context.Context) error { return journal.Ready() },
-			"audit":     closed(trail.Ready(), "still reading the audit topic"),
-			"view": func(ctx context.Context) error {
-				if err := viewErr.Load(); err != nil {
-					return fmt.Errorf("stopped: %w", *err)
-				}
-				return closed(ix.Ready(), "still reading the domain topics")(ctx)
-			},
-		},
+		Ready: Readiness(p.Bus, topic, auditLog, journal, trail, ix, func() error {
+			if err := viewErr.Load(); err != nil {
+				return fmt.Errorf("stopped: %w", *err)
+			}
+			return nil
+		}),
 	})
 	return h, func() {
 		auditLog.Close()
@@ -158,6 +147,29 @@ func openTrail(ctx context.Context, p Parts, topic string) (*audit.Trail, error)
 		return nil, err
 	}
 	return trail, nil
+}
+
+// Readiness is what /readyz checks: the broker answering (a round trip to
+// the audit partition's leader: metadata would come from the client's
+// cache and say yes to a stopped broker), the audit log's last write, and
+// the view, the consents and the trail caught up with the log; viewErr
+// says whether the view's followers stopped.
+func Readiness(b *bus.Client, auditTopic string, log *audit.Log, journal *consent.Journal, trail *audit.Trail, ix *view.Index, viewErr func() error) map[string]Check {
+	return map[string]Check{
+		"kafka": func(ctx context.Context) error {
+			_, err := b.HighWatermark(ctx, auditTopic, 0)
+			return err
+		},
+		"audit-log": func(context.Context) error { return log.Healthy() },
+		"consents":  func(context.Context) error { return journal.Ready() },
+		"audit":     closed(trail.Ready(), "still reading the audit topic"),
+		"view": func(ctx context.Context) error {
+			if err := viewErr(); err != nil {
+				return err
+			}
+			return closed(ix.Ready(), "still reading the domain topics")(ctx)
+		},
+	}
 }
 
 // closed is ready once ch is closed.

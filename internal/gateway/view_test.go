@@ -52,6 +52,7 @@ type fixture struct {
 	guard    *gateway.Guard
 	cz       *gateway.Citizens
 	adults   []string // NIRs of living adults, for tests that want one each
+	everyone []string // every citizen's NIR
 	world    *trusttest.World
 	client   *bus.Client
 	consents *consent.Memory
@@ -62,6 +63,7 @@ type fixture struct {
 	auditTopic string
 	store      *trust.Store
 	rules      *policy.RuleSet
+	codec      *schemas.Codec
 	ctx        context.Context
 	// auditMetrics holds the audit log's series.
 	auditMetrics *prometheus.Registry
@@ -167,7 +169,7 @@ func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 	}
 	f := &fixture{world: w, client: client, consents: consent.NewMemory(), pseudo: pseudo.New(kr)}
 	f.auditMetrics = prometheus.NewRegistry()
-	f.store, f.rules, f.ctx = store, rules, ctx
+	f.store, f.rules, f.ctx, f.codec = store, rules, ctx, codec
 	f.auditLog, f.trail, f.publisher, f.auditTopic = startAudit(t, ctx, client, w.Signer(t, gatewayID), store, f.auditMetrics, "")
 	cw := client.NewWriter(nil)
 	t.Cleanup(func() { cw.Close() })
@@ -181,6 +183,7 @@ func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 		}
 	}
 	for _, c := range p.Citizens {
+		f.everyone = append(f.everyone, c.NIR)
 		if c.Age(p.AsOf) > 30 && c.Alive() {
 			f.adults = append(f.adults, c.NIR)
 		}
@@ -200,7 +203,9 @@ func (f *fixture) instance(t testing.TB, ix *view.Index, log *audit.Log, trail *
 		Pseudo: f.pseudo, Consents: f.journal, Limits: gateway.NewLimits(trail)}
 	cs := &gateway.Consents{Guard: guard, Journal: f.journal, Rules: f.rules, Pseudo: f.pseudo, Trust: f.store}
 	au := &gateway.Audit{Guard: guard, Trail: trail, Publisher: pub, Pseudo: f.pseudo, Trust: f.store}
-	srv := httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Citizens: cz, Consents: cs, Audit: au, Trust: f.store, Policy: f.rules}))
+	ready := gateway.Readiness(f.client, trail.Topic(), log, f.journal, trail, ix, func() error { return nil })
+	srv := httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Log: slog.New(slog.DiscardHandler),
+		Citizens: cz, Consents: cs, Audit: au, Trust: f.store, Policy: f.rules, Ready: ready}))
 	t.Cleanup(srv.Close)
 	return guard, cz, srv
 }

@@ -34,3 +34,18 @@ func Stderr(err error) []byte {
 	}
 	return nil
 }
+
+// Kcat returns the path of Debian's kcat, or skips the test saying how to
+// install it; in CI it fails instead.
+func Kcat(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("kcat")
+	if err != nil {
+		msg := "kcat not found: run deploy/local/tools.sh (or make test)"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return p
+}
