@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,8 +24,10 @@ import (
 const auditSynopsis = `audit verify|trace|checkpoint|prove [flags]
 
   verify       replay the audit topic, recompute the tree, check every event's
-               signature, every writer's sequence and every checkpoint; report
-               the first record where anything differs (exit 1)
+               signature, every writer's sequence and every checkpoint, and
+               that the log extends the checkpoints kept outside it
+               (--checkpoint FILE, --gateway URL); report the first record
+               where anything differs (exit 1)
   trace        ask the gateway, as an auditor, who accessed what
   checkpoint   fetch the gateway's latest checkpoint, check its signature and,
                with --witness FILE, that it extends the one seen last time
@@ -54,11 +57,16 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 }
 
 func auditVerify(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "audit verify", "audit verify [--data DIR] [--brokers HOST:PORT,...] [--topic T] [--origin O]")
+	fs := newFlags(e, "audit verify", "audit verify [--data DIR] [--brokers HOST:PORT,...] [--topic T] [--origin O] [--checkpoint FILE]... [--gateway URL [--member ID]]")
 	data := fs.String("data", ".passerelle-demo", "data directory holding the trust anchor and member registry")
 	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka brokers")
 	topic := fs.String("topic", bus.TopicAudit, "audit topic")
 	origin := fs.String("origin", "", "the log's name in its checkpoints, to verify a copy on another topic (default: the topic)")
+	var files stringList
+	fs.Var(&files, "checkpoint", "a signed checkpoint kept outside the log (a witness file): the log must extend it (repeatable)")
+	gw := fs.String("gateway", "", "also ask this gateway for its latest checkpoint, which the log must extend")
+	member := fs.String("member", "cnil", "member to ask the gateway as")
+	audience := fs.String("audience", DefaultGatewayID, "gateway id")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -66,13 +74,40 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *origin == "" {
+		*origin = *topic
+	}
+	var anchors []audit.Checkpoint
+	for _, f := range files {
+		signed, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		cp, _, err := audit.OpenGatewayCheckpoint(signed, store.Current())
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		anchors = append(anchors, cp)
+	}
+	if *gw != "" {
+		g := gatewayClient{base: *gw, member: *member, audience: *audience, data: datadir.Dir(*data)}
+		signed, err := g.get(ctx, "/v1/audit/checkpoint", nil)
+		if err != nil {
+			return err
+		}
+		cp, _, err := audit.OpenGatewayCheckpoint(signed, store.Current())
+		if err != nil {
+			return fmt.Errorf("the gateway's checkpoint: %w", err)
+		}
+		anchors = append(anchors, cp)
+	}
 	client, err := bus.New(bus.Config{Brokers: strings.Split(*brokers, ",")}, e.logger(slogQuiet))
 	if err != nil {
 		return err
 	}
 	defer client.Close()
 	start := time.Now()
-	rep, err := audit.Verify(ctx, client, store, audit.TrailOptions{Topic: *topic, Origin: *origin})
+	rep, err := audit.Verify(ctx, client, store, audit.TrailOptions{Topic: *topic, Origin: *origin, Anchors: anchors})
 	if err != nil {
 		if audit.IsFinding(err) {
 			fmt.Fprintf(e.stdout, "%s: NOT VERIFIED: the first finding follows %d events\n", *topic, rep.Events)
@@ -92,8 +127,19 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 	if rep.Unsigned > 0 {
 		fmt.Fprintf(e.stdout, "%d events after the latest checkpoint are not signed yet: ask for one with `passerelle audit checkpoint`\n", rep.Unsigned)
 	}
+	if len(anchors) == 0 {
+		fmt.Fprintln(e.stdout, "no checkpoint kept outside the log was given: a tail cut off with its checkpoints would not show (--checkpoint FILE, --gateway URL)")
+	} else {
+		fmt.Fprintf(e.stdout, "the log extends the %d checkpoint(s) kept outside it\n", len(anchors))
+	}
 	return nil
 }
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // slogQuiet keeps the bus client's logs out of a command's output: its
 // failures come back as errors.

@@ -1,6 +1,10 @@
 package audit
 
-import "golang.org/x/mod/sumdb/tlog"
+import (
+	"fmt"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
 
 // Two ways the trail spares itself an Ed25519 check per group commit: the
 // gateway's trail knows the events its own Log wrote by their hash, and a
@@ -79,13 +83,40 @@ func (t *Trail) checkUnchecked(size int64) error {
 }
 
 // Finish checks, with Deferred, the signatures of the events after the
-// last checkpoint.
+// last checkpoint, then that the log holds every checkpoint kept outside
+// it (TrailOptions.Anchors).
 func (t *Trail) Finish() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	err := t.checkUnchecked(t.tree.Size())
 	if err == nil {
 		t.unchecked = nil
+		err = t.checkAnchors()
 	}
 	return err
+}
+
+// checkAnchors: a log whose tail was cut off, checkpoints included, still
+// verifies on its own; a checkpoint kept elsewhere (a witness's, or one
+// asked of a gateway) says how long it was. t.mu is held.
+func (t *Trail) checkAnchors() error {
+	size := t.tree.Size()
+	for _, a := range t.o.Anchors {
+		if a.Origin != t.o.Origin {
+			return &Finding{Offset: t.next, Checkpoint: true, Err: ErrCheckpoint, Detail: fmt.Sprintf("the checkpoint given is of %q, not of this log", a.Origin)}
+		}
+		if a.Size > size {
+			return &Finding{Offset: t.next, Checkpoint: true, Err: ErrDropped, Detail: fmt.Sprintf(
+				"the log ends after %d events, a signed checkpoint kept outside it covers %d: its last %d events were removed (truncated)", size, a.Size, a.Size-size)}
+		}
+		root, err := t.tree.Root(a.Size)
+		if err != nil {
+			return err
+		}
+		if root != a.Root {
+			return &Finding{Offset: t.next, Checkpoint: true, Err: ErrRootMismatch, Detail: fmt.Sprintf(
+				"the first %d events are not those a signed checkpoint kept outside the log covers", a.Size)}
+		}
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -71,6 +72,9 @@ type TrailOptions struct {
 	// before it saves them (in the background); zero is diskCommitEvery. Tests make it small,
 	// so that their few events are read back from the disk.
 	SaveEvery int
+	// Anchors are signed checkpoints kept outside the log (a witness's, one
+	// asked of a gateway): Finish fails unless the log extends each.
+	Anchors []Checkpoint
 	// VerifyHashes is how many of the tree's stored hashes a verifier
 	// (Deferred) keeps in memory, the older ones in a temporary file; zero
 	// is DefaultVerifyHashes. Tests make it small, which also bounds the
@@ -109,6 +113,11 @@ type Trail struct {
 	byCitizen  map[string]*citizenLeaves
 	in         *interner
 	duplicates int64
+	// copies are the second copies of events read since the last
+	// checkpoint that matched: a producer's retry, which the next
+	// checkpoint signs, or a record written again into the log, which it
+	// does not (and then the copy is what a finding names).
+	copies []copyOf
 
 	// What the claims of the events read so far settled (claims.go);
 	// the new* lists are what the next save writes.
@@ -136,6 +145,14 @@ type Trail struct {
 	catchMu sync.Mutex   // one catch-up fetch at a time
 	addMu   sync.Mutex   // one Add at a time from the follower and catch-ups
 }
+
+type copyOf struct {
+	offset, leaf, of int64
+	id               string
+}
+
+// maxCopies bounds the copies remembered between two checkpoints.
+const maxCopies = 1024
 
 type writerState struct {
 	next int64
@@ -247,6 +264,9 @@ func (t *Trail) add(r Record) error {
 			return &Finding{Offset: r.Offset, Event: id, Err: ErrForged, Detail: fmt.Sprintf("writer %s seq %d reused with other content", writer, seq)}
 		}
 		t.duplicates++
+		if len(t.copies) < maxCopies {
+			t.copies = append(t.copies, copyOf{offset: r.Offset, id: id, leaf: t.tree.Size(), of: index})
+		}
 	}
 	index, err := t.tree.AppendHash(leaf)
 	if err != nil {
@@ -338,13 +358,21 @@ func (t *Trail) addCheckpoint(r Record) error {
 		return err
 	}
 	if root != c.Root {
-		// A forged event is the likeliest cause, and the one to name.
+		// A forged event is the likeliest cause, and the one to name;
+		// then a copy of an event written into the log again.
 		if err := t.checkUnchecked(c.Size); err != nil {
 			return err
+		}
+		for _, cp := range t.copies {
+			if cp.leaf < c.Size {
+				return &Finding{Offset: cp.offset, Event: cp.id, Err: ErrRootMismatch, Detail: fmt.Sprintf(
+					"leaf %d is a second copy of leaf %d, which the checkpoint at offset %d does not sign: a record written into the log again", cp.leaf, cp.of, r.Offset)}
+			}
 		}
 		return &Finding{Offset: r.Offset, Checkpoint: true, Err: ErrRootMismatch, Detail: t.firstDifference(c.Size)}
 	}
 	t.vouched(c.Size)
+	t.copies = slices.DeleteFunc(t.copies, func(cp copyOf) bool { return cp.leaf < c.Size })
 	p := Published{Checkpoint: c, Signer: signer, Note: bytes.Clone(r.Value), Offset: r.Offset}
 	if t.latest == nil || c.Size >= t.latest.Size {
 		t.latest = &p

@@ -202,6 +202,9 @@ func TestVerifyNamesWhatWasTamperedWith(t *testing.T) {
 	}
 	without := func(i int) []audit.Record { return append(append([]audit.Record(nil), recs[:i]...), recs[i+1:]...) }
 	droppedID := string(recs[mid].Key)
+	// A copy of the first event written into the log again, amid events a
+	// later checkpoint signs without it.
+	copied := append(append(append([]audit.Record(nil), recs[:mid+1]...), recs[first]), recs[mid+1:]...)
 
 	for _, tc := range []struct {
 		name  string
@@ -216,6 +219,7 @@ func TestVerifyNamesWhatWasTamperedWith(t *testing.T) {
 		{"event altered", altered(), audit.ErrForged, int64(first), string(recs[first].Key), ""},
 		{"event dropped", without(mid), audit.ErrDropped, -1, "", "missing"},
 		{"checkpoint signed by another key", append(append([]audit.Record(nil), recs...), wrongKey()), audit.ErrCheckpoint, int64(len(recs)), "", "no gateway key"},
+		{"event written again", copied, audit.ErrRootMismatch, int64(mid + 1), string(recs[first].Key), "second copy"},
 	} {
 		// A verifier defers signature checks to the events no checkpoint
 		// vouches for; a gateway's trail checks each one as it reads it.
@@ -253,6 +257,20 @@ func TestVerifyNamesWhatWasTamperedWith(t *testing.T) {
 			})
 		}
 	}
+	t.Run("a tail cut off is seen against a checkpoint kept outside the log", func(t *testing.T) {
+		last, _ := audit.OpenCheckpoint(recs[len(recs)-1].Value, verifiersOf(w))
+		cut := recs[:mid]
+		if _, err := audit.VerifyRecords(rewritten(cut), w.store, audit.TrailOptions{Topic: w.topic}); err != nil {
+			t.Fatalf("the cut log alone: %v (it should verify: nothing in it tells)", err)
+		}
+		_, err := audit.VerifyRecords(rewritten(cut), w.store, audit.TrailOptions{Topic: w.topic, Anchors: []audit.Checkpoint{last}})
+		if !errors.Is(err, audit.ErrDropped) || !strings.Contains(err.Error(), "truncated") {
+			t.Fatalf("against the last checkpoint: %v", err)
+		}
+		if _, err := audit.VerifyRecords(rewritten(recs), w.store, audit.TrailOptions{Topic: w.topic, Anchors: []audit.Checkpoint{last}}); err != nil {
+			t.Fatalf("the whole log against its last checkpoint: %v", err)
+		}
+	})
 	t.Run("the dropped event's neighbours are named", func(t *testing.T) {
 		_, err := audit.VerifyRecords(rewritten(without(mid)), w.store, audit.TrailOptions{Topic: w.topic})
 		var f *audit.Finding
