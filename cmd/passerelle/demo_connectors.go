@@ -41,7 +41,10 @@ type population struct {
 
 // ensureSources writes the synthetic population into the demo's source
 // systems once per (citizens, seed): a restarted demo resumes its
-// connectors instead of publishing a second population.
+// connectors instead of publishing a second population. The sources are
+// written beside dir and renamed into place, marker included, so that a
+// demo killed while writing them leaves nothing a restart would take for
+// a population: it starts the writing over.
 func ensureSources(ctx context.Context, dir string, citizens int, seed int64, w io.Writer) (population, error) {
 	marker := filepath.Join(dir, ".population.json")
 	var have population
@@ -57,17 +60,24 @@ func ensureSources(ctx context.Context, dir string, citizens int, seed int64, w 
 	case !errors.Is(err, fs.ErrNotExist):
 		return have, err
 	}
+	// No marker: whatever is there is a writing that was cut short.
+	tmp := dir + ".writing"
+	for _, d := range []string{dir, tmp} {
+		if err := os.RemoveAll(d); err != nil {
+			return have, err
+		}
+	}
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return have, err
+	}
 	start := time.Now()
 	fmt.Fprintf(w, "Generating %d synthetic citizens (seed %d)...\n", citizens, seed)
 	p := synth.Generate(citizens, seed, synth.Options{})
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return have, err
-	}
 	for _, s := range []struct {
 		file  string
 		write func(context.Context, *sql.DB, synth.Dialect, *synth.Population) error
 	}{{"tax.sqlite", synth.WriteTax}, {"hr.sqlite", synth.WriteHR}} {
-		db, err := sql.Open("sqlite", filepath.Join(dir, s.file))
+		db, err := sql.Open("sqlite", filepath.Join(tmp, s.file))
 		if err != nil {
 			return have, err
 		}
@@ -78,7 +88,7 @@ func ensureSources(ctx context.Context, dir string, citizens int, seed int64, w 
 		}
 	}
 	for _, write := range []func(string, *synth.Population) error{synth.WriteCivilStatus, synth.WriteFinance, synth.WriteHealth} {
-		if err := write(dir, p); err != nil {
+		if err := write(tmp, p); err != nil {
 			return have, err
 		}
 	}
@@ -92,9 +102,15 @@ func ensureSources(ctx context.Context, dir string, citizens int, seed int64, w 
 	for d, m := range p.Manifest {
 		have.Rows[string(d)] = int64(m.Total())
 	}
-	fmt.Fprintf(w, "Source systems written in %s (%s).\n", dir, time.Since(start).Round(time.Millisecond))
 	b, _ := json.Marshal(have)
-	return have, os.WriteFile(marker, b, 0o600)
+	if err := os.WriteFile(filepath.Join(tmp, ".population.json"), b, 0o600); err != nil {
+		return have, err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return have, err
+	}
+	fmt.Fprintf(w, "Source systems written in %s (%s).\n", dir, time.Since(start).Round(time.Millisecond))
+	return have, nil
 }
 
 // demoConnectorConfig configures one domain's connector on the demo's
