@@ -71,12 +71,15 @@ type EventsResponse struct {
 }
 
 func (a *Audit) events(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		a.Guard.reject(w, r, http.StatusBadRequest, "query-malformed", "Malformed query", err.Error())
+		return
+	}
 	f := audit.Filter{Requester: q.Get("requester"), Purpose: q.Get("purpose"), After: -1}
 	if k := q.Get("kind"); k != "" {
 		f.Kinds = []string{k}
 	}
-	var err error
 	if f.From, err = timeParam(q.Get("from")); err == nil {
 		f.To, err = timeParam(q.Get("to"))
 	}

@@ -333,6 +333,7 @@ func TestCitizenView(t *testing.T) {
 		{"malformed NIR", "cnaf", "/v1/citizens/184077505612373/view?purpose=housing-aid-eligibility&fields=tax.reference_income", 400, "nir-malformed"},
 		{"unknown purpose", "cnaf", "/v1/citizens/" + nir + "/view?purpose=curiosity&fields=tax.reference_income", 400, policy.CodeUnknownPurpose},
 		{"unknown field", "cnaf", housing + "tax.salary", 400, "field-unknown"},
+		{"a bad escape in the query", "cnaf", "/v1/citizens/" + nir + "/view?purpose=housing%zzaid&fields=tax.reference_income", 400, "query-malformed"},
 		{"no token", "", housing + "tax.reference_income", 401, trust.AuthMissing},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -344,8 +345,8 @@ func TestCitizenView(t *testing.T) {
 	}
 
 	// One audit event per answer but the unauthenticated one: two views
-	// allowed, four refused by the policy, and four requests refused for
-	// their form or their role (kind refusal, about no citizen).
+	// allowed, four refused by the policy, and five requests refused for
+	// their form or their role (kind refusal).
 	var events []audit.Event
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -355,8 +356,8 @@ func TestCitizenView(t *testing.T) {
 		events = append(events, ev)
 		return nil
 	})
-	if len(events) != 10 {
-		t.Fatalf("%d audit events, want 10 (one per authenticated request)", len(events))
+	if len(events) != 11 {
+		t.Fatalf("%d audit events, want 11 (one per authenticated request)", len(events))
 	}
 	refusals := 0
 	for _, ev := range events {
@@ -374,7 +375,7 @@ func TestCitizenView(t *testing.T) {
 			t.Fatalf("audit event %+v", ev)
 		}
 	}
-	if refusals != 4 {
-		t.Fatalf("%d refusals audited, want 4", refusals)
+	if refusals != 5 {
+		t.Fatalf("%d refusals audited, want 5", refusals)
 	}
 }
