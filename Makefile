@@ -6,7 +6,7 @@ GOTEST_FLAGS ?= -race -shuffle=on -count=1 -timeout 40m
 # log shows which ran against the real broker and which were skipped, and why.
 GOTESTSUM = $(GO) tool gotestsum --format testname --format-hide-empty-pkg
 
-.PHONY: build demo test test-with-services check bench bench-audit services-up services-down
+.PHONY: build demo test test-with-services check fuzz bench bench-audit services-up services-down
 
 build:
 	$(GO) build -o bin/passerelle ./cmd/passerelle
@@ -22,8 +22,13 @@ check:
 	$(GO) run ./cmd/passerelle schema check --dir schemas
 	$(GO) run ./cmd/passerelle policy test --dir policy
 
-test: check
+test: check fuzz
 	deploy/local/with-services.sh $(MAKE) --no-print-directory test-with-services
+
+# Every fuzz target beyond its seeds, FUZZTIME each (default 5s): `go test`
+# alone only replays the seed corpus.
+fuzz:
+	deploy/local/fuzz.sh
 
 # Run by `make test` once the services are up. The race detector slows the
 # end-to-end runs tenfold, so they run small under -race and again at full
