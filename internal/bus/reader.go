@@ -195,9 +195,10 @@ func (c *Client) ReadAt(ctx context.Context, topic string, partition int, offset
 // listOffsets retries while a partition's leadership moves: right after a
 // topic is created, or during a broker restart, a partition may briefly
 // have no leader, and that is not a reason to fail a rebuild. It also
-// retries a few times on UNKNOWN: kafka-go reports the first request on a
-// pooled connection to a broker that has restarted as error -1, and the
-// next one, on a new connection, succeeds.
+// retries a few times on UNKNOWN and BROKER_NOT_AVAILABLE: kafka-go
+// reports the first request on a pooled connection to a broker that has
+// restarted, or was frozen, as one of those, and the next one, on a new
+// connection, succeeds.
 func (c *Client) listOffsets(ctx context.Context, req *kafka.ListOffsetsRequest, topic string) ([]kafka.PartitionOffsets, error) {
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
@@ -209,7 +210,7 @@ func (c *Client) listOffsets(ctx context.Context, req *kafka.ListOffsetsRequest,
 			}
 		}
 		var kerr kafka.Error
-		retriable := errors.As(err, &kerr) && (kerr.Temporary() || kerr == kafka.Unknown && attempt < 5)
+		retriable := errors.As(err, &kerr) && (kerr.Temporary() || (kerr == kafka.Unknown || kerr == kafka.BrokerNotAvailable) && attempt < 5)
 		if !retriable {
 			return nil, c.classify("list offsets of "+topic, err)
 		}
@@ -251,26 +252,73 @@ func (c *Client) replayPartition(ctx context.Context, topic string, po kafka.Par
 			return nil
 		}
 	}
-	r := c.partitionReader(topic, po.Partition, minBytes, maxWait)
-	defer r.Close()
-	if err := r.SetOffset(po.FirstOffset); err != nil {
-		return fmt.Errorf("replay %s/%d: %w", topic, po.Partition, err)
-	}
+	next := po.FirstOffset
 	behind := po.FirstOffset < end
+	backoff := followBackoff
+	for {
+		err := c.readFrom(ctx, topic, po.Partition, minBytes, maxWait, &next, func(m kafka.Message) (bool, error) {
+			backoff = followBackoff
+			if err := fn(m); err != nil {
+				return false, &callerError{err}
+			}
+			if behind && m.Offset+1 >= end {
+				behind = false
+				caughtUp()
+				if !follow {
+					return false, nil
+				}
+			}
+			return true, nil
+		})
+		var ce *callerError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &ce):
+			return ce.err
+		case !follow || ctx.Err() != nil:
+			return fmt.Errorf("replay %s/%d: %w", topic, po.Partition, err)
+		}
+		// A follower outlives a broker that stops answering, restarts or
+		// moves the partition's leader: it resumes where it was.
+		c.log.Warn("follower lost the partition, resuming", "topic", topic, "partition", po.Partition, "offset", next, "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("replay %s/%d: %w", topic, po.Partition, ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxFollowBackoff)
+	}
+}
+
+// Waits of a follower between its attempts to read again.
+const (
+	followBackoff    = 100 * time.Millisecond
+	maxFollowBackoff = 5 * time.Second
+)
+
+// callerError is an error of the caller's fn, which stops a replay.
+type callerError struct{ err error }
+
+func (e *callerError) Error() string { return e.err.Error() }
+
+// readFrom reads the partition from *next on, advancing it past each
+// record fn takes, until fn says stop or reading fails.
+func (c *Client) readFrom(ctx context.Context, topic string, partition, minBytes int, maxWait time.Duration, next *int64, fn func(kafka.Message) (bool, error)) error {
+	r := c.partitionReader(topic, partition, minBytes, maxWait)
+	defer r.Close()
+	if err := r.SetOffset(*next); err != nil {
+		return err
+	}
 	for {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
-			return fmt.Errorf("replay %s/%d: %w", topic, po.Partition, err)
-		}
-		if err := fn(m); err != nil {
 			return err
 		}
-		if behind && m.Offset+1 >= end {
-			behind = false
-			caughtUp()
-			if !follow {
-				return nil
-			}
+		*next = m.Offset + 1
+		more, err := fn(m)
+		if err != nil || !more {
+			return err
 		}
 	}
 }

@@ -48,16 +48,19 @@ func (a *Audit) caughtUp(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), syncTimeout)
 		defer cancel()
+		detail := "still replaying the audit topic"
 		select {
 		case <-a.Trail.Ready():
-			if err := a.Trail.Sync(ctx); err == nil {
+			err := a.Trail.Sync(ctx)
+			if err == nil {
 				h(w, r)
 				return
 			}
+			detail = err.Error()
 		default:
 		}
 		w.Header().Set("Retry-After", "2")
-		writeProblem(w, http.StatusServiceUnavailable, "audit-trail-lagging", "The audit trail is still being read", "")
+		writeProblem(w, http.StatusServiceUnavailable, "audit-trail-lagging", "The audit trail is still being read", detail)
 	}
 }
 
