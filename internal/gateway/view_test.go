@@ -40,11 +40,13 @@ var viewMembers = []trust.MemberSpec{
 	{ID: "insee", Name: "INSEE", Roles: []string{"publisher:civilstatus"}},
 	{ID: "dgfip", Name: "DGFiP", Roles: []string{"publisher:tax", "reader"}},
 	{ID: "cnam", Name: "CNAM", Roles: []string{"publisher:health", "reader"}},
-	{ID: "cnaf", Name: "CNAF", Roles: []string{"reader"}},
-	{ID: "dgafp", Name: "DGAFP", Roles: []string{"reader"}},
+	{ID: "cnaf", Name: "CNAF", Roles: []string{"publisher:finance", "reader"}},
+	{ID: "dgafp", Name: "DGAFP", Roles: []string{"publisher:hr", "reader"}},
 	{ID: "cnil", Name: "CNIL", Roles: []string{"auditor"}},
 	{ID: "portail", Name: "Portail citoyen", Roles: []string{"consent-collector"}},
 	{ID: "passerelle-gateway", Name: "Passerelle gateway", Roles: []string{"gateway"}},
+	// tracer reads every field under a rule of its own (values_test.go).
+	{ID: "tracer", Name: "Test reader of every field", Roles: []string{"reader"}},
 }
 
 type fixture struct {
@@ -53,6 +55,7 @@ type fixture struct {
 	cz       *gateway.Citizens
 	adults   []string // NIRs of living adults, for tests that want one each
 	everyone []string // every citizen's NIR
+	pop      *synth.Population
 	world    *trusttest.World
 	client   *bus.Client
 	consents *consent.Memory
@@ -130,10 +133,13 @@ func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 	kr.Ensure(pseudo.KeyNames(bus.Domains())...)
 	p := synth.Generate(citizens, 21, synth.Options{DefectRate: synth.NoDefects})
 	files := t.TempDir()
-	dsn := filepath.Join(files, "tax.sqlite")
+	dsn, hrDSN := filepath.Join(files, "tax.sqlite"), filepath.Join(files, "hr.sqlite")
 	db, _ := sql.Open("sqlite", dsn)
 	defer db.Close()
-	for _, err := range []error{synth.WriteTax(ctx, db, synth.SQLite, p), synth.WriteCivilStatus(files, p), synth.WriteHealth(files, p)} {
+	hrDB, _ := sql.Open("sqlite", hrDSN)
+	defer hrDB.Close()
+	for _, err := range []error{synth.WriteTax(ctx, db, synth.SQLite, p), synth.WriteHR(ctx, hrDB, synth.SQLite, p),
+		synth.WriteCivilStatus(files, p), synth.WriteHealth(files, p), synth.WriteFinance(files, p)} {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,6 +150,8 @@ func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 		{Member: "dgfip", Domain: "tax", Source: connect.SourceConfig{Driver: "sqlite", DSN: dsn}},
 		{Member: "insee", Domain: "civilstatus", Source: connect.SourceConfig{Dir: filepath.Join(files, "civilstatus")}},
 		{Member: "cnam", Domain: "health", Source: connect.SourceConfig{Dir: filepath.Join(files, "health")}},
+		{Member: "dgafp", Domain: "hr", Source: connect.SourceConfig{Driver: "sqlite", DSN: hrDSN}},
+		{Member: "cnaf", Domain: "finance", Source: connect.SourceConfig{Dir: filepath.Join(files, "finance")}},
 	} {
 		cfg.Data, cfg.Kafka = w.Dir, bus.Config{Brokers: tg.Brokers}
 		c, err := connect.Open(ctx, cfg, connect.Deps{Bus: client, Codec: codec})
@@ -167,7 +175,7 @@ func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{world: w, client: client, consents: consent.NewMemory(), pseudo: pseudo.New(kr)}
+	f := &fixture{world: w, client: client, consents: consent.NewMemory(), pseudo: pseudo.New(kr), pop: p}
 	f.auditMetrics = prometheus.NewRegistry()
 	f.store, f.rules, f.ctx, f.codec = store, rules, ctx, codec
 	f.auditLog, f.trail, f.publisher, f.auditTopic = startAudit(t, ctx, client, w.Signer(t, gatewayID), store, f.auditMetrics, "")
