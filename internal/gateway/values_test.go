@@ -150,7 +150,9 @@ func expectedValues(p *synth.Population) map[string]map[string]map[string]any {
 		put(nir, "health", map[string]any{"health.scheme": r.Scheme, "health.coverage_type": r.CoverageType, "health.start_date": r.StartDate,
 			"health.end_date": orNil(r.EndDate), "health.long_term_condition": r.LongTerm, "health.declared_gp": r.DeclaredGP})
 	}
-	for nir, e := range latest(p.Events, func(e synth.CivilEvent) (string, string) { return e.Person.NIR, e.RecordedAt.UTC().Format(time.RFC3339Nano) }) {
+	for nir, e := range latest(p.Events, func(e synth.CivilEvent) (string, string) {
+		return e.Person.NIR, e.RecordedAt.UTC().Format(time.RFC3339Nano)
+	}) {
 		s := e.Person
 		var addr any
 		if s.Address != nil {
