@@ -144,6 +144,10 @@ func (t *Trail) setVoid(index int64, code string) {
 // forgetTokens drops the tokens that expired long enough before now that
 // no gateway accepts them any more; t.mu is held.
 func (t *Trail) forgetTokens(now time.Time) {
+	if now.After(t.lastTime) {
+		t.lastTime = now
+	}
+	now = t.lastTime
 	if len(t.tokens) < 1024 || now.Sub(t.tokensSwept) < TokenWindow {
 		return
 	}

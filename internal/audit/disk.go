@@ -284,6 +284,7 @@ type snapshot struct {
 	checkpoints            []Published
 	voids                  map[int64]string
 	tokens                 map[string]int64
+	lastTime               time.Time // the latest event time read
 }
 
 // How a save starts.
@@ -425,7 +426,9 @@ func writeEvents(tx *bolt.Tx, s *snapshot) error {
 		if err := events.Put(leaf, append(u64key(e.Offset), s.raws[k]...)); err != nil {
 			return err
 		}
-		byID = append(byID, put{[]byte(e.ID), leaf})
+		if s.voids[e.Index] != VoidDuplicate { // an id names its first copy
+			byID = append(byID, put{[]byte(e.ID), leaf})
+		}
 		if e.Citizen != "" {
 			byCitizen = append(byCitizen, put{named(e.Citizen, e.Index), summarize(&e)})
 		}
@@ -688,7 +691,8 @@ func writeClaims(tx *bolt.Tx, s *snapshot) error {
 			return err
 		}
 	}
-	cutoff := time.Now().Add(-TokenWindow).Unix()
+	// By the log's own clock, as the trail in memory forgets them.
+	cutoff := s.lastTime.Add(-TokenWindow).Unix()
 	c := tokens.Cursor()
 	for k, _ := c.First(); k != nil && u64(k) < cutoff; k, _ = c.First() {
 		if err := c.Delete(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -300,4 +301,103 @@ func copyFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// The trail's filters and counts against an oracle written here, from the
+// records as JSON, so that the memory and disk indexes, which share their
+// filter code, are not only checked against each other.
+func TestTrailQueriesAgainstAnOracle(t *testing.T) {
+	w := writeLogOf(t, bustest.Embedded(t), 3_000, variedEvent)
+	var all []audit.Entry
+	for _, r := range w.records {
+		if !isEvent(r) {
+			continue
+		}
+		var ev audit.Event
+		if err := json.Unmarshal(r.Value, &ev); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, audit.Entry{Index: int64(len(all)), Offset: r.Offset, Event: ev})
+	}
+	oracle := func(f audit.Filter) (ids []string, more bool) {
+		limit := f.Limit
+		if limit <= 0 || limit > audit.MaxPage {
+			limit = audit.MaxPage
+		}
+		for _, e := range all {
+			ok := e.Index > f.After &&
+				(f.Citizen == "" || e.Citizen == f.Citizen) &&
+				(f.Requester == "" || e.Requester == f.Requester) &&
+				(f.Purpose == "" || e.Purpose == f.Purpose) &&
+				(len(f.Kinds) == 0 || slices.Contains(f.Kinds, e.Kind)) &&
+				(f.From.IsZero() || !e.Time.Before(f.From)) &&
+				(f.To.IsZero() || e.Time.Before(f.To))
+			if !ok {
+				continue
+			}
+			if len(ids) == limit {
+				return ids, true
+			}
+			ids = append(ids, e.ID)
+		}
+		return ids, false
+	}
+	disk, err := audit.OpenTrail(w.store, filepath.Join(t.TempDir(), "audit.db"), audit.TrailOptions{Topic: w.topic, SaveEvery: 97})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer disk.Close()
+	mem := audit.NewTrail(w.store, audit.TrailOptions{Topic: w.topic, KeepEvents: true})
+	for _, r := range w.records {
+		if err := mem.Add(r); err != nil {
+			t.Fatal(err)
+		}
+		if err := disk.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	filters := []audit.Filter{
+		{After: -1, Citizen: "citizen-3"},
+		{After: -1, Citizen: "citizen-12", Kinds: []string{audit.KindView}},
+		{After: -1, Requester: "dgfip", Purpose: "benefits"},
+		{After: -1, Kinds: []string{audit.KindConsent, audit.KindTrace}, Limit: 40},
+		{After: 1500, Requester: "cpam", Limit: 25},
+		{After: -1, From: epoch.Add(30 * time.Hour), To: epoch.Add(31 * time.Hour)},
+		{After: -1, Citizen: "citizen-40", From: epoch.Add(10 * time.Hour), Purpose: "tax-assessment"},
+		{After: 2990},
+	}
+	for _, f := range filters {
+		wantIDs, wantMore := oracle(f)
+		for name, tr := range map[string]*audit.Trail{"memory": mem, "disk": disk} {
+			page, more, err := tr.Events(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range page {
+				got = append(got, e.ID)
+			}
+			if !slices.Equal(got, wantIDs) || more != wantMore {
+				t.Fatalf("%s, filter %+v: %d events (more %v), the oracle %d (more %v)", name, f, len(got), more, len(wantIDs), wantMore)
+			}
+		}
+	}
+	for c := range 50 {
+		citizen := fmt.Sprintf("citizen-%d", c)
+		for _, req := range []string{"cnaf", "dgfip", "cpam"} {
+			since := epoch.Add(time.Duration(c*3) * time.Hour)
+			want := 0
+			for _, e := range all {
+				if e.Citizen == citizen && e.Requester == req && e.Purpose == "benefits" && e.Kind == audit.KindView &&
+					(e.Decision == "allow" || e.Decision == "partial") && !e.Time.Before(since) {
+					want++
+				}
+			}
+			for name, tr := range map[string]*audit.Trail{"memory": mem, "disk": disk} {
+				if n, err := tr.Uses(citizen, req, "benefits", since); err != nil || n != want {
+					t.Fatalf("%s: uses of %s by %s: %d %v, the oracle %d", name, citizen, req, n, err, want)
+				}
+			}
+		}
+	}
 }

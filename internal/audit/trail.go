@@ -125,6 +125,7 @@ type Trail struct {
 	pendingVoids map[string]string // event id not read yet → void code
 	tokens       map[string]int64  // token → its expiry
 	tokensSwept  time.Time
+	lastTime     time.Time // the latest event time read
 	newVoids     []int64
 	newTokens    []string
 

@@ -1,0 +1,124 @@
+package audit_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/passerelle-bus/passerelle/internal/audit"
+	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
+)
+
+// The log settles claims in its own order, the same for every reader, a
+// disk index reopened included: the first events to claim a limit's uses
+// get them; a token is used once; a void voids its event from its place
+// on, before the event has even landed; a retry's copy claims nothing.
+func TestClaimsSettleInLogOrder(t *testing.T) {
+	tg := bustest.Embedded(t)
+	client := tg.Client(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	world := trusttest.New(t, members)
+	store := world.Store(t)
+	topic := bustest.Topic(t, client, 1)
+	gw := startGateway(t, ctx, client, world.Signer(t, "gw"), store, topic, audit.TrailOptions{KeepEvents: true})
+
+	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	view := func(id, citizen, token string, c *audit.Ceiling, k *audit.ConsentClaim) audit.Event {
+		return audit.Event{ID: id, Time: at, Kind: audit.KindView, Requester: "cnaf", Purpose: "benefits", Citizen: citizen,
+			Decision: "allow", Released: []string{"tax.income"}, Token: token, TokenExpiry: at.Add(time.Minute).Unix(), Ceiling: c, Consent: k}
+	}
+	ceiling := &audit.Ceiling{Max: 2, WindowSeconds: 3600}
+	once := &audit.ConsentClaim{ID: "cst-1", MaxUses: 1}
+	script := []struct {
+		ev   audit.Event
+		void string
+	}{
+		{view("a1", "alice", "t1", ceiling, nil), ""},
+		{view("a2", "alice", "t2", ceiling, nil), audit.VoidUnavailable}, // voided by v2 below
+		{view("a3", "alice", "t3", ceiling, nil), audit.VoidCeiling}, // the third in the window
+		{view("b1", "bob", "t4", nil, once), ""},
+		{view("b2", "bob", "t5", nil, once), audit.VoidConsent},
+		{view("b3", "bob", "t4", nil, nil), audit.VoidToken}, // t4 again
+		// A void for an event not read yet, then the event: void on arrival.
+		{audit.Event{ID: "v1", Time: at, Kind: audit.KindVoid, Ref: "c1", Code: audit.VoidUnavailable, Citizen: "carol", Decision: "deny"}, ""},
+		{view("c1", "carol", "t6", ceiling, nil), audit.VoidUnavailable},
+		// A void of a2 frees its use for the next claim, not for a3 before it.
+		{audit.Event{ID: "v2", Time: at, Kind: audit.KindVoid, Ref: "a2", Code: audit.VoidUnavailable, Citizen: "alice", Decision: "deny"}, ""},
+		{view("a4", "alice", "t7", ceiling, nil), ""},
+		{view("a5", "alice", "t8", ceiling, nil), audit.VoidCeiling},
+	}
+	for _, s := range script {
+		if _, err := gw.log.Append(ctx, s.ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A producer's retry: a1's bytes again, after everything.
+	var recs []audit.Record
+	if err := client.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+		recs = append(recs, audit.FromMessage(m))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	recs = append(recs, recs[0])
+	recs = rewritten(recs)
+
+	check := func(t *testing.T, tr *audit.Trail) {
+		t.Helper()
+		for _, s := range script {
+			void, found, err := tr.Outcome(s.ev.ID)
+			if err != nil || !found || void != s.void {
+				t.Errorf("%s: void %q (found %v, %v), want %q", s.ev.ID, void, found, err, s.void)
+			}
+		}
+		e, _, _ := tr.Event(int64(len(recs) - 1))
+		if e.ID != "a1" || e.Void != audit.VoidDuplicate {
+			t.Errorf("the retry's copy: %s void %q, want a1 void duplicate", e.ID, e.Void)
+		}
+		for _, c := range []struct {
+			citizen string
+			want    int
+		}{{"alice", 2}, {"bob", 1}, {"carol", 0}} {
+			if n, err := tr.Uses(c.citizen, "cnaf", "benefits", at.Add(-time.Hour)); err != nil || n != c.want {
+				t.Errorf("uses of %s: %d %v, want %d", c.citizen, n, err, c.want)
+			}
+		}
+		if n, _ := tr.ConsentUses("bob", "cst-1", time.Time{}); n != 1 {
+			t.Errorf("uses of the one-time consent: %d", n)
+		}
+		if !tr.TokenSeen("t4") || tr.TokenSeen("t99") {
+			t.Error("tokens seen")
+		}
+	}
+	t.Run("memory", func(t *testing.T) {
+		tr := audit.NewTrail(store, audit.TrailOptions{Topic: topic, KeepEvents: true})
+		for _, r := range recs {
+			tr.Add(r) // the copy's retry is not a finding
+		}
+		check(t, tr)
+	})
+	t.Run("disk, reopened", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "audit.db")
+		tr, err := audit.OpenTrail(store, path, audit.TrailOptions{Topic: topic, SaveEvery: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			tr.Add(r)
+		}
+		if err := tr.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if tr, err = audit.OpenTrail(store, path, audit.TrailOptions{Topic: topic, SaveEvery: 3}); err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		check(t, tr)
+	})
+}
