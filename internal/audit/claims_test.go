@@ -41,7 +41,7 @@ func TestClaimsSettleInLogOrder(t *testing.T) {
 	}{
 		{view("a1", "alice", "t1", ceiling, nil), ""},
 		{view("a2", "alice", "t2", ceiling, nil), audit.VoidUnavailable}, // voided by v2 below
-		{view("a3", "alice", "t3", ceiling, nil), audit.VoidCeiling}, // the third in the window
+		{view("a3", "alice", "t3", ceiling, nil), audit.VoidCeiling},     // the third in the window
 		{view("b1", "bob", "t4", nil, once), ""},
 		{view("b2", "bob", "t5", nil, once), audit.VoidConsent},
 		{view("b3", "bob", "t4", nil, nil), audit.VoidToken}, // t4 again
