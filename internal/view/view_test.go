@@ -24,38 +24,66 @@ import (
 	"github.com/passerelle-bus/passerelle/schemas"
 )
 
+// taxLog is a tax office's source, a synthetic population in SQLite, and
+// the embedded broker its connector publishes to.
+type taxLog struct {
+	tg      bustest.Target
+	client  *bus.Client
+	codec   *schemas.Codec
+	world   *trusttest.World
+	keyring *pseudo.FileKeyring
+	pop     *synth.Population
+	db      *sql.DB
+	dsn     string
+}
+
+func newTaxLog(t *testing.T, citizens int, seed int64) *taxLog {
+	t.Helper()
+	ctx := context.Background()
+	tl := &taxLog{tg: bustest.Embedded(t)}
+	tl.client = tl.tg.Client(t)
+	if err := tl.client.EnsureTopics(ctx, bus.StandardTopics(3)...); err != nil {
+		t.Fatal(err)
+	}
+	tl.pop = synth.Generate(citizens, seed, synth.Options{DefectRate: synth.NoDefects})
+	tl.dsn = filepath.Join(t.TempDir(), "tax.sqlite")
+	tl.db, _ = sql.Open("sqlite", tl.dsn)
+	t.Cleanup(func() { tl.db.Close() })
+	if err := synth.WriteTax(ctx, tl.db, synth.SQLite, tl.pop); err != nil {
+		t.Fatal(err)
+	}
+	tl.world = trusttest.New(t, []trust.MemberSpec{{ID: "dgfip", Name: "DGFiP", Roles: []string{"publisher:tax"}}})
+	tl.keyring = pseudo.NewFileKeyring(filepath.Join(tl.world.Dir, "pseudo"))
+	tl.keyring.Ensure(pseudo.KeyNames(bus.Domains())...)
+	cat, _ := schemas.Load(schemas.Embedded())
+	tl.codec = schemas.NewCodec(cat)
+	return tl
+}
+
+// publish runs the tax connector over what the source holds.
+func (tl *taxLog) publish(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := connect.Open(ctx, connect.Config{Member: "dgfip", Domain: "tax", Data: tl.world.Dir, Kafka: bus.Config{Brokers: tl.tg.Brokers},
+		Source: connect.SourceConfig{Driver: "sqlite", DSN: tl.dsn}}, connect.Deps{Bus: tl.client, Codec: tl.codec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Run(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The view of a small population published by the real connector code:
 // every citizen's tax record is found under their tax pseudonym; a record
 // tampered on the topic is refused and counted; the disk index rebuilt from
 // nothing holds the same.
 func TestViewFromTheLog(t *testing.T) {
 	ctx := context.Background()
-	tg := bustest.Embedded(t)
-	client := tg.Client(t)
-	if err := client.EnsureTopics(ctx, bus.StandardTopics(3)...); err != nil {
-		t.Fatal(err)
-	}
-	p := synth.Generate(300, 9, synth.Options{DefectRate: synth.NoDefects})
-	dsn := filepath.Join(t.TempDir(), "tax.sqlite")
-	db, _ := sql.Open("sqlite", dsn)
-	defer db.Close()
-	if err := synth.WriteTax(ctx, db, synth.SQLite, p); err != nil {
-		t.Fatal(err)
-	}
-	w := trusttest.New(t, []trust.MemberSpec{{ID: "dgfip", Name: "DGFiP", Roles: []string{"publisher:tax"}}})
-	kr := pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo"))
-	kr.Ensure(pseudo.KeyNames(bus.Domains())...)
-	cat, _ := schemas.Load(schemas.Embedded())
-	codec := schemas.NewCodec(cat)
-	c, err := connect.Open(ctx, connect.Config{Member: "dgfip", Domain: "tax", Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers},
-		Source: connect.SourceConfig{Driver: "sqlite", DSN: dsn}}, connect.Deps{Bus: client, Codec: codec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Run(ctx, true); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
+	tl := newTaxLog(t, 300, 9)
+	tl.publish(t)
+	client, codec, w, kr, p := tl.client, tl.codec, tl.world, tl.keyring, tl.pop
 
 	// A tampered copy of a genuine record, published straight onto the topic.
 	var genuine kafka.Message
@@ -147,36 +175,10 @@ func TestViewFromTheLog(t *testing.T) {
 // again after a restart counts nothing for the records it had taken in.
 func TestViewNeverGoesBack(t *testing.T) {
 	ctx := context.Background()
-	tg := bustest.Embedded(t)
-	client := tg.Client(t)
-	if err := client.EnsureTopics(ctx, bus.StandardTopics(3)...); err != nil {
-		t.Fatal(err)
-	}
-	p := synth.Generate(40, 5, synth.Options{DefectRate: synth.NoDefects})
-	dsn := filepath.Join(t.TempDir(), "tax.sqlite")
-	db, _ := sql.Open("sqlite", dsn)
-	defer db.Close()
-	if err := synth.WriteTax(ctx, db, synth.SQLite, p); err != nil {
-		t.Fatal(err)
-	}
-	w := trusttest.New(t, []trust.MemberSpec{{ID: "dgfip", Name: "DGFiP", Roles: []string{"publisher:tax"}}})
-	kr := pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo"))
-	kr.Ensure(pseudo.KeyNames(bus.Domains())...)
-	cat, _ := schemas.Load(schemas.Embedded())
-	codec := schemas.NewCodec(cat)
-	publish := func() {
-		t.Helper()
-		c, err := connect.Open(ctx, connect.Config{Member: "dgfip", Domain: "tax", Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers},
-			Source: connect.SourceConfig{Driver: "sqlite", DSN: dsn}}, connect.Deps{Bus: client, Codec: codec})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if err := c.Run(ctx, true); err != nil {
-			t.Fatal(err)
-		}
-	}
-	publish()
+	tl := newTaxLog(t, 40, 5)
+	tl.publish(t)
+	client, codec, w, kr, db := tl.client, tl.codec, tl.world, tl.keyring, tl.db
+	publish := func() { tl.publish(t) }
 	// The tax office corrects row 1's income a day later: a new row, as
 	// its system appends them.
 	var nir, updated string
