@@ -75,6 +75,23 @@ func (tl *taxLog) publish(t *testing.T) {
 	}
 }
 
+// build reads the log into an index over store, up to where it stood.
+func (tl *taxLog) build(t *testing.T, store view.Store) *view.Index {
+	t.Helper()
+	ix := view.New(store, tl.codec, tl.world.Store(t), prometheus.NewRegistry(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ix.Run(ctx, tl.client) }()
+	select {
+	case <-ix.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatal("view never caught up")
+	}
+	cancel()
+	<-done
+	return ix
+}
+
 // The view of a small population published by the real connector code:
 // every citizen's tax record is found under their tax pseudonym; a record
 // tampered on the topic is refused and counted; the disk index rebuilt from
@@ -83,7 +100,7 @@ func TestViewFromTheLog(t *testing.T) {
 	ctx := context.Background()
 	tl := newTaxLog(t, 300, 9)
 	tl.publish(t)
-	client, codec, w, kr, p := tl.client, tl.codec, tl.world, tl.keyring, tl.pop
+	client, codec, kr, p := tl.client, tl.codec, tl.keyring, tl.pop
 
 	// A tampered copy of a genuine record, published straight onto the topic.
 	var genuine kafka.Message
@@ -126,18 +143,7 @@ func TestViewFromTheLog(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			store := open()
 			defer store.Close()
-			reg := prometheus.NewRegistry()
-			ix := view.New(store, codec, w.Store(t), reg, nil)
-			rctx, cancel := context.WithCancel(ctx)
-			done := make(chan error, 1)
-			go func() { done <- ix.Run(rctx, client) }()
-			select {
-			case <-ix.Ready():
-			case <-time.After(30 * time.Second):
-				t.Fatal("view never caught up")
-			}
-			cancel()
-			<-done
+			ix := tl.build(t, store)
 
 			nirs := make([]string, len(p.Citizens))
 			for i, c := range p.Citizens {
@@ -177,7 +183,7 @@ func TestViewNeverGoesBack(t *testing.T) {
 	ctx := context.Background()
 	tl := newTaxLog(t, 40, 5)
 	tl.publish(t)
-	client, codec, w, kr, db := tl.client, tl.codec, tl.world, tl.keyring, tl.db
+	client, codec, kr, db := tl.client, tl.codec, tl.keyring, tl.db
 	publish := func() { tl.publish(t) }
 	// The tax office corrects row 1's income a day later: a new row, as
 	// its system appends them.
@@ -222,21 +228,7 @@ func TestViewNeverGoesBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer disk.Close()
-	build := func(t *testing.T, store view.Store) *view.Index {
-		t.Helper()
-		ix := view.New(store, codec, w.Store(t), prometheus.NewRegistry(), nil)
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- ix.Run(rctx, client) }()
-		select {
-		case <-ix.Ready():
-		case <-time.After(30 * time.Second):
-			t.Fatal("view never caught up")
-		}
-		cancel()
-		<-done
-		return ix
-	}
+	build := tl.build
 	for name, store := range map[string]view.Store{"memory": view.NewMemory(), "disk": disk} {
 		t.Run(name, func(t *testing.T) {
 			ix := build(t, store)
