@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -52,11 +53,20 @@ func BenchmarkViewQuery(b *testing.B) {
 	if os.Getenv("PASSERELLE_BENCH_WARMUP") == "1" {
 		first = -1
 	}
+	// PASSERELLE_BENCH_TWIN=1 adds two gateway instances sharing the log,
+	// the requests alternating between them: each then settles its claims
+	// by reading the other's writes (docs/limits.md).
+	type variant struct {
+		name    string
+		auditor gateway.Auditor
+		servers []*httptest.Server
+	}
+	variants := []variant{{"audited", audited, []*httptest.Server{f.srv}}, {"unaudited", unaudited{}, []*httptest.Server{f.srv}}}
+	if os.Getenv("PASSERELLE_BENCH_TWIN") == "1" {
+		variants = append(variants, variant{"audited-two-gateways", audited, []*httptest.Server{f.srv, f.twin(b)}})
+	}
 	for round := first; round < rounds; round++ {
-		for _, tc := range []struct {
-			name    string
-			auditor gateway.Auditor
-		}{{"audited", audited}, {"unaudited", unaudited{}}} {
+		for _, tc := range variants {
 			name := tc.name
 			if round < 0 {
 				name = "warmup-" + name
@@ -64,7 +74,7 @@ func BenchmarkViewQuery(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				f.guard.Audit, f.cz.Limits = tc.auditor, gateway.NewLimits(f.trail)
 				defer func() { f.guard.Audit = audited }()
-				viewQueries(b, f, next)
+				viewQueries(b, f, tc.servers, next)
 				next += b.N
 			})
 		}
@@ -78,7 +88,7 @@ func (unaudited) Append(context.Context, audit.Event) (audit.Receipt, error) {
 }
 func (unaudited) Void(audit.Event, string) {}
 
-func viewQueries(b *testing.B, f *fixture, first int) {
+func viewQueries(b *testing.B, f *fixture, servers []*httptest.Server, first int) {
 	key, _ := f.world.Keys.Current("cnaf")
 	concurrency := 16
 	if v, err := strconv.Atoi(os.Getenv("PASSERELLE_BENCH_CONCURRENCY")); err == nil {
@@ -114,7 +124,8 @@ func viewQueries(b *testing.B, f *fixture, first int) {
 					return
 				}
 				nir := f.adults[(first+i)%len(f.adults)]
-				req, _ := http.NewRequest("GET", fmt.Sprintf("%s/v1/citizens/%s/view?purpose=housing-aid-eligibility&fields=tax.reference_income,tax.shares,civilstatus.birth_date", f.srv.URL, nir), nil)
+				srv := servers[i%len(servers)]
+				req, _ := http.NewRequest("GET", fmt.Sprintf("%s/v1/citizens/%s/view?purpose=housing-aid-eligibility&fields=tax.reference_income,tax.shares,civilstatus.birth_date", srv.URL, nir), nil)
 				req.Header.Set("Authorization", "Bearer "+tokens[i])
 				t0 := time.Now()
 				resp, err := client.Do(req)
