@@ -78,11 +78,16 @@ func (t *Trail) arbitrate(index int64, e *Event) error {
 		return nil
 	}
 	if e.Token != "" {
-		if _, seen := t.tokens[e.Token]; seen {
+		t.tokMu.Lock()
+		_, seen := t.tokens[e.Token]
+		if !seen {
+			t.tokens[e.Token] = e.TokenExpiry
+		}
+		t.tokMu.Unlock()
+		if seen {
 			t.setVoid(index, VoidToken)
 			return nil
 		}
-		t.tokens[e.Token] = e.TokenExpiry
 		t.newTokens = append(t.newTokens, e.Token)
 	}
 	if !released(e.Kind, e.Decision) {
@@ -90,7 +95,7 @@ func (t *Trail) arbitrate(index int64, e *Event) error {
 	}
 	if c := e.Ceiling; c != nil {
 		since := e.Time.Add(-time.Duration(c.WindowSeconds) * time.Second)
-		n, err := t.uses(e.Citizen, since, func(s *Entry) bool { return s.Requester == e.Requester && s.Purpose == e.Purpose })
+		n, err := t.usesUnlocked(e.Citizen, since, func(s *Entry) bool { return s.Requester == e.Requester && s.Purpose == e.Purpose })
 		if err != nil {
 			return err
 		}
@@ -104,7 +109,7 @@ func (t *Trail) arbitrate(index int64, e *Event) error {
 		if c.PeriodSeconds > 0 {
 			since = e.Time.Add(-time.Duration(c.PeriodSeconds) * time.Second)
 		}
-		n, err := t.uses(e.Citizen, since, func(s *Entry) bool { return s.Consent != nil && s.Consent.ID == c.ID })
+		n, err := t.usesUnlocked(e.Citizen, since, func(s *Entry) bool { return s.Consent != nil && s.Consent.ID == c.ID })
 		if err != nil {
 			return err
 		}
@@ -153,11 +158,29 @@ func (t *Trail) forgetTokens(now time.Time) {
 	}
 	t.tokensSwept = now
 	cutoff := now.Add(-TokenWindow).Unix()
+	t.tokMu.Lock()
+	defer t.tokMu.Unlock()
 	for k, exp := range t.tokens {
 		if exp < cutoff {
 			delete(t.tokens, k)
 		}
 	}
+}
+
+// usesUnlocked is uses for arbitrate, which holds t.mu for writing: it
+// counts with the lock held for reading only, so that the requests asking
+// the trail meanwhile do not wait for the disk index. Only the trail's
+// Add changes what is counted, and Adds come one at a time (take); a save
+// landing meanwhile moves events from memory to disk, and the count sees
+// them on one side or the other.
+func (t *Trail) usesUnlocked(citizen string, since time.Time, match func(*Entry) bool) (int, error) {
+	t.mu.Unlock()
+	t.mu.RLock()
+	defer func() {
+		t.mu.RUnlock()
+		t.mu.Lock()
+	}()
+	return t.uses(citizen, since, match)
 }
 
 // uses counts the views of citizen at or after since that released data,
@@ -197,10 +220,11 @@ func (t *Trail) ConsentUses(citizen, id string, since time.Time) (int, error) {
 	return t.uses(citizen, since, func(e *Entry) bool { return e.Consent != nil && e.Consent.ID == id })
 }
 
-// TokenSeen reports whether an event read so far carries token.
+// TokenSeen reports whether an event read so far carries token. It does
+// not wait for the trail's lock: every request asks it.
 func (t *Trail) TokenSeen(token string) bool {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
+	t.tokMu.Lock()
+	defer t.tokMu.Unlock()
 	_, ok := t.tokens[token]
 	return ok
 }
@@ -221,12 +245,9 @@ func (t *Trail) Outcome(id string) (void string, found bool, err error) {
 // Topic is the audit topic the trail reads.
 func (t *Trail) Topic() string { return t.o.Topic }
 
-// Next is the offset of the first record the trail has not read.
-func (t *Trail) Next() int64 {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.next
-}
+// Next is the offset of the first record the trail has not read. It does
+// not wait for the trail's lock: every request asks it.
+func (t *Trail) Next() int64 { return t.nextSeen.Load() }
 
 // indexLocked is Index with t.mu held.
 func (t *Trail) indexLocked(id string) (int64, bool, error) {

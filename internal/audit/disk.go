@@ -162,6 +162,7 @@ func (t *Trail) load() error {
 			return err
 		}
 		t.next, t.duplicates = u64(meta.Get(metaNext)), u64(meta.Get(metaDuplicates))
+		t.nextSeen.Store(t.next)
 		t.base = u64(meta.Get(metaSize))
 		if v := meta.Get(metaLatest); v != nil {
 			latestOffset = u64(v)
@@ -350,11 +351,13 @@ func (t *Trail) snapshot() *snapshot {
 	for _, i := range t.newVoids {
 		s.voids[i] = t.voided[i]
 	}
+	t.tokMu.Lock()
 	for _, k := range t.newTokens {
 		if exp, ok := t.tokens[k]; ok {
 			s.tokens[k] = exp
 		}
 	}
+	t.tokMu.Unlock()
 	t.newVoids, t.newTokens = nil, nil
 	for name, w := range t.writers {
 		sw := *w

@@ -106,14 +106,7 @@ func (t *Trail) Event(i int64) (Entry, bool, error) {
 // second copy of an event, claims nothing: it is void as a duplicate.
 func (t *Trail) keep(index int64, r Record, doc *fastjson.Value, retry bool) error {
 	ev := eventOf(doc, string(r.Key), t.in)
-	if c := doc.GetStringBytes("citizen"); len(c) > 0 {
-		ci := t.byCitizen[string(c)]
-		if ci == nil {
-			ci = &citizenLeaves{name: string(c)}
-			t.byCitizen[ci.name] = ci
-		}
-		ev.Citizen = ci.name
-	}
+	ev.Citizen = string(doc.GetStringBytes("citizen")) // shared below through the citizen index
 	var err error
 	switch {
 	case retry:
@@ -121,13 +114,19 @@ func (t *Trail) keep(index int64, r Record, doc *fastjson.Value, retry bool) err
 	case ev.Kind == KindVoid:
 		err = t.applyVoid(ev.Ref, ev.Code)
 	default:
-		err = t.arbitrate(index, &ev)
+		err = t.arbitrate(index, &ev) // may let readers in while it counts
 		t.forgetTokens(ev.Time)
 	}
 	if err != nil {
 		return err
 	}
-	if ci := t.byCitizen[ev.Citizen]; ci != nil {
+	if ev.Citizen != "" {
+		ci := t.byCitizen[ev.Citizen]
+		if ci == nil {
+			ci = &citizenLeaves{name: ev.Citizen}
+			t.byCitizen[ci.name] = ci
+		}
+		ev.Citizen = ci.name
 		ci.leaves = append(ci.leaves, index)
 	}
 	t.events = append(t.events, Entry{Index: index, Offset: r.Offset, Event: ev})

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -96,9 +97,10 @@ type Trail struct {
 	mu          sync.RWMutex
 	tree        Tree
 	writers     map[string]*writerState
-	checkpoints []Published // in topic order; with a disk index, those not saved yet
-	latest      *Published  // the largest checkpoint
-	next        int64       // offset after the last record added
+	checkpoints []Published  // in topic order; with a disk index, those not saved yet
+	latest      *Published   // the largest checkpoint
+	next        int64        // offset after the last record added
+	nextSeen    atomic.Int64 // next, for readers that must not wait for t.mu
 
 	// Events kept for queries: all of them, or with a disk index those
 	// from leaf base on, not saved yet.
@@ -123,6 +125,7 @@ type Trail struct {
 	// the new* lists are what the next save writes.
 	voided       map[int64]string  // leaf → void code
 	pendingVoids map[string]string // event id not read yet → void code
+	tokMu        sync.Mutex        // guards tokens, which requests read
 	tokens       map[string]int64  // token → its expiry
 	tokensSwept  time.Time
 	lastTime     time.Time // the latest event time read
@@ -217,6 +220,7 @@ func (t *Trail) Add(r Record) error {
 		return nil // read already, by a catch-up (CatchUp) or before a resume
 	}
 	t.next = r.Offset + 1
+	t.nextSeen.Store(t.next)
 	err := t.add(r)
 	if n := len(t.events) + len(t.checkpoints); t.disk != nil && n >= t.o.SaveEvery {
 		mode := saveAsync

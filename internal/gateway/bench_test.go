@@ -35,7 +35,7 @@ import (
 // the baseline that shows what the durable trace costs; no gateway runs
 // that way.
 func BenchmarkViewQuery(b *testing.B) {
-	f := newFixtureOn(b, bustest.Real(b), 100_000)
+	f := newFixtureOf(b, bustest.Real(b), 100_000, "civilstatus", "tax", "health")
 	audited := f.guard.Audit
 	// Rounds alternate the two (PASSERELLE_BENCH_ROUNDS, default 1), so
 	// that neither always runs on the fresher process.

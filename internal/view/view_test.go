@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -253,5 +254,31 @@ func TestViewNeverGoesBack(t *testing.T) {
 	}
 	if r, ok, _ := ix.Lookup("tax", string(old.Key)); !ok || r.Value.(*schemas.Household).ReferenceIncomeCents != was.ReferenceIncomeCents+12345 {
 		t.Fatalf("after the restart: %v %+v", ok, r)
+	}
+
+	// The tax office loses its publisher role, then is revoked: its records
+	// are withdrawn from the next lookup on.
+	for _, spec := range []trust.MemberSpec{
+		{ID: "dgfip", Name: "DGFiP", Roles: []string{"reader"}},
+		{ID: "dgfip", Name: "DGFiP", Roles: []string{"publisher:tax"}, Status: trust.StatusRevoked},
+	} {
+		store := tl.world.Store(t)
+		ix := view.New(view.NewMemory(), codec, store, prometheus.NewRegistry(), nil)
+		for _, m := range []kafka.Message{old} {
+			if err := ix.Ingest("tax", m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, ok, err := ix.Lookup("tax", string(old.Key)); !ok || err != nil {
+			t.Fatalf("before: %v %v", ok, err)
+		}
+		tl.world.Publish(t, []trust.MemberSpec{spec})
+		if _, err := store.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := ix.Lookup("tax", string(old.Key)); ok || !errors.Is(err, view.ErrWithdrawn) {
+			t.Fatalf("after %+v: %v %v", spec, ok, err)
+		}
+		tl.world.Publish(t, []trust.MemberSpec{{ID: "dgfip", Name: "DGFiP", Roles: []string{"publisher:tax"}}})
 	}
 }
