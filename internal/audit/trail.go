@@ -209,19 +209,24 @@ func NewTrail(registry *trust.Store, o TrailOptions) *Trail {
 
 // Add takes the next record of the topic. A forged or unreadable record is
 // not a leaf; a gap in a writer's sequence is still one (the events around
-// it are genuine). Either way Add returns a *Finding.
+// it are genuine). Either way Add returns a *Finding. Records are added one
+// at a time, in topic order.
 func (t *Trail) Add(r Record) error {
+	if r.Offset < t.nextSeen.Load() {
+		return nil // read already, by a catch-up (CatchUp) or before a resume
+	}
+	// Parsing, hashing and a foreign event's signature need no state:
+	// done before the lock, the requests asking the trail meanwhile do not
+	// wait for them.
+	p := t.prepare(r)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.disk != nil && t.disk.closed {
 		return ErrClosed
 	}
-	if r.Offset < t.next {
-		return nil // read already, by a catch-up (CatchUp) or before a resume
-	}
 	t.next = r.Offset + 1
 	t.nextSeen.Store(t.next)
-	err := t.add(r)
+	err := t.add(r, p)
 	if n := len(t.events) + len(t.checkpoints); t.disk != nil && n >= t.o.SaveEvery {
 		mode := saveAsync
 		if n >= 4*t.o.SaveEvery {
@@ -234,21 +239,41 @@ func (t *Trail) Add(r Record) error {
 	return err
 }
 
-func (t *Trail) add(r Record) error {
+// prepared is what Add learns of a record before it takes the lock.
+type prepared struct {
+	doc        *fastjson.Value
+	id, writer string
+	seq        int64
+	leaf       tlog.Hash
+	finding    *Finding
+}
+
+func (t *Trail) prepare(r Record) prepared {
 	if string(r.Key) == CheckpointKey {
-		return t.addCheckpoint(r)
+		return prepared{}
 	}
 	doc, id, writer, seq, err := t.parseEvent(r.Value)
 	if err != nil {
-		return &Finding{Offset: r.Offset, Err: ErrMalformedEvent, Detail: err.Error()}
+		return prepared{finding: &Finding{Offset: r.Offset, Err: ErrMalformedEvent, Detail: err.Error()}}
 	}
 	// Hashed once: the own-event check, the retry check and the tree.
-	leaf := tlog.RecordHash(r.Value)
-	if !t.o.Deferred && !t.expected(writer, seq, leaf) {
+	p := prepared{doc: doc, id: id, writer: writer, seq: seq, leaf: tlog.RecordHash(r.Value)}
+	if !t.o.Deferred && !t.expected(writer, seq, p.leaf) {
 		if err := t.checkSigner(r); err != nil {
-			return &Finding{Offset: r.Offset, Event: id, Err: ErrForged, Detail: err.Error()}
+			p.finding = &Finding{Offset: r.Offset, Event: id, Err: ErrForged, Detail: err.Error()}
 		}
 	}
+	return p
+}
+
+func (t *Trail) add(r Record, p prepared) error {
+	if string(r.Key) == CheckpointKey {
+		return t.addCheckpoint(r)
+	}
+	if p.finding != nil {
+		return p.finding
+	}
+	doc, id, writer, seq, leaf := p.doc, p.id, p.writer, p.seq, p.leaf
 	if id != string(r.Key) {
 		return &Finding{Offset: r.Offset, Event: id, Err: ErrForged, Detail: fmt.Sprintf("keyed %q", r.Key)}
 	}

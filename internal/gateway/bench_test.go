@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -166,19 +167,25 @@ func viewQueries(b *testing.B, f *fixture, servers []*httptest.Server, first int
 }
 
 // profile writes the round's CPU profile to prefix.pprof, and the heap's
-// allocations before and after it to prefix.allocs-{0,1}.pprof: their
-// difference (pprof -sample_index=alloc_space -base) is what the round
-// allocated, without the fixture's setup.
+// allocations and lock waits before and after it to
+// prefix.{allocs,mutex}-{0,1}.pprof: their difference (pprof -base) is
+// what the round allocated and waited for, without the fixture's setup.
 func profile(b *testing.B, prefix string) (stop func()) {
-	allocs := func(n int) {
-		f, err := os.Create(fmt.Sprintf("%s.allocs-%d.pprof", prefix, n))
+	// Where requests wait on locks, in the round's mutex profile.
+	runtime.SetMutexProfileFraction(20)
+	snapshot := func(kind string, n int) {
+		f, err := os.Create(fmt.Sprintf("%s.%s-%d.pprof", prefix, kind, n))
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer f.Close()
-		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		if err := pprof.Lookup(kind).WriteTo(f, 0); err != nil {
 			b.Fatal(err)
 		}
+	}
+	allocs := func(n int) {
+		snapshot("allocs", n)
+		snapshot("mutex", n)
 	}
 	allocs(0)
 	f, err := os.Create(prefix + ".pprof")
@@ -192,6 +199,7 @@ func profile(b *testing.B, prefix string) (stop func()) {
 		pprof.StopCPUProfile()
 		f.Close()
 		allocs(1)
+		runtime.SetMutexProfileFraction(0)
 	}
 }
 

@@ -65,6 +65,14 @@ type Authenticator struct {
 	now      func() time.Time
 	logged   func(tokenID string) bool
 
+	// The replay memory, in shards by token id: every request takes one
+	// shard's lock, and with one lock concurrent requests queued on it.
+	shards [replayShards]replayShard
+}
+
+const replayShards = 16
+
+type replayShard struct {
 	mu   sync.Mutex
 	seen map[string]time.Time // token id → when it stops mattering
 	// order holds the seen ids as they came; tokens live at most
@@ -78,7 +86,11 @@ func NewAuthenticator(store *Store, audience string, now func() time.Time) *Auth
 	if now == nil {
 		now = time.Now
 	}
-	return &Authenticator{store: store, audience: audience, now: now, seen: map[string]time.Time{}}
+	a := &Authenticator{store: store, audience: audience, now: now}
+	for i := range a.shards {
+		a.shards[i].seen = map[string]time.Time{}
+	}
+	return a
 }
 
 // ConsultLog makes the authenticator also refuse a token whose id logged
@@ -270,27 +282,41 @@ type seenID struct {
 // past 4,096 of them, made every request pay for all the tokens of the
 // last five minutes: 2,200 views/s fell to 500 within a minute.
 func (a *Authenticator) remember(id string, until, now time.Time) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for len(a.order) > 0 && !now.Before(a.order[0].until) {
-		old := a.order[0]
-		if t, ok := a.seen[old.id]; ok && t.Equal(old.until) {
-			delete(a.seen, old.id)
+	sh := &a.shards[shardOf(id)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for len(sh.order) > 0 && !now.Before(sh.order[0].until) {
+		old := sh.order[0]
+		if t, ok := sh.seen[old.id]; ok && t.Equal(old.until) {
+			delete(sh.seen, old.id)
 		}
-		a.order[0] = seenID{}
-		a.order = a.order[1:]
+		sh.order[0] = seenID{}
+		sh.order = sh.order[1:]
 	}
-	if t, ok := a.seen[id]; ok && now.Before(t) {
+	if t, ok := sh.seen[id]; ok && now.Before(t) {
 		return false
 	}
-	a.seen[id] = until
-	a.order = append(a.order, seenID{id, until})
+	sh.seen[id] = until
+	sh.order = append(sh.order, seenID{id, until})
 	return true
+}
+
+func shardOf(id string) int {
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	return int(h % replayShards)
 }
 
 // remembered is how many token ids are held against replay.
 func (a *Authenticator) remembered() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.seen)
+	n := 0
+	for i := range a.shards {
+		sh := &a.shards[i]
+		sh.mu.Lock()
+		n += len(sh.seen)
+		sh.mu.Unlock()
+	}
+	return n
 }
