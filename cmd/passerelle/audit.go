@@ -212,7 +212,7 @@ func auditTrace(ctx context.Context, e *env, args []string) error {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	if !*asJSON {
-		fmt.Fprintln(tw, "INDEX\tTIME\tKIND\tREQUESTER\tPURPOSE\tDECISION\tRULE\tRELEASED\tWITHHELD")
+		fmt.Fprintln(tw, "INDEX\tTIME\tKIND\tREQUESTER\tPURPOSE\tDECISION\tRULE\tRELEASED\tWITHHELD\tVOID")
 	}
 	for {
 		b, err := g.get(ctx, "/v1/audit/events", vals)
@@ -229,8 +229,14 @@ func auditTrace(ctx context.Context, e *env, args []string) error {
 				fmt.Fprintln(e.stdout, string(line))
 				continue
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Index, ev.Time.UTC().Format(time.RFC3339), ev.Kind, ev.Requester,
-				dash(ev.Purpose), ev.Decision, dash(ev.Rule), dash(strings.Join(ev.Released, ",")), dash(strings.Join(ev.Withheld, ",")))
+			// VOID: the event released nothing after all, and why
+			// (docs/limits.md); a void event names the one it voids.
+			void := ev.Void
+			if ev.Kind == audit.KindVoid {
+				void = "voids " + ev.Ref + " (" + ev.Code + ")"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Index, ev.Time.UTC().Format(time.RFC3339), ev.Kind, ev.Requester,
+				dash(ev.Purpose), ev.Decision, dash(ev.Rule), dash(strings.Join(ev.Released, ",")), dash(strings.Join(ev.Withheld, ",")), dash(void))
 		}
 		if page.Next == nil {
 			break
