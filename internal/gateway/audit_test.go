@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,12 +204,17 @@ func waitTrail(t *testing.T, tr *audit.Trail, n int64) {
 	}
 }
 
+// readTopic reads a topic whole: each partition's records in their order,
+// the partitions' interleaved.
 func readTopic(t *testing.T, c *bus.Client, topic string) []kafka.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var out []kafka.Message
+	var mu sync.Mutex // one callback per partition, at once
 	if err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
 		out = append(out, m)
 		return nil
 	}); err != nil {
