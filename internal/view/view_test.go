@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,6 +74,32 @@ func (tl *taxLog) publish(t *testing.T) {
 	defer c.Close()
 	if err := c.Run(ctx, true); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The view's series are registered where it is told, and a domain whose
+// topic cannot be read stops Run with an error that names the domain.
+func TestIndexMetricsAndFailure(t *testing.T) {
+	tl := newTaxLog(t, 10, 3)
+	reg := prometheus.NewRegistry()
+	ix := view.New(view.NewMemory(), tl.codec, tl.world.Store(t), reg, nil)
+	ix.Rejected("tax", "stale")
+	ix.Indexed("tax")
+	names := map[string]bool{}
+	families, _ := reg.Gather()
+	for _, f := range families {
+		names[f.GetName()] = true
+	}
+	if !names["passerelle_view_records_indexed_total"] || !names["passerelle_view_records_rejected_total"] {
+		t.Fatalf("registered: %v", names)
+	}
+	// A broker without the domain topics.
+	empty := bustest.Embedded(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := view.New(view.NewMemory(), tl.codec, tl.world.Store(t), nil, nil).Run(ctx, empty.Client(t))
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "view of") {
+		t.Fatalf("Run on missing topics: %v (ctx %v)", err, ctx.Err())
 	}
 }
 
@@ -171,6 +198,9 @@ func TestViewFromTheLog(t *testing.T) {
 			}
 			if n := testutil.ToFloat64(ix.Rejected("tax", "bad-signature")); n != 1 {
 				t.Fatalf("%v tampered records counted, want 1", n)
+			}
+			if n := int(testutil.ToFloat64(ix.Indexed("tax"))); n != found {
+				t.Fatalf("%d records counted as indexed, %d found", n, found)
 			}
 		})
 	}
