@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -569,4 +571,93 @@ func sameJSON(a, b any) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
+}
+
+// An auditor's questions of the trail: each filter of GET /v1/audit/events
+// narrows the events it answers, pages follow each other without a gap
+// or an overlap, a malformed parameter is a 400, and the question itself
+// is in the trail.
+func TestAuditEventsQuery(t *testing.T) {
+	f := newFixture(t)
+	view := func(member, purpose, fields string) {
+		call(t, f.srv, f.token(t, member), "GET", "/v1/citizens/"+f.adults[17]+"/view?purpose="+purpose+"&fields="+fields, nil)
+	}
+	for range 3 {
+		view("cnaf", "housing-aid-eligibility", "civilstatus.birth_date")
+		view("dgfip", "tax-assessment", "civilstatus.birth_date")
+	}
+	waitSettled(t, f.trail)
+	events := func(q string) (int, []map[string]any, map[string]any) {
+		t.Helper()
+		code, body := call(t, f.srv, f.token(t, "cnil"), "GET", "/v1/audit/events?"+q, nil)
+		var out []map[string]any
+		if evs, ok := body["events"].([]any); ok {
+			for _, e := range evs {
+				out = append(out, e.(map[string]any))
+			}
+		}
+		return code, out, body
+	}
+	if _, evs, _ := events("kind=view"); len(evs) != 6 {
+		t.Fatalf("kind=view: %d events, want 6", len(evs))
+	}
+	_, evs, _ := events("requester=dgfip")
+	for _, e := range evs {
+		if e["requester"] != "dgfip" {
+			t.Fatalf("requester=dgfip: %v", e)
+		}
+	}
+	if len(evs) != 3 {
+		t.Fatalf("requester=dgfip: %d events, want 3", len(evs))
+	}
+	if _, evs, _ := events("purpose=tax-assessment&kind=view"); len(evs) != 3 {
+		t.Fatalf("purpose: %d events", len(evs))
+	}
+	// Pages of two, following the cursor, give the views in order, once.
+	var seen []string
+	q := "kind=view&limit=2"
+	for range 10 {
+		code, page, body := events(q)
+		if code != 200 || len(page) > 2 {
+			t.Fatalf("page: %d %v", code, body)
+		}
+		for _, e := range page {
+			seen = append(seen, e["id"].(string))
+		}
+		next, ok := body["next"].(float64)
+		if !ok {
+			break
+		}
+		q = fmt.Sprintf("kind=view&limit=2&after=%d", int(next))
+	}
+	if len(seen) != 6 || len(slices.Compact(slices.Clone(seen))) != 6 {
+		t.Fatalf("paged: %v", seen)
+	}
+	future, past := time.Now().Add(time.Hour).UTC().Format(time.RFC3339), time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	if _, evs, _ := events("kind=view&from=" + future); len(evs) != 0 {
+		t.Fatalf("from the future: %d events", len(evs))
+	}
+	if _, evs, _ := events("kind=view&to=" + past); len(evs) != 0 {
+		t.Fatalf("until an hour ago: %d events", len(evs))
+	}
+	if _, evs, _ := events("kind=view&from=" + past + "&to=" + future); len(evs) != 6 {
+		t.Fatalf("the last two hours: %d events", len(evs))
+	}
+	for _, bad := range []string{"after=x", "limit=x", "from=yesterday", "to=2026-13-40"} {
+		if code, _, body := events(bad); code != 400 || body["code"] != "query-malformed" {
+			t.Fatalf("%s: %d %v", bad, code, body)
+		}
+	}
+	// The questions asked are in the trail, as asked (without the NIR).
+	waitSettled(t, f.trail)
+	traces, _, _ := f.trail.Events(audit.Filter{Requester: "cnil", Kinds: []string{audit.KindTrace}, After: -1})
+	found := false
+	for _, e := range traces {
+		if e.Query["purpose"] == "tax-assessment" && e.Query["kind"] == "view" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the auditor's question is not in the trail: %v", traces)
+	}
 }

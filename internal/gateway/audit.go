@@ -79,7 +79,7 @@ func (a *Audit) events(w http.ResponseWriter, r *http.Request) {
 		a.Guard.reject(w, r, http.StatusBadRequest, "query-malformed", "Malformed query", err.Error())
 		return
 	}
-	f := audit.Filter{Requester: q.Get("requester"), Purpose: q.Get("purpose"), After: -1}
+	f := audit.Filter{Requester: q.Get("requester"), Purpose: q.Get("purpose")}
 	if k := q.Get("kind"); k != "" {
 		f.Kinds = []string{k}
 	}
