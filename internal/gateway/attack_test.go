@@ -587,6 +587,12 @@ func TestAuditEventsQuery(t *testing.T) {
 		view("dgfip", "tax-assessment", "civilstatus.birth_date")
 	}
 	waitSettled(t, f.trail)
+	// The citizen's portal sees every access, the log's first included.
+	code, body := call(t, f.srv, f.token(t, "portail"), "GET", "/v1/citizens/"+f.adults[17]+"/access-log", nil)
+	accesses, _ := body["accesses"].([]any)
+	if code != 200 || len(accesses) != 6 || accesses[0].(map[string]any)["index"] != float64(0) {
+		t.Fatalf("access log: %d %v", code, body)
+	}
 	events := func(q string) (int, []map[string]any, map[string]any) {
 		t.Helper()
 		code, body := call(t, f.srv, f.token(t, "cnil"), "GET", "/v1/audit/events?"+q, nil)
@@ -648,8 +654,15 @@ func TestAuditEventsQuery(t *testing.T) {
 			t.Fatalf("%s: %d %v", bad, code, body)
 		}
 	}
+	if code, _ := call(t, f.srv, f.token(t, "cnil"), "GET", "/v1/audit/proof?index=0", nil); code != 200 {
+		t.Fatalf("proof: %d", code)
+	}
 	// The questions asked are in the trail, as asked (without the NIR).
 	waitSettled(t, f.trail)
+	proofs, _, _ := f.trail.Events(audit.Filter{Requester: "cnil", Kinds: []string{audit.KindProof}, After: -1})
+	if len(proofs) != 1 || proofs[0].Query["index"] != "0" || len(proofs[0].Query) != 1 {
+		t.Fatalf("the proof asked for is not in the trail as asked: %v", proofs)
+	}
 	traces, _, _ := f.trail.Events(audit.Filter{Requester: "cnil", Kinds: []string{audit.KindTrace}, After: -1})
 	found := false
 	for _, e := range traces {
