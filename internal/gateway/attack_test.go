@@ -657,10 +657,16 @@ func TestAuditEventsQuery(t *testing.T) {
 	if code, _ := call(t, f.srv, f.token(t, "cnil"), "GET", "/v1/audit/proof?index=0", nil); code != 200 {
 		t.Fatalf("proof: %d", code)
 	}
+	// No leaf for an empty index, nor at the tree's size.
+	for _, q := range []string{"index=", "index=4&size=4"} {
+		if code, body := call(t, f.srv, f.token(t, "cnil"), "GET", "/v1/audit/proof?"+q, nil); code != 404 || body["code"] != "event-unknown" {
+			t.Fatalf("proof?%s: %d %v", q, code, body)
+		}
+	}
 	// The questions asked are in the trail, as asked (without the NIR).
 	waitSettled(t, f.trail)
 	proofs, _, _ := f.trail.Events(audit.Filter{Requester: "cnil", Kinds: []string{audit.KindProof}, After: -1})
-	if len(proofs) != 1 || proofs[0].Query["index"] != "0" || len(proofs[0].Query) != 1 {
+	if len(proofs) != 3 || proofs[0].Query["index"] != "0" || len(proofs[0].Query) != 1 {
 		t.Fatalf("the proof asked for is not in the trail as asked: %v", proofs)
 	}
 	traces, _, _ := f.trail.Events(audit.Filter{Requester: "cnil", Kinds: []string{audit.KindTrace}, After: -1})
