@@ -680,3 +680,30 @@ func TestAuditEventsQuery(t *testing.T) {
 		t.Fatalf("the auditor's question is not in the trail: %v", traces)
 	}
 }
+
+// A periodic consent counts only the uses of its period: a use older than
+// the period leaves it whole, a use within it is what its max_uses counts.
+func TestPeriodicConsentCountsItsPeriod(t *testing.T) {
+	f := newFixture(t)
+	nir := f.adults[18]
+	give := map[string]any{"nir": nir, "requester": "cnaf", "purpose": "disability-allowance-review",
+		"fields": []string{"health.*"}, "start": time.Now().Add(-3 * time.Hour), "expiry": time.Now().Add(time.Hour),
+		"mode": "periodic", "max_uses": 1, "period_seconds": 3600}
+	code, body := call(t, f.srv, f.token(t, "portail"), "POST", "/v1/consents", give)
+	if code != 201 {
+		t.Fatalf("consent: %d %v", code, body)
+	}
+	id := body["id"].(string)
+	waitConsents(t, f)
+	cit, _ := f.pseudo.Audit(context.Background(), []string{nir})
+	// A use two hours ago, another gateway's.
+	f.logged(t, audit.Event{ID: "old-use", Time: time.Now().Add(-2 * time.Hour), Kind: audit.KindView, Requester: "cnaf",
+		Purpose: "another-purpose", Citizen: cit[0], Decision: "allow", Consent: &audit.ConsentClaim{ID: id, MaxUses: 1, PeriodSeconds: 3600}})
+	path := "/v1/citizens/" + nir + "/view?purpose=disability-allowance-review&fields=health.long_term_condition"
+	if code, body := call(t, f.srv, f.token(t, "cnaf"), "GET", path, nil); code != 200 {
+		t.Fatalf("the period's first use: %d %v", code, body)
+	}
+	if code, body := call(t, f.srv, f.token(t, "cnaf"), "GET", path, nil); code != 403 || body["code"] != policy.CodeConsentOverused {
+		t.Fatalf("the period's second use: %d %v", code, body)
+	}
+}

@@ -83,10 +83,8 @@ func everyFieldRules(t *testing.T) *policy.RuleSet {
 	}
 	fsys[policy.PurposesFile].Data = append(fsys[policy.PurposesFile].Data, []byte(`
 - id: value-trace
-  description: A test's reading of every field, one domain at a time.
+  description: A test's reading of every field, one domain at a time, with no frequency ceiling.
   max_fields: 20
-  max_per_citizen: 100
-  window: 720h
 `)...)
 	fields := policy.FieldNames()
 	fsys[policy.RulesDir+"/tracer.yaml"] = &fstest.MapFile{Data: fmt.Appendf(nil, `id: tracer-value-trace
