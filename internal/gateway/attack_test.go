@@ -148,6 +148,12 @@ func TestBurstsHoldTheirLimits(t *testing.T) {
 						ok++
 					case a.code == 403 && a.body["code"] == policy.CodeCeilingFrequency:
 						refused++
+						// Unless another gateway's request won the use (then
+						// the log's order says so), the refusal says which
+						// ceiling.
+						if d, _ := a.body["detail"].(string); len(layout.servers) == 1 && !strings.Contains(d, "at most 2 accesses per citizen within 720h0m0s") {
+							t.Errorf("the refusal does not name the ceiling: %q", d)
+						}
 					default:
 						t.Errorf("answer %d %v", a.code, a.body)
 					}
@@ -700,10 +706,27 @@ func TestPeriodicConsentCountsItsPeriod(t *testing.T) {
 	f.logged(t, audit.Event{ID: "old-use", Time: time.Now().Add(-2 * time.Hour), Kind: audit.KindView, Requester: "cnaf",
 		Purpose: "another-purpose", Citizen: cit[0], Decision: "allow", Consent: &audit.ConsentClaim{ID: id, MaxUses: 1, PeriodSeconds: 3600}})
 	path := "/v1/citizens/" + nir + "/view?purpose=disability-allowance-review&fields=health.long_term_condition"
-	if code, body := call(t, f.srv, f.token(t, "cnaf"), "GET", path, nil); code != 200 {
+	code, body = call(t, f.srv, f.token(t, "cnaf"), "GET", path, nil)
+	if code != 200 {
 		t.Fatalf("the period's first use: %d %v", code, body)
+	}
+	// Its event claims a use of the consent, within the consent's period.
+	waitSettled(t, f.trail)
+	ev, _, err := f.trail.Event(mustIndex(t, f.trail, body["request_id"].(string)))
+	if err != nil || ev.Consent == nil || *ev.Consent != (audit.ConsentClaim{ID: id, MaxUses: 1, PeriodSeconds: 3600}) ||
+		ev.Ceiling == nil || *ev.Ceiling != (audit.Ceiling{Max: 2, WindowSeconds: 30 * 24 * 3600}) {
+		t.Fatalf("the release's claims: %+v %+v (%v)", ev.Consent, ev.Ceiling, err)
 	}
 	if code, body := call(t, f.srv, f.token(t, "cnaf"), "GET", path, nil); code != 403 || body["code"] != policy.CodeConsentOverused {
 		t.Fatalf("the period's second use: %d %v", code, body)
 	}
+}
+
+func mustIndex(t *testing.T, tr *audit.Trail, id string) int64 {
+	t.Helper()
+	i, ok, err := tr.Index(id)
+	if err != nil || !ok {
+		t.Fatalf("event %s: %v %v", id, ok, err)
+	}
+	return i
 }

@@ -351,7 +351,7 @@ func TestCitizenView(t *testing.T) {
 		{"a member without the reader role", "cnil", housing + "tax.reference_income", 403, "role-missing"},
 		{"malformed NIR", "cnaf", "/v1/citizens/184077505612373/view?purpose=housing-aid-eligibility&fields=tax.reference_income", 400, "nir-malformed"},
 		{"unknown purpose", "cnaf", "/v1/citizens/" + nir + "/view?purpose=curiosity&fields=tax.reference_income", 400, policy.CodeUnknownPurpose},
-		{"unknown field", "cnaf", housing + "tax.salary", 400, "field-unknown"},
+		{"unknown field", "cnaf", housing + "tax.salary", 400, "field-unknown"}, // its detail names it (below)
 		{"a bad escape in the query", "cnaf", "/v1/citizens/" + nir + "/view?purpose=housing%zzaid&fields=tax.reference_income", 400, "query-malformed"},
 		{"no token", "", housing + "tax.reference_income", 401, trust.AuthMissing},
 	} {
@@ -359,6 +359,9 @@ func TestCitizenView(t *testing.T) {
 			code, body := f.get(t, tc.member, tc.path)
 			if code != tc.status || body["code"] != tc.code {
 				t.Fatalf("%d %v, want %d %s", code, body, tc.status, tc.code)
+			}
+			if d, _ := body["detail"].(string); tc.code == "field-unknown" && !strings.Contains(d, "tax.salary") {
+				t.Fatalf("the refusal does not name the field: %q", d)
 			}
 		})
 	}
