@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -700,6 +701,28 @@ func TestPeriodicConsentCountsItsPeriod(t *testing.T) {
 		t.Fatalf("consent: %d %v", code, body)
 	}
 	id := body["id"].(string)
+	if body["period_seconds"] != float64(3600) {
+		t.Fatalf("the consent's period: %v", body["period_seconds"])
+	}
+	// Periods in whole seconds up to ten years: beyond, refused, not
+	// wrapped around (584 years once became 0.29 s).
+	for _, tc := range []struct {
+		seconds int64
+		code    int
+	}{{315_360_000, 201}, {315_360_001, 400}, {584 * 365 * 24 * 3600, 400}, {-1, 400}} {
+		g := maps.Clone(give)
+		g["period_seconds"] = tc.seconds
+		code, body := call(t, f.srv, f.token(t, "portail"), "POST", "/v1/consents", g)
+		if code != tc.code || (code == 201 && body["period_seconds"] != float64(tc.seconds)) {
+			t.Fatalf("period_seconds %d: %d %v", tc.seconds, code, body)
+		}
+	}
+	// A request finds the latest consent given: the first terms again.
+	code, body = call(t, f.srv, f.token(t, "portail"), "POST", "/v1/consents", give)
+	if code != 201 {
+		t.Fatalf("consent: %d %v", code, body)
+	}
+	id = body["id"].(string)
 	waitConsents(t, f)
 	cit, _ := f.pseudo.Audit(context.Background(), []string{nir})
 	// A use two hours ago, another gateway's.
