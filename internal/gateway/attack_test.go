@@ -246,6 +246,18 @@ func TestTokenReplayAcrossGateways(t *testing.T) {
 				t.Fatalf("replay: %d %v", code, body)
 			}
 		}
+		// Each replay refused is in the trail, as the member's refusal.
+		waitSettled(t, f.trail)
+		refusals, _, _ := f.trail.Events(audit.Filter{Requester: "dgfip", Kinds: []string{audit.KindRefusal}, After: -1})
+		replays := 0
+		for _, e := range refusals {
+			if e.Code == trust.AuthReplayed && e.Citizen != "" {
+				replays++
+			}
+		}
+		if replays < 2 {
+			t.Fatalf("%d replays refused in the trail, want at least the last 2", replays)
+		}
 	})
 }
 
@@ -472,11 +484,11 @@ func pausedBroker(t *testing.T, tg bustest.Target, pause func() (resume func()))
 			t.Fatalf("while paused: %d %v", a.code, a.body)
 		}
 	}
-	if code, body := ready(); code != 503 || body["checks"].(map[string]any)["kafka"] == "ok" {
+	if code, body := ready(); code != 503 || body["ready"] != false || body["checks"].(map[string]any)["kafka"] == "ok" {
 		t.Fatalf("readyz while paused: %d %v", code, body)
 	}
 	resume()
-	waitFor(t, "readiness", func() bool { code, _ := ready(); return code == 200 })
+	waitFor(t, "readiness", func() bool { code, body := ready(); return code == 200 && body["ready"] == true })
 	cit, _ := f.pseudo.Audit(context.Background(), []string{nir})
 	// The produce the paused broker held lands once it resumes: the
 	// phantom releases, had nothing voided them.
