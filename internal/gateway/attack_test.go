@@ -162,10 +162,20 @@ func TestBurstsHoldTheirLimits(t *testing.T) {
 				if ok > p.MaxPerCitizen || ok+refused != burstSize {
 					t.Fatalf("%d answered, %d refused for the ceiling, of %d: at most %d may be answered", ok, refused, burstSize, p.MaxPerCitizen)
 				}
+				// Another request carries any void still waiting to be
+				// written; then every answer given stands in the log.
+				call(t, f.srv, f.token(t, "cnil"), "GET", "/v1/audit/checkpoint", nil)
 				cit, _ := f.pseudo.Audit(context.Background(), []string{nir})
 				waitSettled(t, f.trail)
 				if n, err := f.trail.Uses(cit[0], "cnaf", p.ID, time.Now().Add(-p.Window)); err != nil || n != ok {
 					t.Fatalf("the log counts %d uses (%v), the answers %d", n, err, ok)
+				}
+				for _, a := range as {
+					if a.code == 200 {
+						if void, found, err := f.trail.Outcome(a.body["request_id"].(string)); !found || void != "" || err != nil {
+							t.Fatalf("an answer given is void in the log: %q %v %v", void, found, err)
+						}
+					}
 				}
 			})
 		}
