@@ -775,3 +775,36 @@ func mustIndex(t *testing.T, tr *audit.Trail, id string) int64 {
 	}
 	return i
 }
+
+// A view that releases nothing (every granted field lacks its record) is
+// no use of the purpose's ceiling: more of them than the ceiling allows
+// leave a later release untouched.
+func TestNothingReleasedIsNoUse(t *testing.T) {
+	f := newFixture(t)
+	employed := map[string]bool{}
+	for _, r := range f.pop.HR {
+		employed[r.NIR] = true
+	}
+	var nir string
+	for _, n := range f.adults {
+		if !employed[n] {
+			nir = n
+			break
+		}
+	}
+	if nir == "" {
+		t.Fatal("every adult is a public servant: the test proves nothing")
+	}
+	p, _ := f.rules.Purpose("tax-assessment")
+	path := "/v1/citizens/" + nir + "/view?purpose=tax-assessment&fields="
+	for range p.MaxPerCitizen + 1 {
+		code, body := call(t, f.srv, f.token(t, "dgfip"), "GET", path+"hr.employer", nil)
+		if fields, _ := body["fields"].(map[string]any); code != 200 || len(fields) != 0 {
+			t.Fatalf("no record: %d %v", code, body)
+		}
+	}
+	code, body := call(t, f.srv, f.token(t, "dgfip"), "GET", path+"civilstatus.birth_date", nil)
+	if fields, _ := body["fields"].(map[string]any); code != 200 || fields["civilstatus.birth_date"] == nil {
+		t.Fatalf("after %d views that released nothing: %d %v", p.MaxPerCitizen+1, code, body)
+	}
+}
