@@ -19,7 +19,7 @@ check:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
-	$(GO) run ./cmd/passerelle schema check --dir schemas
+	$(GO) run ./cmd/passerelle schema check --dir internal/domains
 	$(GO) run ./cmd/passerelle policy test --dir policy
 
 test: check fuzz

@@ -71,19 +71,17 @@ type Mapped struct {
 	NIR string
 	// EventTime is when the fact happened in the source.
 	EventTime time.Time
-	// Record is a pointer to a schemas record (schemas.Household, ...).
+	// Record is a pointer to the domain's record (tax.Household, ...).
 	Record any
 	// Meta points at Record's meta field, which the runner fills.
 	Meta *schemas.Meta
 }
 
-// Mapping turns rows of one source into records of one domain. It is plain
-// code a reader can follow field by field, and validates what the domain
-// needs: a bad row returns a *Defect.
+// Mapping turns rows of one source into records of one domain (the
+// runner's Options name which). It is plain code a reader can follow field
+// by field, and validates what the domain needs: a bad row returns a
+// *Defect.
 type Mapping interface {
-	Domain() string
-	// Subject is the schema registry subject of the domain's records.
-	Subject() string
 	Map(row Row) (Mapped, error)
 }
 

@@ -28,13 +28,17 @@ const (
 
 // Options wire a Runner. Every field without a default is required.
 type Options struct {
-	Name    string // for logs and dead letters, e.g. "dgfip/tax"
-	Member  string // meta.source of every record
-	Source  Source
-	Mapping Mapping
-	Pseudo  *pseudo.Pseudonymizer
-	Codec   *schemas.Codec
-	Sealer  *seal.Sealer
+	Name   string // for logs and dead letters, e.g. "dgfip/tax"
+	Member string // meta.source of every record
+	// Domain names the domain published to: its pseudonym key, its
+	// dead-letter topic; Subject is its schema registry subject, whose
+	// topic the records go to.
+	Domain, Subject string
+	Source          Source
+	Mapping         Mapping
+	Pseudo          *pseudo.Pseudonymizer
+	Codec           *schemas.Codec
+	Sealer          *seal.Sealer
 	// BatchSigning signs one Merkle root per batch instead of each record.
 	BatchSigning bool
 	Writer       *bus.Writer
@@ -66,9 +70,9 @@ type Runner struct {
 // NewRunner validates o and loads the checkpoint.
 func NewRunner(o Options) (*Runner, error) {
 	switch {
-	case o.Member == "", o.Source == nil, o.Mapping == nil, o.Pseudo == nil, o.Codec == nil,
+	case o.Member == "", o.Domain == "", o.Subject == "", o.Source == nil, o.Mapping == nil, o.Pseudo == nil, o.Codec == nil,
 		o.Sealer == nil, o.Writer == nil, o.Checkpoint == nil:
-		return nil, errors.New("connector: member, source, mapping, pseudo, codec, sealer, writer and checkpoint are required")
+		return nil, errors.New("connector: member, domain, subject, source, mapping, pseudo, codec, sealer, writer and checkpoint are required")
 	case o.Partitions <= 0 || o.DLQPartitions <= 0:
 		return nil, errors.New("connector: partitions of the topic and of its dead-letter topic are required")
 	}
@@ -85,10 +89,10 @@ func NewRunner(o Options) (*Runner, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Name == "" {
-		o.Name = o.Member + "/" + o.Mapping.Domain()
+		o.Name = o.Member + "/" + o.Domain
 	}
-	o.Log = o.Log.With("component", "connector", "domain", o.Mapping.Domain())
-	subj, err := o.Codec.Catalog().Subject(o.Mapping.Subject())
+	o.Log = o.Log.With("component", "connector", "domain", o.Domain)
+	subj, err := o.Codec.Catalog().Subject(o.Subject)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +103,7 @@ func NewRunner(o Options) (*Runner, error) {
 	return &Runner{
 		o:       o,
 		topic:   schemas.TopicOf(subj.Name),
-		dlq:     bus.DLQTopic(o.Mapping.Domain()),
+		dlq:     bus.DLQTopic(o.Domain),
 		version: subj.Latest(),
 		pos:     pos,
 	}, nil
@@ -111,7 +115,7 @@ func (r *Runner) Stats() Stats {
 }
 
 // Domain is the domain the runner publishes to.
-func (r *Runner) Domain() string { return r.o.Mapping.Domain() }
+func (r *Runner) Domain() string { return r.o.Domain }
 
 // Name identifies the connector in its dead letters.
 func (r *Runner) Name() string { return r.o.Name }
@@ -176,7 +180,7 @@ func (r *Runner) Step(ctx context.Context) (int, error) {
 	if _, err := r.Publish(ctx, rows, 0); err != nil {
 		return 0, err
 	}
-	r.o.Metrics.latency.WithLabelValues(r.o.Mapping.Domain()).Observe(time.Since(start).Seconds())
+	r.o.Metrics.latency.WithLabelValues(r.o.Domain).Observe(time.Since(start).Seconds())
 	if err := r.commit(ctx, next); err != nil {
 		return 0, err
 	}
@@ -189,7 +193,7 @@ func (r *Runner) Step(ctx context.Context) (int, error) {
 // published. It does not checkpoint: Step does, and a replay of dead
 // letters commits its own offsets.
 func (r *Runner) Publish(ctx context.Context, rows []Row, attempt int) (int, error) {
-	domain := r.o.Mapping.Domain()
+	domain := r.o.Domain
 	msgs, dead, err := r.build(ctx, rows, attempt)
 	if err != nil {
 		return 0, err
@@ -220,7 +224,7 @@ func (r *Runner) commit(ctx context.Context, next Position) error {
 func (r *Runner) updateLag(ctx context.Context) {
 	if l, ok := r.o.Source.(Lagger); ok {
 		if n, err := l.Lag(ctx, r.pos); err == nil {
-			r.o.Metrics.lag.WithLabelValues(r.o.Mapping.Domain()).Set(float64(n))
+			r.o.Metrics.lag.WithLabelValues(r.o.Domain).Set(float64(n))
 		}
 	}
 }
@@ -253,7 +257,7 @@ func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead
 	for i, g := range ok {
 		nirs[i] = g.m.NIR
 	}
-	subjects, err := r.o.Pseudo.Domain(ctx, r.o.Mapping.Domain(), nirs)
+	subjects, err := r.o.Pseudo.Domain(ctx, r.o.Domain, nirs)
 	if err != nil {
 		// Mappings validate NIRs, so this is the keyring failing.
 		return nil, nil, err
@@ -266,7 +270,7 @@ func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead
 	keptSubjects, keptParts := subjects[:0], parts[:0]
 	for i, g := range ok {
 		*g.m.Meta = schemas.Meta{
-			RecordID:  RecordID(r.o.Member, r.o.Mapping.Domain(), g.row.Key, g.row.Version),
+			RecordID:  RecordID(r.o.Member, r.o.Domain, g.row.Key, g.row.Version),
 			Subject:   subjects[i],
 			Source:    r.o.Member,
 			EventTime: g.m.EventTime.UTC().Truncate(time.Millisecond),
@@ -311,7 +315,7 @@ func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead
 func (r *Runner) deadLetter(row Row, d *Defect, attempt int) kafka.Message {
 	r.o.Log.Debug("row rejected", "key", row.Key, "code", d.Code, "field", d.Field)
 	dl := DeadLetter{
-		Connector: r.o.Name, Domain: r.o.Mapping.Domain(), Source: r.o.Member,
+		Connector: r.o.Name, Domain: r.o.Domain, Source: r.o.Member,
 		Key: row.Key, At: row.At, Code: d.Code, Field: d.Field, Reason: Redact([]byte(d.Msg)),
 		Row: Redact(row.Raw), Time: time.Now().UTC(), Attempt: attempt,
 	}

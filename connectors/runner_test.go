@@ -15,9 +15,10 @@ import (
 
 	"github.com/passerelle-bus/passerelle/connectors"
 	"github.com/passerelle-bus/passerelle/connectors/filedrop"
-	"github.com/passerelle-bus/passerelle/connectors/finance"
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/domains"
+	"github.com/passerelle-bus/passerelle/internal/domains/finance"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/trust"
@@ -56,15 +57,15 @@ func setup(t *testing.T) *world {
 	tg := bustest.Embedded(t)
 	c := tg.Client(t)
 	ctx := context.Background()
-	if err := c.EnsureTopics(ctx, bus.StandardTopics(3)...); err != nil {
+	if err := c.EnsureTopics(ctx, domains.Topics(3)...); err != nil {
 		t.Fatal(err)
 	}
 	tw := trusttest.New(t, []trust.MemberSpec{{ID: "cnaf", Name: "CNAF", Roles: []string{"publisher:finance"}}})
 	kr := pseudo.NewFileKeyring(filepath.Join(t.TempDir(), "pseudo"))
-	if err := kr.Ensure(pseudo.KeyNames(bus.Domains())...); err != nil {
+	if err := kr.Ensure(pseudo.KeyNames(domains.Names())...); err != nil {
 		t.Fatal(err)
 	}
-	cat, _ := schemas.Load(schemas.Embedded())
+	cat, _ := domains.Catalog()
 	w := &world{tg: tg, client: c, store: tw.Store(t), codec: schemas.NewCodec(cat), dir: t.TempDir()}
 	state := filepath.Join(t.TempDir(), "checkpoint.json")
 	w.runner = func(t *testing.T, batch int) (*connectors.Runner, *filedrop.Source) {
@@ -75,7 +76,7 @@ func setup(t *testing.T) *world {
 		wr := c.NewWriter(nil, bus.WithBalancer(bus.ByPartition{}))
 		t.Cleanup(func() { wr.Close() })
 		r, err := connectors.NewRunner(connectors.Options{
-			Member: "cnaf", Source: src, Mapping: finance.Mapping{}, Pseudo: pseudo.New(kr),
+			Member: "cnaf", Domain: "finance", Subject: "passerelle.finance.payment.v1-value", Source: src, Mapping: finance.Mapping{}, Pseudo: pseudo.New(kr),
 			Codec: w.codec, Sealer: seal.NewSealer(tw.Signer(t, "cnaf")), BatchSigning: true,
 			Writer: wr, Partitions: 3, DLQPartitions: 3,
 			Checkpoint: connectors.NewCheckpoint(state), BatchSize: batch,
@@ -145,7 +146,7 @@ func TestRunnerPublishesVerifiedRecordsAndDeadLetters(t *testing.T) {
 	recs := w.read(t, "passerelle.finance.payment.v1")
 	seenIDs := map[string]bool{}
 	for _, m := range recs {
-		var p schemas.Payment
+		var p finance.Payment
 		if _, err := w.codec.Decode(m.Value, "passerelle.finance.payment.v1-value", nil, &p); err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +220,7 @@ func TestRunnerResumesInsideAFile(t *testing.T) {
 	}
 	byID := map[string][]byte{}
 	for _, m := range w.read(t, "passerelle.finance.payment.v1") {
-		var p schemas.Payment
+		var p finance.Payment
 		w.codec.Decode(m.Value, "passerelle.finance.payment.v1-value", nil, &p)
 		if prev, ok := byID[p.Meta.RecordID]; ok && !bytes.Equal(prev, m.Value) {
 			t.Fatalf("record %s published twice with different content", p.Meta.RecordID)

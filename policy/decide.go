@@ -61,7 +61,7 @@ type Decision struct {
 	// is a use of it.
 	ConsentUsed bool
 	// Withheld holds, for each requested field not granted, its reason.
-	withheld [len(fieldNames)]string
+	withheld [MaxFields]string
 }
 
 // Withheld returns the reason a field was withheld, or "".
@@ -113,9 +113,7 @@ func (rs *RuleSet) Decide(req *Request, d *Decision) {
 	}
 
 	allowed := req.Fields.And(rule.fields)
-	for v := req.Fields.Minus(rule.fields)[0]; v != 0; v &= v - 1 {
-		d.withheld[trailing(v)] = CodeFieldNotAllowed
-	}
+	d.withhold(req.Fields.Minus(rule.fields), CodeFieldNotAllowed)
 	granted := allowed
 	if needs := consentNeeded(rule, allowed); !needs.Empty() {
 		reason := CodeConsentMissing
@@ -127,9 +125,7 @@ func (rs *RuleSet) Decide(req *Request, d *Decision) {
 				reason = CodeConsentMissing // for fields the consent does not cover
 			}
 		}
-		for v := needs.Minus(covered)[0]; v != 0; v &= v - 1 {
-			d.withheld[trailing(v)] = reason
-		}
+		d.withhold(needs.Minus(covered), reason)
 		granted = allowed.Minus(needs.Minus(covered))
 		d.ConsentUsed = !needs.And(covered).Empty()
 	}
@@ -150,7 +146,7 @@ func consentNeeded(r *Rule, allowed FieldSet) FieldSet {
 		return allowed
 	}
 	if r.HealthException == "" {
-		return allowed.And(healthFields)
+		return allowed.And(SpecialCategory())
 	}
 	return FieldSet{}
 }
@@ -164,4 +160,11 @@ func (d *Decision) firstReason() string {
 	return CodeFieldNotAllowed
 }
 
-func trailing(v uint64) Field { return Field(bits.TrailingZeros64(v)) }
+// withhold gives every field of s the reason.
+func (d *Decision) withhold(s FieldSet, reason string) {
+	for w, v := range s {
+		for ; v != 0; v &= v - 1 {
+			d.withheld[w*64+bits.TrailingZeros64(v)] = reason
+		}
+	}
+}

@@ -1,8 +1,9 @@
 // Package policy decides what a member may read about a citizen: rules
 // name a requester, a purpose, a legal basis and its text, and the fields
 // they release; purposes carry fair-use ceilings; consent is required where
-// a rule says so, and always for health data unless a rule names an
-// explicit legal exception. A decision is a pure function of the rule set,
+// a rule says so, and always for special-category data (health first)
+// unless a rule names an explicit legal exception. Fields, and which are
+// special-category, come from the domain registry (internal/domains). A decision is a pure function of the rule set,
 // the consent state and the request.
 package policy
 
@@ -11,79 +12,96 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"sync"
+
+	"github.com/passerelle-bus/passerelle/internal/domain"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 )
 
 // Field is a field of the unified citizen view, "<domain>.<name>".
 type Field uint8
 
-// The fields of the view, by domain. The order is the wire order of the
-// view and never changes meaning: add at the end of a domain's list.
-var fieldNames = [...]string{
-	"civilstatus.family_name", "civilstatus.usage_name", "civilstatus.given_names", "civilstatus.sex",
-	"civilstatus.birth_date", "civilstatus.birth_commune", "civilstatus.birth_country", "civilstatus.nationality",
-	"civilstatus.marital_status", "civilstatus.death_date", "civilstatus.address",
-	"tax.tax_year", "tax.household_id", "tax.role", "tax.shares", "tax.reference_income", "tax.taxable_income",
-	"tax.tax_due", "tax.dependants", "tax.commune",
-	"hr.employer", "hr.corps", "hr.grade", "hr.category", "hr.status", "hr.start_date", "hr.end_date",
-	"hr.working_time", "hr.gross_monthly_pay",
-	"finance.benefit", "finance.period", "finance.amount", "finance.payer", "finance.payment_date", "finance.status",
-	"health.scheme", "health.coverage_type", "health.start_date", "health.end_date", "health.long_term_condition",
-	"health.declared_gp",
+// MaxFields is how many fields the view can have: a FieldSet's capacity.
+const MaxFields = 64 * len(FieldSet{})
+
+// catalogue is the view's fields, numbered in domain registry order: the
+// order of the domains, then of each domain's fields. Derived once from
+// the registry and never changed.
+type catalogue struct {
+	names   []string
+	index   map[string]Field
+	domains map[string]FieldSet
+	// special are the fields classed special-category (GDPR art. 9):
+	// released only with consent or a rule's named legal exception.
+	special FieldSet
 }
 
-// Field names are looked up through a sorted index built once per rule set.
-type fieldIndex map[string]Field
-
-func newFieldIndex() fieldIndex {
-	idx := make(fieldIndex, len(fieldNames))
-	for i, n := range fieldNames {
-		idx[n] = Field(i)
+var fields = sync.OnceValue(func() *catalogue {
+	c := &catalogue{index: map[string]Field{}, domains: map[string]FieldSet{}}
+	for _, d := range domains.All() {
+		for _, f := range d.Fields {
+			if len(c.names) == MaxFields {
+				panic(fmt.Sprintf("policy: the view has more than %d fields: grow FieldSet", MaxFields))
+			}
+			n := Field(len(c.names))
+			name := d.Name + "." + f.Name
+			c.names = append(c.names, name)
+			c.index[name] = n
+			s := c.domains[d.Name]
+			s.Add(n)
+			c.domains[d.Name] = s
+			if f.Class == domain.SpecialCategory {
+				c.special.Add(n)
+			}
+		}
 	}
-	return idx
-}
+	return c
+})
 
 // String is the field's name.
-func (f Field) String() string { return fieldNames[f] }
+func (f Field) String() string { return fields().names[f] }
 
 // Domain is the part before the dot.
-func (f Field) Domain() string { d, _, _ := strings.Cut(fieldNames[f], "."); return d }
+func (f Field) Domain() string { d, _, _ := strings.Cut(f.String(), "."); return d }
 
 // FieldNames lists every field of the view.
-func FieldNames() []string { return slices.Clone(fieldNames[:]) }
+func FieldNames() []string { return slices.Clone(fields().names) }
+
+// SpecialCategory is every field classed special-category.
+func SpecialCategory() FieldSet { return fields().special }
 
 // FieldSet is a set of fields; set operations do not allocate, which keeps
 // decisions allocation-free.
-type FieldSet [1]uint64
-
-// A FieldSet holds 64 fields: this stops the build if the view outgrows it.
-const _ = uint(64 - len(fieldNames))
+type FieldSet [2]uint64
 
 // Add adds f.
-func (s *FieldSet) Add(f Field) { s[0] |= 1 << f }
+func (s *FieldSet) Add(f Field) { s[f/64] |= 1 << (f % 64) }
 
 // Has reports whether f is in s.
-func (s FieldSet) Has(f Field) bool { return s[0]&(1<<f) != 0 }
+func (s FieldSet) Has(f Field) bool { return s[f/64]&(1<<(f%64)) != 0 }
 
 // And is the intersection.
-func (s FieldSet) And(o FieldSet) FieldSet { return FieldSet{s[0] & o[0]} }
+func (s FieldSet) And(o FieldSet) FieldSet { return FieldSet{s[0] & o[0], s[1] & o[1]} }
 
 // Minus is s without o.
-func (s FieldSet) Minus(o FieldSet) FieldSet { return FieldSet{s[0] &^ o[0]} }
+func (s FieldSet) Minus(o FieldSet) FieldSet { return FieldSet{s[0] &^ o[0], s[1] &^ o[1]} }
 
 // Or is the union.
-func (s FieldSet) Or(o FieldSet) FieldSet { return FieldSet{s[0] | o[0]} }
+func (s FieldSet) Or(o FieldSet) FieldSet { return FieldSet{s[0] | o[0], s[1] | o[1]} }
 
 // Len counts the fields.
-func (s FieldSet) Len() int { return bits.OnesCount64(s[0]) }
+func (s FieldSet) Len() int { return bits.OnesCount64(s[0]) + bits.OnesCount64(s[1]) }
 
 // Empty reports whether s has no field.
-func (s FieldSet) Empty() bool { return s[0] == 0 }
+func (s FieldSet) Empty() bool { return s[0]|s[1] == 0 }
 
 // Fields lists the members in view order.
 func (s FieldSet) Fields() []Field {
 	out := make([]Field, 0, s.Len())
-	for v := s[0]; v != 0; v &= v - 1 {
-		out = append(out, Field(bits.TrailingZeros64(v)))
+	for w, v := range s {
+		for ; v != 0; v &= v - 1 {
+			out = append(out, Field(w*64+bits.TrailingZeros64(v)))
+		}
 	}
 	return out
 }
@@ -98,23 +116,12 @@ func (s FieldSet) Names() []string {
 }
 
 // domainSet is every field of domain.
-func domainSet(domain string) FieldSet {
-	var s FieldSet
-	for i, n := range fieldNames {
-		if strings.HasPrefix(n, domain+".") {
-			s.Add(Field(i))
-		}
-	}
-	return s
-}
-
-// healthFields are the special category (GDPR art. 9).
-var healthFields = domainSet("health")
+func domainSet(domain string) FieldSet { return fields().domains[domain] }
 
 // ParseFields reads "tax.reference_income,civilstatus.birth_date" or
 // "health.*"; an unknown name is an error naming it.
 func ParseFields(names []string) (FieldSet, error) {
-	idx := newFieldIndex()
+	idx := fields().index
 	var s FieldSet
 	for _, n := range names {
 		n = strings.TrimSpace(n)

@@ -2,16 +2,17 @@
 // registry that gives them ids, the compatibility rules between their
 // versions, and the Confluent wire format that carries them on Kafka.
 //
-// The registry is read-only and versioned with the code: registry.yaml lists
-// each subject's versions with their ids, and the .avsc files beside it are
-// embedded in the binary. Publishing a new version is a code change that
+// The registry is read-only and versioned with the code: each domain's
+// folder (internal/domains/<name>) holds a registry.yaml listing its
+// subjects' versions with their ids, and the .avsc files beside it, all
+// embedded in the binary. Ids are global: the catalog refuses an id two
+// sources claim. Publishing a new version is a code change that
 // `passerelle schema check` must accept.
 package schemas
 
 import (
 	"bytes"
 	"crypto/sha256"
-	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -22,12 +23,6 @@ import (
 	"github.com/hamba/avro/v2"
 	"gopkg.in/yaml.v3"
 )
-
-//go:embed registry.yaml avro
-var embedded embed.FS
-
-// Embedded returns the file system the binary was built with.
-func Embedded() fs.FS { return embedded }
 
 // Version is one registered schema.
 type Version struct {
@@ -71,51 +66,68 @@ type manifest struct {
 	} `yaml:"subjects"`
 }
 
-// Load reads registry.yaml and the schemas it names from fsys, checks that
-// ids and versions are well formed and that released schemas are unchanged.
-// It does not check compatibility: see [Catalog.Check].
-func Load(fsys fs.FS) (*Catalog, error) {
-	raw, err := fs.ReadFile(fsys, "registry.yaml")
+// Source is one registry.yaml and the schemas it names.
+type Source struct {
+	// Name says where the source comes from in errors ("tax").
+	Name string
+	FS   fs.FS
+}
+
+// Load reads each source's registry.yaml and the schemas it names, checks
+// that ids and versions are well formed, that no id or subject is claimed
+// twice, and that released schemas are unchanged. It does not check
+// compatibility: see [Catalog.Check].
+func Load(sources ...Source) (*Catalog, error) {
+	c := &Catalog{bySubj: map[string]*Subject{}, byID: map[int]*Version{}}
+	for _, src := range sources {
+		if err := c.load(src); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (c *Catalog) load(src Source) error {
+	raw, err := fs.ReadFile(src.FS, "registry.yaml")
 	if err != nil {
-		return nil, fmt.Errorf("read registry: %w", err)
+		return fmt.Errorf("%s: read registry: %w", src.Name, err)
 	}
 	var m manifest
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("registry.yaml: %w", err)
+		return fmt.Errorf("%s: registry.yaml: %w", src.Name, err)
 	}
-	c := &Catalog{bySubj: map[string]*Subject{}, byID: map[int]*Version{}}
 	for i, ms := range m.Subjects {
-		where := fmt.Sprintf("registry.yaml: subjects[%d]", i)
+		where := fmt.Sprintf("%s: registry.yaml: subjects[%d]", src.Name, i)
 		if ms.Subject == "" {
-			return nil, fmt.Errorf("%s.subject: required", where)
+			return fmt.Errorf("%s.subject: required", where)
 		}
 		if _, dup := c.bySubj[ms.Subject]; dup {
-			return nil, fmt.Errorf("%s.subject: %q listed twice", where, ms.Subject)
+			return fmt.Errorf("%s.subject: %q listed twice", where, ms.Subject)
 		}
 		mode, err := ParseMode(ms.Compatibility)
 		if err != nil {
-			return nil, fmt.Errorf("%s.compatibility: %w", where, err)
+			return fmt.Errorf("%s.compatibility: %w", where, err)
 		}
 		if len(ms.Versions) == 0 {
-			return nil, fmt.Errorf("%s.versions: at least one is required", where)
+			return fmt.Errorf("%s.versions: at least one is required", where)
 		}
 		s := &Subject{Name: ms.Subject, Compatibility: mode}
 		for j, mv := range ms.Versions {
 			where := fmt.Sprintf("%s.versions[%d]", where, j)
 			if mv.Version != j+1 {
-				return nil, fmt.Errorf("%s.version: %d, want %d (versions count up from 1)", where, mv.Version, j+1)
+				return fmt.Errorf("%s.version: %d, want %d (versions count up from 1)", where, mv.Version, j+1)
 			}
 			if mv.ID <= 0 {
-				return nil, fmt.Errorf("%s.id: must be positive", where)
+				return fmt.Errorf("%s.id: must be positive", where)
 			}
 			if other, dup := c.byID[mv.ID]; dup {
-				return nil, fmt.Errorf("%s.id: %d already used by %s version %d", where, mv.ID, other.Subject, other.Version)
+				return fmt.Errorf("%s.id: %d already used by %s version %d", where, mv.ID, other.Subject, other.Version)
 			}
-			v, err := loadVersion(fsys, mv.File, mv.SHA256)
+			v, err := loadVersion(src.FS, mv.File, mv.SHA256)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", where, err)
+				return fmt.Errorf("%s: %w", where, err)
 			}
 			v.Subject, v.Version, v.ID = s.Name, mv.Version, mv.ID
 			s.Versions = append(s.Versions, v)
@@ -124,7 +136,7 @@ func Load(fsys fs.FS) (*Catalog, error) {
 		c.subjects = append(c.subjects, s)
 		c.bySubj[s.Name] = s
 	}
-	return c, nil
+	return nil
 }
 
 func loadVersion(fsys fs.FS, file, wantSum string) (*Version, error) {

@@ -2,6 +2,7 @@ package schemas_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -136,8 +137,8 @@ func TestLoadRefusesBrokenRegistries(t *testing.T) {
 		"b.avsc": {Data: []byte(addReq)},
 	}
 	sum := func(s string) string {
-		c, err := schemas.Load(fstest.MapFS{"a.avsc": {Data: []byte(s)}, "registry.yaml": {Data: []byte(
-			"subjects:\n- subject: s-value\n  compatibility: NONE\n  versions:\n  - {version: 1, id: 1, file: a.avsc, sha256: x}\n")}})
+		c, err := schemas.Load(schemas.Source{Name: "t", FS: fstest.MapFS{"a.avsc": {Data: []byte(s)}, "registry.yaml": {Data: []byte(
+			"subjects:\n- subject: s-value\n  compatibility: NONE\n  versions:\n  - {version: 1, id: 1, file: a.avsc, sha256: x}\n")}}})
 		_ = c
 		// The error message carries the real sum.
 		msg := err.Error()
@@ -158,11 +159,34 @@ func TestLoadRefusesBrokenRegistries(t *testing.T) {
 			for k, v := range good {
 				fsys[k] = v
 			}
-			cat, err := schemas.Load(fsys)
+			cat, err := schemas.Load(schemas.Source{Name: "t", FS: fsys})
 			if err == nil {
 				err = cat.Check()
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	// Ids and subjects are global: two domains' registries may not claim
+	// the same.
+	one := func(subject string, id int) schemas.Source {
+		return schemas.Source{Name: subject, FS: fstest.MapFS{"a.avsc": {Data: []byte(base)}, "registry.yaml": {Data: []byte(fmt.Sprintf(
+			"subjects:\n- subject: %s\n  compatibility: NONE\n  versions:\n  - {version: 1, id: %d, file: a.avsc, sha256: %s}\n", subject, id, sa))}}}
+	}
+	if _, err := schemas.Load(one("a-value", 1), one("b-value", 2)); err != nil {
+		t.Fatalf("two domains, two ids: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		srcs []schemas.Source
+		want string
+	}{
+		{"one id in two domains", []schemas.Source{one("a-value", 1), one("b-value", 1)}, "b-value: registry.yaml: subjects[0].versions[0].id: 1 already used by a-value"},
+		{"one subject in two domains", []schemas.Source{one("a-value", 1), one("a-value", 2)}, `subject: "a-value" listed twice`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := schemas.Load(tc.srcs...); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
 			}
 		})

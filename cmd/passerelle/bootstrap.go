@@ -11,28 +11,34 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/keyfile"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 )
 
-// demoMembers are the synthetic administrations of the demo: one publisher
-// per domain, a statistics office, the data-protection authority and the
-// citizens' portal.
-var demoMembers = []trust.MemberSpec{
-	{ID: "insee", Name: "INSEE — Répertoire national d'identification des personnes physiques", Roles: []string{"publisher:civilstatus", "reader"}},
-	{ID: "dgfip", Name: "Direction générale des Finances publiques", Roles: []string{"publisher:tax", "reader"}},
-	{ID: "dgafp", Name: "Direction générale de l'administration et de la fonction publique", Roles: []string{"publisher:hr", "reader"}},
-	{ID: "cnaf", Name: "Caisse nationale des allocations familiales", Roles: []string{"publisher:finance", "reader"}},
-	{ID: "cnam", Name: "Caisse nationale de l'Assurance maladie", Roles: []string{"publisher:health", "reader"}},
-	{ID: "drees", Name: "Direction de la recherche, des études, de l'évaluation et des statistiques", Roles: []string{"decision-maker"}},
-	{ID: "cnil", Name: "Commission nationale de l'informatique et des libertés", Roles: []string{"auditor"}},
-	{ID: "portail", Name: "Portail citoyen", Roles: []string{"consent-collector"}},
-	// The gateway signs the consent events it records.
-	{ID: gatewayMember, Name: "Passerelle gateway", Roles: []string{"gateway"}},
+// demoMembers are the synthetic administrations of the demo: each domain's
+// publisher (from the domain registry), a statistics office, the
+// data-protection authority, the citizens' portal and the gateway itself.
+func demoMembers() []trust.MemberSpec {
+	var out []trust.MemberSpec
+	for _, p := range domains.Publishers() {
+		m := trust.MemberSpec{ID: p.ID, Name: p.Name}
+		for _, d := range p.Domains {
+			m.Roles = append(m.Roles, trust.PublisherRole(d))
+		}
+		m.Roles = append(m.Roles, trust.RoleReader)
+		out = append(out, m)
+	}
+	return append(out,
+		trust.MemberSpec{ID: "drees", Name: "Direction de la recherche, des études, de l'évaluation et des statistiques", Roles: []string{trust.RoleDecisionMaker}},
+		trust.MemberSpec{ID: "cnil", Name: "Commission nationale de l'informatique et des libertés", Roles: []string{trust.RoleAuditor}},
+		trust.MemberSpec{ID: "portail", Name: "Portail citoyen", Roles: []string{trust.RoleConsentCollector}},
+		// The gateway signs the consent events it records.
+		trust.MemberSpec{ID: gatewayMember, Name: "Passerelle gateway", Roles: []string{trust.RoleGateway}},
+	)
 }
 
 // gatewayMember is the gateway's own member id.
@@ -49,21 +55,21 @@ func bootstrap(ctx context.Context, d datadir.Dir) error {
 	if err := os.MkdirAll(filepath.Dir(d.MemberSpecs()), 0o755); err != nil {
 		return err
 	}
-	specs, err := yaml.Marshal(demoMembers)
+	specs, err := yaml.Marshal(demoMembers())
 	if err != nil {
 		return err
 	}
 	if err := os.WriteFile(d.MemberSpecs(), specs, 0o644); err != nil {
 		return err
 	}
-	for _, m := range demoMembers {
+	for _, m := range demoMembers() {
 		if _, err := d.Keys().Current(m.ID); errors.Is(err, keyfile.ErrNoKey) {
 			if _, err := d.Keys().Generate(m.ID, seal.EdDSA); err != nil {
 				return fmt.Errorf("key of %s: %w", m.ID, err)
 			}
 		}
 	}
-	if err := pseudo.NewFileKeyring(d.Pseudo()).Ensure(pseudo.KeyNames(bus.Domains())...); err != nil {
+	if err := pseudo.NewFileKeyring(d.Pseudo()).Ensure(pseudo.KeyNames(domains.Names())...); err != nil {
 		return err
 	}
 	_, err = publishRegistry(ctx, d, d.MemberSpecs(), time.Now())

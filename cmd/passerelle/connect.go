@@ -10,12 +10,13 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/config"
 	"github.com/passerelle-bus/passerelle/internal/connect"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
 
 func runConnect(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintf(e.stderr, "usage: passerelle connect <domain> --config FILE [--replay-dlq] [--until-idle]\n\ndomains: %v\n", connect.Domains())
+		fmt.Fprintf(e.stderr, "usage: passerelle connect <domain> --config FILE [--replay-dlq] [--until-idle]\n\ndomains: %v\n", domains.Names())
 		if len(args) == 0 {
 			return errUsage
 		}
@@ -49,7 +50,7 @@ func runConnect(ctx context.Context, e *env, args []string) error {
 	if err := client.Ping(ctx); err != nil {
 		return err
 	}
-	cat, err := schemas.Load(schemas.Embedded())
+	cat, err := domains.Catalog()
 	if err != nil {
 		return err
 	}

@@ -13,11 +13,11 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/view"
 	"github.com/passerelle-bus/passerelle/policy"
-	"github.com/passerelle-bus/passerelle/schemas"
 )
 
 type demoFlags struct {
@@ -87,7 +87,7 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	}
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	topics := bus.StandardTopics(f.partitions)
+	topics := domains.Topics(f.partitions)
 	if err := client.EnsureTopics(tctx, topics...); err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	}
 	defer running.Wait()
 	defer stopConnectors()
-	cat, err := schemas.Load(schemas.Embedded())
+	cat, err := domains.Catalog()
 	if err != nil {
 		return err
 	}

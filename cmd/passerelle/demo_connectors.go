@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,14 +20,11 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/connect"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/domain"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
-
-// publisherOf is the demo member that publishes each domain.
-var publisherOf = map[string]string{
-	"civilstatus": "insee", "tax": "dgfip", "hr": "dgafp", "finance": "cnaf", "health": "cnam",
-}
 
 // population is what the demo's marker file records of its sources.
 type population struct {
@@ -73,34 +69,19 @@ func ensureSources(ctx context.Context, dir string, citizens int, seed int64, w 
 	start := time.Now()
 	fmt.Fprintf(w, "Generating %d synthetic citizens (seed %d)...\n", citizens, seed)
 	p := synth.Generate(citizens, seed, synth.Options{})
-	for _, s := range []struct {
-		file  string
-		write func(context.Context, *sql.DB, synth.Dialect, *synth.Population) error
-	}{{"tax.sqlite", synth.WriteTax}, {"hr.sqlite", synth.WriteHR}} {
-		db, err := sql.Open("sqlite", filepath.Join(tmp, s.file))
-		if err != nil {
-			return have, err
-		}
-		err = s.write(ctx, db, synth.SQLite, p)
-		db.Close()
-		if err != nil {
-			return have, fmt.Errorf("write %s: %w", s.file, err)
-		}
-	}
-	for _, write := range []func(string, *synth.Population) error{synth.WriteCivilStatus, synth.WriteFinance, synth.WriteHealth} {
-		if err := write(tmp, p); err != nil {
-			return have, err
-		}
-	}
 	have = population{Citizens: citizens, Seed: seed, Rows: map[string]int64{}}
+	for _, d := range domains.All() {
+		src := d.Synth(p)
+		if err := connect.WriteSynthetic(ctx, d, src, tmp); err != nil {
+			return have, fmt.Errorf("write the %s source: %w", d.Name, err)
+		}
+		have.Rows[d.Name] = int64(src.Manifest.Total())
+	}
 	for _, c := range p.Citizens {
 		if c.Alive() && c.Age(p.AsOf) >= 30 {
 			have.Example = c.NIR
 			break
 		}
-	}
-	for d, m := range p.Manifest {
-		have.Rows[string(d)] = int64(m.Total())
 	}
 	b, _ := json.Marshal(have)
 	if err := os.WriteFile(filepath.Join(tmp, ".population.json"), b, 0o600); err != nil {
@@ -114,24 +95,17 @@ func ensureSources(ctx context.Context, dir string, citizens int, seed int64, w 
 }
 
 // demoConnectorConfig configures one domain's connector on the demo's
-// sources.
-func demoConnectorConfig(d datadir.Dir, sources string, brokers []string, domain string) connect.Config {
-	cfg := connect.Config{
-		Member: publisherOf[domain], Domain: domain, Data: string(d),
+// sources, as its publisher.
+func demoConnectorConfig(dir datadir.Dir, sources string, brokers []string, d *domain.Domain) connect.Config {
+	return connect.Config{
+		Member: d.Publisher.ID, Domain: d.Name, Data: string(dir), Source: connect.SyntheticSource(d, sources),
 		Kafka: bus.Config{Brokers: brokers}, Signing: connect.SignBatch, Poll: 2 * time.Second,
 	}
-	switch domain {
-	case "tax", "hr":
-		cfg.Source = connect.SourceConfig{Driver: "sqlite", DSN: filepath.Join(sources, domain+".sqlite")}
-	default:
-		cfg.Source = connect.SourceConfig{Dir: filepath.Join(sources, domain)}
-	}
-	return cfg
 }
 
 // startConnectors runs the five connectors until ctx ends.
 func startConnectors(ctx context.Context, d datadir.Dir, sources string, client *bus.Client, reg prometheus.Registerer, log *slog.Logger) ([]*connect.Connector, *sync.WaitGroup, error) {
-	cat, err := schemas.Load(schemas.Embedded())
+	cat, err := domains.Catalog()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -139,8 +113,9 @@ func startConnectors(ctx context.Context, d datadir.Dir, sources string, client 
 		Metrics: connectors.NewMetrics(reg), BusMetrics: bus.NewMetrics(reg)}
 	var cs []*connect.Connector
 	wg := &sync.WaitGroup{}
-	for _, domain := range connect.Domains() {
-		c, err := connect.Open(ctx, demoConnectorConfig(d, sources, client.Brokers(), domain), deps)
+	for _, dom := range domains.All() {
+		domain := dom.Name
+		c, err := connect.Open(ctx, demoConnectorConfig(d, sources, client.Brokers(), dom), deps)
 		if err != nil {
 			for _, c := range cs {
 				c.Close()

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 )
 
 // The standalone gateway, configured by a file, on a data directory the
@@ -24,7 +24,7 @@ func TestGatewayCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	tg := bustest.Embedded(t)
-	if err := tg.Client(t).EnsureTopics(ctx, bus.StandardTopics(2)...); err != nil {
+	if err := tg.Client(t).EnsureTopics(ctx, domains.Topics(2)...); err != nil {
 		t.Fatal(err)
 	}
 	data, dir := t.TempDir(), t.TempDir()

@@ -12,8 +12,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/keyfile"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
@@ -86,7 +86,7 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 		return enc.Encode(set)
 	case "pseudo":
 		kr := pseudo.NewFileKeyring(d.Pseudo())
-		if err := kr.Ensure(pseudo.KeyNames(bus.Domains())...); err != nil {
+		if err := kr.Ensure(pseudo.KeyNames(domains.Names())...); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "pseudonym keys ready in %s\n", d.Pseudo())

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
 
@@ -21,15 +23,11 @@ func runSchema(_ context.Context, e *env, args []string) error {
 	}
 	verb := args[0]
 	fs_ := newFlags(e, "schema "+verb, "schema "+verb+" [--dir DIR]")
-	dir := fs_.String("dir", "", "read the registry from this directory (a checkout's schemas/) instead of the one built in")
+	dir := fs_.String("dir", "", "read the registry from this directory (a checkout's internal/domains/, one registry.yaml per domain folder) instead of the one built in")
 	if err := parseFlags(fs_, args[1:]); err != nil {
 		return err
 	}
-	var fsys fs.FS = schemas.Embedded()
-	if *dir != "" {
-		fsys = os.DirFS(*dir)
-	}
-	cat, err := schemas.Load(fsys)
+	cat, err := loadCatalog(*dir)
 	if err != nil {
 		return err
 	}
@@ -54,4 +52,31 @@ func runSchema(_ context.Context, e *env, args []string) error {
 		return tw.Flush()
 	}
 	return nil
+}
+
+// loadCatalog reads the registry built in, or the one in dir's domain
+// folders: what a checkout holds, checked before it is built.
+func loadCatalog(dir string) (*schemas.Catalog, error) {
+	if dir == "" {
+		return domains.Catalog()
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var srcs []schemas.Source
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		sub := filepath.Join(dir, e.Name())
+		if _, err := os.Stat(filepath.Join(sub, "registry.yaml")); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		srcs = append(srcs, schemas.Source{Name: e.Name(), FS: os.DirFS(sub)})
+	}
+	if len(srcs) == 0 {
+		return nil, fmt.Errorf("%s: no domain folder with a registry.yaml", dir)
+	}
+	return schemas.Load(srcs...)
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// copyDir copies the checkout's schemas/ so a test can break it.
+// copyDir copies the checkout's domain folders so a test can break them.
 func copyDir(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()
@@ -37,19 +37,19 @@ func copyDir(t *testing.T, src string) string {
 
 func TestSchemaCheck(t *testing.T) {
 	var out, errb strings.Builder
-	if code := run(context.Background(), []string{"schema", "check", "--dir", "../../schemas"}, &out, &errb); code != exitOK {
+	if code := run(context.Background(), []string{"schema", "check", "--dir", "../../internal/domains"}, &out, &errb); code != exitOK {
 		t.Fatalf("check of the checkout failed: %s", errb.String())
 	}
 
 	// A v3 of the tax household that adds a required field breaks
 	// FULL_TRANSITIVE: old readers are fine, but the new reader cannot read
 	// v1 or v2 records.
-	dir := copyDir(t, "../../schemas")
+	dir := copyDir(t, "../../internal/domains")
 	v3 := `{"type":"record","name":"Household","namespace":"passerelle.tax","fields":[{"name":"meta","type":{"type":"record","name":"Meta","namespace":"passerelle","fields":[{"name":"record_id","type":"string"}]}},{"name":"fiscal_number","type":"string"}]}`
-	if err := os.WriteFile(filepath.Join(dir, "avro/tax/household.v3.avsc"), []byte(v3), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "tax/household.v3.avsc"), []byte(v3), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	regPath := filepath.Join(dir, "registry.yaml")
+	regPath := filepath.Join(dir, "tax", "registry.yaml")
 	reg, err := os.ReadFile(regPath)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func TestSchemaCheck(t *testing.T) {
 	lines := strings.Split(string(reg), "\n")
 	for i, l := range lines {
 		if strings.Contains(l, "household.v2.avsc") {
-			lines[i] = fmt.Sprintf("%s\n      - {version: 3, id: 7, file: avro/tax/household.v3.avsc, sha256: %x}", l, sha256.Sum256([]byte(v3)))
+			lines[i] = fmt.Sprintf("%s\n      - {version: 3, id: 7, file: household.v3.avsc, sha256: %x}", l, sha256.Sum256([]byte(v3)))
 		}
 	}
 	reg = []byte(strings.Join(lines, "\n"))

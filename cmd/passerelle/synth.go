@@ -11,15 +11,16 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 )
 
 // DefaultSourcesDir is where synth writes the source systems by default.
 const DefaultSourcesDir = ".passerelle-demo/sources"
 
-// runSynth generates a synthetic population and writes it into the five
-// source systems the connectors read: tax and hr as SQL tables (SQLite
-// files, or PostgreSQL), finance, civil status and health as file drops.
+// runSynth generates a synthetic population and writes it into every
+// domain's source system the connectors read: SQL tables (SQLite files, or
+// PostgreSQL) or file drops, as each domain's folder says.
 func runSynth(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "synth", "synth --citizens N --seed S [--out DIR] [--list] [--defects 0.01] [--pg-url URL]")
 	citizens := fs.Int("citizens", 1000, "number of citizens")
@@ -54,7 +55,7 @@ func runSynth(ctx context.Context, e *env, args []string) error {
 		return w.Flush()
 	}
 	generated := time.Since(start)
-	where, err := writeSources(ctx, p, *out, *pgURL)
+	srcs, where, err := writeSources(ctx, p, *out, *pgURL)
 	if errors.Is(err, synth.ErrNotEmpty) {
 		return fmt.Errorf("%w (synth writes fresh sources: remove them or choose another --out or database)", err)
 	}
@@ -65,56 +66,45 @@ func runSynth(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "synth: %d citizens, seed %d, defect rate %.2f%%: generated in %s, written in %s\n",
 		len(p.Citizens), *seed, 100*p.DefectRate, generated.Round(time.Millisecond), (time.Since(start) - generated).Round(time.Millisecond))
 	fmt.Fprintf(e.stdout, "  %-12s %9s %9s  %s\n", "domain", "rows", "defective", "source")
-	for _, d := range synth.Domains() {
-		m := p.Manifest[d]
-		fmt.Fprintf(e.stdout, "  %-12s %9d %9d  %s\n", d, m.Total(), len(m.Defective), where[d])
+	for i, d := range domains.All() {
+		m := srcs[i].Manifest
+		fmt.Fprintf(e.stdout, "  %-12s %9d %9d  %s\n", d.Name, m.Total(), len(m.Defective), where[i])
 	}
 	return nil
 }
 
-// writeSources writes every source and says where each went.
-func writeSources(ctx context.Context, p *synth.Population, dir, pgURL string) (map[synth.Domain]string, error) {
-	where := map[synth.Domain]string{}
+// writeSources writes every domain's source and says where each went, in
+// registry order.
+func writeSources(ctx context.Context, p *synth.Population, dir, pgURL string) ([]synth.Source, []string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	tables := []struct {
-		domain synth.Domain
-		file   string
-		table  string
-		write  func(context.Context, *sql.DB, synth.Dialect, *synth.Population) error
-	}{
-		{synth.DomainTax, "tax.sqlite", "household_assessment", synth.WriteTax},
-		{synth.DomainHR, "hr.sqlite", "employment", synth.WriteHR},
-	}
-	for _, t := range tables {
-		dialect, dsn, shown := synth.SQLite, sqliteDSN(filepath.Join(dir, t.file)), filepath.Join(dir, t.file)
+	var (
+		srcs  []synth.Source
+		where []string
+	)
+	for _, d := range domains.All() {
+		src := d.Synth(p)
+		if src.Table == nil {
+			if err := src.WriteFiles(dir); err != nil {
+				return nil, nil, err
+			}
+			srcs, where = append(srcs, src), append(where, filepath.Join(dir, d.Name, "inbox"))
+			continue
+		}
+		dialect, dsn, shown := synth.SQLite, sqliteDSN(filepath.Join(dir, d.Name+".sqlite")), filepath.Join(dir, d.Name+".sqlite")
 		if pgURL != "" {
 			dialect, dsn, shown = synth.Postgres, pgURL, redactURL(pgURL)
 		}
-		if err := writeTable(ctx, dialect, dsn, p, t.write); err != nil {
-			return nil, err
+		if err := writeTable(ctx, dialect, dsn, *src.Table); err != nil {
+			return nil, nil, err
 		}
-		where[t.domain] = fmt.Sprintf("table %s in %s", t.table, shown)
+		srcs, where = append(srcs, src), append(where, fmt.Sprintf("table %s in %s", src.Table.Name, shown))
 	}
-	for _, f := range []struct {
-		domain synth.Domain
-		write  func(string, *synth.Population) error
-	}{
-		{synth.DomainFinance, synth.WriteFinance},
-		{synth.DomainCivilStatus, synth.WriteCivilStatus},
-		{synth.DomainHealth, synth.WriteHealth},
-	} {
-		if err := f.write(dir, p); err != nil {
-			return nil, err
-		}
-		where[f.domain] = filepath.Join(dir, string(f.domain), "inbox")
-	}
-	return where, nil
+	return srcs, where, nil
 }
 
-func writeTable(ctx context.Context, d synth.Dialect, dsn string, p *synth.Population,
-	write func(context.Context, *sql.DB, synth.Dialect, *synth.Population) error) error {
+func writeTable(ctx context.Context, d synth.Dialect, dsn string, t synth.Table) error {
 	driver := map[synth.Dialect]string{synth.Postgres: "pgx", synth.SQLite: "sqlite"}[d]
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
@@ -124,7 +114,7 @@ func writeTable(ctx context.Context, d synth.Dialect, dsn string, p *synth.Popul
 	if err := db.PingContext(ctx); err != nil {
 		return fmt.Errorf("connect to %s: %w", d, err)
 	}
-	return write(ctx, db, d, p)
+	return synth.WriteTable(ctx, db, d, t)
 }
 
 // sqliteDSN opens an SQLite file in WAL mode, so that a connector can read

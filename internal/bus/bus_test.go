@@ -327,12 +327,12 @@ func TestReplayEmptyTopic(t *testing.T) {
 	})
 }
 
-func TestEnsureStandardTopics(t *testing.T) {
+func TestEnsureTopics(t *testing.T) {
 	bustest.Each(t, func(t *testing.T, tg bustest.Target) {
 		c := tg.Client(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		specs := bus.StandardTopics(3)
+		specs := append(bus.DomainTopics(bus.DomainTopic("tax", "household", 1), bus.DLQTopic("tax"), 3), bus.FixedTopics(3)...)
 		// Twice: the second call finds them all and must not fail.
 		for range 2 {
 			if err := c.EnsureTopics(ctx, specs...); err != nil {
@@ -360,8 +360,9 @@ func TestTopicNames(t *testing.T) {
 			t.Errorf("got %s, want %s", tc.got, tc.want)
 		}
 	}
-	if got := len(bus.StandardTopics(1)); got != 12 {
-		t.Errorf("%d standard topics, want 12", got)
+	specs := bus.DomainTopics("passerelle.tax.household.v1", "passerelle.dlq.tax", 3)
+	if len(specs) != 2 || specs[0].Cleanup != bus.CleanupCompact || specs[1].Cleanup != bus.CleanupDelete || !specs[1].KeepForever {
+		t.Errorf("a domain's topics: %+v; want the compacted topic and its dead letters kept forever", specs)
 	}
 }
 

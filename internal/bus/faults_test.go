@@ -15,6 +15,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 )
 
 // kafka-go has no idempotent producer: a produce the broker applied but
@@ -128,7 +129,7 @@ func TestEmbeddedDataDirSurvivesRestart(t *testing.T) {
 	e, c := start()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := c.EnsureTopics(ctx, bus.StandardTopics(2)...); err != nil {
+	if err := c.EnsureTopics(ctx, domains.Topics(2)...); err != nil {
 		t.Fatal(err)
 	}
 	topic := bus.DomainTopic("tax", "household", 1)

@@ -2,17 +2,8 @@ package bus
 
 import "fmt"
 
-// Domains are the administrations' domains known to this version of the
-// bus, each with the entity its topic carries.
-var domainEntities = []struct{ Domain, Entity string }{
-	{"civilstatus", "person"},
-	{"tax", "household"},
-	{"hr", "employment"},
-	{"finance", "payment"},
-	{"health", "coverage"},
-}
-
-// Fixed topic names of the contract (DESIGN.md, "Contract").
+// Fixed topic names of the contract (docs/DESIGN.md, "Contract"); each
+// domain's come from the domain registry (internal/domains).
 const (
 	TopicConsent = "passerelle.consent.v1"
 	TopicAudit   = "passerelle.audit.v1"
@@ -54,30 +45,23 @@ func (s TopicSpec) configs() map[string]string {
 	return c
 }
 
-// StandardTopics returns every topic of the contract with the given
-// partition count. Domain topics and consents are compacted; the audit log
-// and dead letters are kept forever.
-func StandardTopics(partitions int) []TopicSpec {
-	var specs []TopicSpec
-	for _, de := range domainEntities {
-		specs = append(specs,
-			TopicSpec{Name: DomainTopic(de.Domain, de.Entity, 1), Partitions: partitions, Cleanup: CleanupCompact},
-			TopicSpec{Name: DLQTopic(de.Domain), Partitions: partitions, Cleanup: CleanupDelete, KeepForever: true},
-		)
+// DomainTopics is what a domain's topic and its dead letters ask of the
+// broker: the domain topic is compacted (the latest record of a subject is
+// what matters); dead letters are kept forever.
+func DomainTopics(topic, deadLetters string, partitions int) []TopicSpec {
+	return []TopicSpec{
+		{Name: topic, Partitions: partitions, Cleanup: CleanupCompact},
+		{Name: deadLetters, Partitions: partitions, Cleanup: CleanupDelete, KeepForever: true},
 	}
-	return append(specs,
-		TopicSpec{Name: TopicConsent, Partitions: partitions, Cleanup: CleanupCompact},
-		// One partition: the audit log is a single Merkle tree and needs a
-		// total order.
-		TopicSpec{Name: TopicAudit, Partitions: 1, Cleanup: CleanupDelete, KeepForever: true},
-	)
 }
 
-// Domains lists the domain names, in a stable order.
-func Domains() []string {
-	out := make([]string, len(domainEntities))
-	for i, de := range domainEntities {
-		out[i] = de.Domain
+// FixedTopics is every topic of the contract that belongs to no domain:
+// the consents, compacted, and the audit log, kept forever.
+func FixedTopics(partitions int) []TopicSpec {
+	return []TopicSpec{
+		{Name: TopicConsent, Partitions: partitions, Cleanup: CleanupCompact},
+		// One partition: the audit log is a single Merkle tree and needs a
+		// total order.
+		{Name: TopicAudit, Partitions: 1, Cleanup: CleanupDelete, KeepForever: true},
 	}
-	return out
 }

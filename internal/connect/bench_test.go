@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
@@ -38,7 +38,7 @@ func BenchmarkConnector(b *testing.B) {
 		b.Fatalf("build: %v\n%s", err, out)
 	}
 	client := tg.Client(b)
-	if err := client.EnsureTopics(ctx, bus.StandardTopics(6)...); err != nil {
+	if err := client.EnsureTopics(ctx, domains.Topics(6)...); err != nil {
 		b.Fatal(err)
 	}
 	p := synth.Generate(100_000, 5, synth.Options{DefectRate: 0.01})
@@ -57,7 +57,7 @@ func BenchmarkConnector(b *testing.B) {
 	}
 	members, specs := specsFor(fmt.Sprintf("bench%d", time.Now().UnixNano()))
 	w := trusttest.New(b, specs)
-	pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(bus.Domains())...)
+	pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(domains.Names())...)
 
 	for _, tc := range []struct{ domain, mode string }{
 		{"tax", "batch"}, {"tax", "record"}, {"civilstatus", "batch"}, {"hr", "batch"}, {"finance", "batch"}, {"health", "batch"},

@@ -10,21 +10,15 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/passerelle-bus/passerelle/connectors"
-	"github.com/passerelle-bus/passerelle/connectors/civilstatus"
-	"github.com/passerelle-bus/passerelle/connectors/filedrop"
-	"github.com/passerelle-bus/passerelle/connectors/finance"
-	"github.com/passerelle-bus/passerelle/connectors/health"
-	"github.com/passerelle-bus/passerelle/connectors/hr"
-	"github.com/passerelle-bus/passerelle/connectors/sqlpoll"
-	"github.com/passerelle-bus/passerelle/connectors/tax"
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/domain"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/transit"
@@ -72,47 +66,23 @@ type SourceConfig struct {
 	Dir string `yaml:"dir"`
 }
 
-// domains says, per domain, what it maps and how its source is read.
-var domains = map[string]struct {
-	mapping connectors.Mapping
-	sql     *sqlpoll.Config
-	parser  filedrop.Parser
-	pattern string
-}{
-	"civilstatus": {mapping: civilstatus.Mapping{}, parser: civilstatus.Layout, pattern: "*.jsonl"},
-	"tax":         {mapping: tax.Mapping{}, sql: &tax.Table},
-	"hr":          {mapping: hr.Mapping{}, sql: &hr.Table},
-	"finance":     {mapping: finance.Mapping{}, parser: finance.Layout, pattern: "*.csv"},
-	"health":      {mapping: health.Mapping{}, parser: health.Bundles{}, pattern: "*.json"},
-}
-
-// Domains lists the domains a connector exists for.
-func Domains() []string {
-	out := make([]string, 0, len(domains))
-	for d := range domains {
-		out = append(out, d)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // Validate names the first invalid field.
 func (c *Config) Validate() error {
-	d, ok := domains[c.Domain]
+	d, ok := domains.ByName(c.Domain)
 	switch {
 	case c.Member == "":
 		return errors.New("member: required")
 	case !ok:
-		return fmt.Errorf("domain: %q, want one of %v", c.Domain, Domains())
+		return fmt.Errorf("domain: %q, want one of %v", c.Domain, domains.Names())
 	case c.Signing != "" && c.Signing != SignBatch && c.Signing != SignRecord:
 		return fmt.Errorf("signing: %q, want batch or record", c.Signing)
 	case c.Vault == nil && c.Data == "":
 		return errors.New("data: required unless vault is set")
 	case c.Vault != nil && (c.Vault.SignKey == "" || c.Vault.Address == ""):
 		return errors.New("vault: address and sign_key are required")
-	case d.sql != nil && (c.Source.Driver == "" || c.Source.DSN == ""):
+	case d.Source.SQL() && (c.Source.Driver == "" || c.Source.DSN == ""):
 		return fmt.Errorf("source: domain %s reads SQL: driver and dsn are required", c.Domain)
-	case d.sql == nil && c.Source.Dir == "":
+	case !d.Source.SQL() && c.Source.Dir == "":
 		return fmt.Errorf("source.dir: domain %s reads file drops: required", c.Domain)
 	case c.BatchSize < 0:
 		return errors.New("batch_size: must not be negative")
@@ -157,8 +127,8 @@ func Open(ctx context.Context, cfg Config, deps Deps) (_ *Connector, err error) 
 			c.Close()
 		}
 	}()
-	d := domains[cfg.Domain]
-	src, err := openSource(cfg, d.sql, d.parser, d.pattern, c)
+	d, _ := domains.ByName(cfg.Domain)
+	src, err := openSource(cfg, d, c)
 	if err != nil {
 		return nil, err
 	}
@@ -167,12 +137,11 @@ func Open(ctx context.Context, cfg Config, deps Deps) (_ *Connector, err error) 
 	if err != nil {
 		return nil, err
 	}
-	topic := schemas.TopicOf(d.mapping.Subject())
-	parts, err := deps.Bus.Partitions(ctx, topic)
+	parts, err := deps.Bus.Partitions(ctx, d.Topic())
 	if err != nil {
 		return nil, err
 	}
-	dlqParts, err := deps.Bus.Partitions(ctx, bus.DLQTopic(cfg.Domain))
+	dlqParts, err := deps.Bus.Partitions(ctx, d.DeadLetters())
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +156,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (_ *Connector, err error) 
 		metrics = connectors.NewMetrics(deps.Registerer)
 	}
 	c.Runner, err = connectors.NewRunner(connectors.Options{
-		Member: cfg.Member, Source: src, Mapping: d.mapping, Pseudo: pseudonymizer,
+		Member: cfg.Member, Domain: d.Name, Subject: d.Subject(), Source: src, Mapping: d.Mapping, Pseudo: pseudonymizer,
 		Codec: deps.Codec, Sealer: sealer, BatchSigning: cfg.Signing != SignRecord, Writer: w,
 		Partitions: parts, DLQPartitions: dlqParts,
 		Checkpoint: connectors.NewCheckpoint(filepath.Join(state, "checkpoint.json")),
@@ -196,16 +165,16 @@ func Open(ctx context.Context, cfg Config, deps Deps) (_ *Connector, err error) 
 	return c, err
 }
 
-func openSource(cfg Config, table *sqlpoll.Config, parser filedrop.Parser, pattern string, c *Connector) (connectors.Source, error) {
-	if table != nil {
-		db, err := sql.Open(cfg.Source.Driver, cfg.Source.DSN)
-		if err != nil {
+func openSource(cfg Config, d *domain.Domain, c *Connector) (connectors.Source, error) {
+	var db *sql.DB
+	if d.Source.SQL() {
+		var err error
+		if db, err = sql.Open(cfg.Source.Driver, cfg.Source.DSN); err != nil {
 			return nil, fmt.Errorf("source: %w", err)
 		}
 		c.close = append(c.close, db.Close)
-		return sqlpoll.New(db, *table)
 	}
-	return filedrop.New(cfg.Source.Dir, pattern, parser)
+	return d.Source.Open(db, cfg.Source.Dir)
 }
 
 func keys(ctx context.Context, cfg Config) (*seal.Sealer, *pseudo.Pseudonymizer, error) {

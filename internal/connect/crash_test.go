@@ -19,6 +19,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
@@ -108,7 +109,7 @@ func crash(t *testing.T, bin, addr string, broker func(*bus.Client) crashBroker)
 		t.Fatal(err)
 	}
 	defer client.Close()
-	if err := client.EnsureTopics(ctx, bus.StandardTopics(3)...); err != nil {
+	if err := client.EnsureTopics(ctx, domains.Topics(3)...); err != nil {
 		t.Fatal(err)
 	}
 	b := broker(client)
@@ -122,7 +123,7 @@ func crash(t *testing.T, bin, addr string, broker func(*bus.Client) crashBroker)
 	}
 	members, specs := specsFor("crash")
 	w := trusttest.New(t, specs)
-	if err := pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(bus.Domains())...); err != nil {
+	if err := pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(domains.Names())...); err != nil {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(t.TempDir(), "connector.yaml")
@@ -193,7 +194,7 @@ source:
 	}
 	t.Logf("%d SIGKILLs of the connector and one of the broker, then a clean run", kills)
 
-	cat, _ := schemas.Load(schemas.Embedded())
+	cat, _ := domains.Catalog()
 	got := consume(t, client, w.Store(t), schemas.NewCodec(cat), "civilstatus", members["civilstatus"])
 	checkDomain(t, got, p.Manifest[synth.DomainCivilStatus], "civilstatus")
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/connect"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
@@ -86,21 +87,21 @@ func TestFiveConnectorsEndToEnd(t *testing.T) {
 
 	members, specs := specsFor(fmt.Sprintf("e2e%d", time.Now().UnixNano()))
 	w := trusttest.New(t, specs)
-	if err := pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(bus.Domains())...); err != nil {
+	if err := pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(domains.Names())...); err != nil {
 		t.Fatal(err)
 	}
 	client := tg.Client(t)
-	if err := client.EnsureTopics(ctx, bus.StandardTopics(6)...); err != nil {
+	if err := client.EnsureTopics(ctx, domains.Topics(6)...); err != nil {
 		t.Fatal(err)
 	}
-	cat, _ := schemas.Load(schemas.Embedded())
+	cat, _ := domains.Catalog()
 	codec := schemas.NewCodec(cat)
 	deps := connect.Deps{Bus: client, Codec: codec}
 
 	start = time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, 5)
-	for _, d := range bus.Domains() {
+	for _, d := range domains.Names() {
 		cfg := connect.Config{Member: members[d], Domain: d, Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers}, BatchSize: 2000}
 		if d == "tax" || d == "hr" {
 			cfg.Source = connect.SourceConfig{Driver: "pgx", DSN: pg}
@@ -129,7 +130,7 @@ func TestFiveConnectorsEndToEnd(t *testing.T) {
 
 	store := w.Store(t)
 	start = time.Now()
-	for _, d := range bus.Domains() {
+	for _, d := range domains.Names() {
 		checkDomain(t, consume(t, client, store, codec, d, members[d]), p.Manifest[synth.Domain(d)], d)
 	}
 	t.Logf("consumed and verified in %s", time.Since(start).Round(time.Millisecond))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/connectors"
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 	"github.com/passerelle-bus/passerelle/internal/trust"
@@ -45,7 +46,8 @@ func consume(t *testing.T, client *bus.Client, keys seal.Keys, codec *schemas.Co
 	v := seal.NewVerifier(keys)
 	out := records{byID: map[string][]byte{}, dead: map[string]string{}}
 	var mu sync.Mutex
-	err := client.Replay(ctx, view.Topic(domain), bus.ReplayOptions{}, func(m kafka.Message) error {
+	d, _ := domains.ByName(domain)
+	err := client.Replay(ctx, d.Topic(), bus.ReplayOptions{}, func(m kafka.Message) error {
 		_, meta, err := view.Decode(codec, domain, m.Value)
 		if err != nil {
 			return fmt.Errorf("%s@%d: %w", m.Topic, m.Offset, err)
@@ -183,7 +185,7 @@ func noNIR(t *testing.T, client *bus.Client, p *synth.Population) {
 	defer cancel()
 	var mu sync.Mutex
 	scanned := 0
-	for _, spec := range bus.StandardTopics(1) {
+	for _, spec := range domains.Topics(1) {
 		err := client.Replay(ctx, spec.Name, bus.ReplayOptions{}, func(m kafka.Message) error {
 			mu.Lock()
 			scanned++
@@ -203,7 +205,7 @@ func noNIR(t *testing.T, client *bus.Client, p *synth.Population) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("no NIR in %d records across %d topics", scanned, len(bus.StandardTopics(1)))
+	t.Logf("no NIR in %d records across %d topics", scanned, len(domains.Topics(1)))
 }
 
 // specsFor returns one publisher member per domain, named uniquely so that
@@ -211,7 +213,7 @@ func noNIR(t *testing.T, client *bus.Client, p *synth.Population) {
 func specsFor(run string) (map[string]string, []trust.MemberSpec) {
 	members := map[string]string{}
 	var specs []trust.MemberSpec
-	for _, d := range bus.Domains() {
+	for _, d := range domains.Names() {
 		id := fmt.Sprintf("%s-%s", run, d)
 		members[d] = id
 		specs = append(specs, trust.MemberSpec{ID: id, Name: "publisher of " + d, Roles: []string{trust.PublisherRole(d)}})

@@ -11,6 +11,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/connect"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
@@ -23,7 +24,7 @@ func TestReplayDeadLettersAfterAFix(t *testing.T) {
 	ctx := context.Background()
 	tg := bustest.Embedded(t)
 	client := tg.Client(t)
-	if err := client.EnsureTopics(ctx, bus.StandardTopics(3)...); err != nil {
+	if err := client.EnsureTopics(ctx, domains.Topics(3)...); err != nil {
 		t.Fatal(err)
 	}
 	p := synth.Generate(400, 3, synth.Options{DefectRate: 0.05})
@@ -38,8 +39,8 @@ func TestReplayDeadLettersAfterAFix(t *testing.T) {
 	}
 	members, specs := specsFor("replay")
 	w := trusttest.New(t, specs)
-	pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(bus.Domains())...)
-	cat, _ := schemas.Load(schemas.Embedded())
+	pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(domains.Names())...)
+	cat, _ := domains.Catalog()
 	codec := schemas.NewCodec(cat)
 	cfg := connect.Config{Member: members["tax"], Domain: "tax", Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers},
 		Source: connect.SourceConfig{Driver: "sqlite", DSN: dsn}}

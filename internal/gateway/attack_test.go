@@ -27,6 +27,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/consent"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/interop"
 	"github.com/passerelle-bus/passerelle/internal/trust"
@@ -362,7 +363,8 @@ func TestReplaysFromAStockClient(t *testing.T) {
 			// A citizen whose civil status changed: the first record
 			// written again after the last.
 			byKey := map[string][]kafka.Message{}
-			for _, m := range readTopic(t, f.client, view.Topic("civilstatus")) {
+			cs, _ := domains.ByName("civilstatus")
+			for _, m := range readTopic(t, f.client, cs.Topic()) {
 				byKey[string(m.Key)] = append(byKey[string(m.Key)], m)
 			}
 			subjects, _ := f.pseudo.Domain(ctx, "civilstatus", f.everyone)

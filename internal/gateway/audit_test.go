@@ -23,6 +23,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/interop"
 	"github.com/passerelle-bus/passerelle/policy"
@@ -120,7 +121,8 @@ func auditTrail(t *testing.T, tg bustest.Target, f *fixture) {
 		t.Fatalf("access log: %d, %d accesses, want 6: %v", code, len(accesses), body)
 	}
 	first := accesses[0].(map[string]any)
-	if first["requester_name"] != "CNAF" || first["legal_basis"] == "" || first["decision"] != "allow" {
+	finance, _ := domains.ByName("finance")
+	if first["requester_name"] != finance.Publisher.Name || first["legal_basis"] == "" || first["decision"] != "allow" {
 		t.Fatalf("access log entry %v", first)
 	}
 

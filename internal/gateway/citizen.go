@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/internal/view"
@@ -309,7 +310,7 @@ func (c *Citizens) assemble(ctx context.Context, nir string, granted policy.Fiel
 			// "How far back" bounds records of events and periods (a tax
 			// year, a payment); a person's civil status, coverage or
 			// employment is their present state, however old its start.
-			case p.MaxAge > 0 && periodDomains[domain] && rec.Meta.EventTime.Before(now.Add(-p.MaxAge)):
+			case p.MaxAge > 0 && ages(domain) && rec.Meta.EventTime.Before(now.Add(-p.MaxAge)):
 				resp.Withheld[f.String()] = WithheldTooOld
 			default:
 				v, _ := view.Field(rec, f.String())
@@ -321,9 +322,12 @@ func (c *Citizens) assemble(ctx context.Context, nir string, granted policy.Fiel
 	return nil
 }
 
-// periodDomains hold records of a period or an event, which age; the others
-// hold a present state.
-var periodDomains = map[string]bool{"tax": true, "finance": true}
+// ages reports whether domain's records describe a period or an event,
+// which age; the others describe a present state.
+func ages(name string) bool {
+	d, ok := domains.ByName(name)
+	return ok && d.Ages
+}
 
 func errString(err error) string {
 	if err == nil {

@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,6 +23,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/connect"
 	"github.com/passerelle-bus/passerelle/internal/consent"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
@@ -37,17 +37,26 @@ import (
 
 const gatewayID = "passerelle-gateway"
 
-var viewMembers = []trust.MemberSpec{
-	{ID: "insee", Name: "INSEE", Roles: []string{"publisher:civilstatus"}},
-	{ID: "dgfip", Name: "DGFiP", Roles: []string{"publisher:tax", "reader"}},
-	{ID: "cnam", Name: "CNAM", Roles: []string{"publisher:health", "reader"}},
-	{ID: "cnaf", Name: "CNAF", Roles: []string{"publisher:finance", "reader"}},
-	{ID: "dgafp", Name: "DGAFP", Roles: []string{"publisher:hr", "reader"}},
-	{ID: "cnil", Name: "CNIL", Roles: []string{"auditor"}},
-	{ID: "portail", Name: "Portail citoyen", Roles: []string{"consent-collector"}},
-	{ID: "passerelle-gateway", Name: "Passerelle gateway", Roles: []string{"gateway"}},
+// viewMembers are each domain's publisher, also a reader, and the others.
+var viewMembers = append(publishers(),
+	trust.MemberSpec{ID: "cnil", Name: "CNIL", Roles: []string{"auditor"}},
+	trust.MemberSpec{ID: "portail", Name: "Portail citoyen", Roles: []string{"consent-collector"}},
+	trust.MemberSpec{ID: "passerelle-gateway", Name: "Passerelle gateway", Roles: []string{"gateway"}},
 	// tracer reads every field under a rule of its own (values_test.go).
-	{ID: "tracer", Name: "Test reader of every field", Roles: []string{"reader"}},
+	trust.MemberSpec{ID: "tracer", Name: "Test reader of every field", Roles: []string{"reader"}},
+)
+
+func publishers() []trust.MemberSpec {
+	var out []trust.MemberSpec
+	for _, p := range domains.Publishers() {
+		m := trust.MemberSpec{ID: p.ID, Name: p.Name}
+		for _, d := range p.Domains {
+			m.Roles = append(m.Roles, trust.PublisherRole(d))
+		}
+		m.Roles = append(m.Roles, trust.RoleReader)
+		out = append(out, m)
+	}
+	return out
 }
 
 type fixture struct {
@@ -123,48 +132,35 @@ func startAudit(t testing.TB, ctx context.Context, client *bus.Client, signer se
 func newFixture(t *testing.T) *fixture { return newFixtureOn(t, bustest.Embedded(t), 120) }
 
 func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
-	return newFixtureOf(t, tg, citizens, "civilstatus", "tax", "hr", "finance", "health")
+	return newFixtureOf(t, tg, citizens, domains.Names()...)
 }
 
 // newFixtureOf publishes only the domains named: the view benchmark keeps
 // the three its figures have always been measured with, since a larger
 // view in memory costs every garbage collection more.
-func newFixtureOf(t testing.TB, tg bustest.Target, citizens int, domains ...string) *fixture {
+func newFixtureOf(t testing.TB, tg bustest.Target, citizens int, names ...string) *fixture {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	client := tg.Client(t)
-	if err := client.EnsureTopics(ctx, bus.StandardTopics(3)...); err != nil {
+	if err := client.EnsureTopics(ctx, domains.Topics(3)...); err != nil {
 		t.Fatal(err)
 	}
 	w := trusttest.New(t, viewMembers)
 	kr := pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo"))
-	kr.Ensure(pseudo.KeyNames(bus.Domains())...)
+	kr.Ensure(pseudo.KeyNames(domains.Names())...)
 	p := synth.Generate(citizens, 21, synth.Options{DefectRate: synth.NoDefects})
 	files := t.TempDir()
-	dsn, hrDSN := filepath.Join(files, "tax.sqlite"), filepath.Join(files, "hr.sqlite")
-	db, _ := sql.Open("sqlite", dsn)
-	defer db.Close()
-	hrDB, _ := sql.Open("sqlite", hrDSN)
-	defer hrDB.Close()
-	for _, err := range []error{synth.WriteTax(ctx, db, synth.SQLite, p), synth.WriteHR(ctx, hrDB, synth.SQLite, p),
-		synth.WriteCivilStatus(files, p), synth.WriteHealth(files, p), synth.WriteFinance(files, p)} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	cat, _ := schemas.Load(schemas.Embedded())
+	cat, _ := domains.Catalog()
 	codec := schemas.NewCodec(cat)
-	for _, cfg := range []connect.Config{
-		{Member: "dgfip", Domain: "tax", Source: connect.SourceConfig{Driver: "sqlite", DSN: dsn}},
-		{Member: "insee", Domain: "civilstatus", Source: connect.SourceConfig{Dir: filepath.Join(files, "civilstatus")}},
-		{Member: "cnam", Domain: "health", Source: connect.SourceConfig{Dir: filepath.Join(files, "health")}},
-		{Member: "dgafp", Domain: "hr", Source: connect.SourceConfig{Driver: "sqlite", DSN: hrDSN}},
-		{Member: "cnaf", Domain: "finance", Source: connect.SourceConfig{Dir: filepath.Join(files, "finance")}},
-	} {
-		if !slices.Contains(domains, cfg.Domain) {
+	for _, d := range domains.All() {
+		if !slices.Contains(names, d.Name) {
 			continue
 		}
-		cfg.Data, cfg.Kafka = w.Dir, bus.Config{Brokers: tg.Brokers}
+		if err := connect.WriteSynthetic(ctx, d, d.Synth(p), files); err != nil {
+			t.Fatal(err)
+		}
+		cfg := connect.Config{Member: d.Publisher.ID, Domain: d.Name, Source: connect.SyntheticSource(d, files),
+			Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers}}
 		c, err := connect.Open(ctx, cfg, connect.Deps{Bus: client, Codec: codec})
 		if err != nil {
 			t.Fatal(err)

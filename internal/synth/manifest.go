@@ -84,3 +84,13 @@ func (p *Population) buildManifests() {
 	}
 	p.Manifest[DomainHealth] = m
 }
+
+// Source is one domain's source system as synthesised: every row by source
+// key, and how to write them. Exactly one of Table and WriteFiles is set.
+type Source struct {
+	Manifest Manifest
+	// Table is a SQL table, written by WriteTable.
+	Table *Table
+	// WriteFiles drops the rows as files under dir/<domain>/inbox.
+	WriteFiles func(dir string) error
+}

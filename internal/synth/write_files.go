@@ -172,7 +172,7 @@ type jsonAddress struct {
 
 func eventJSON(e *CivilEvent) jsonEvent {
 	s := &e.Person
-	out := jsonEvent{EventID: e.ID, EventType: e.Type, RecordedAt: rfc3339(e.RecordedAt), Version: e.Version,
+	out := jsonEvent{EventID: e.ID, EventType: e.Type, RecordedAt: RFC3339(e.RecordedAt), Version: e.Version,
 		Person: jsonPerson{NIR: s.NIR, FamilyName: s.FamilyName, UsageName: null(s.UsageName), GivenNames: s.GivenNames,
 			Sex: s.Sex, BirthDate: s.BirthDate, BirthCommune: null(s.BirthCommune), BirthCountry: s.BirthCountry,
 			Nationality: s.Nationality, MaritalStatus: s.MaritalStatus, DeathDate: null(s.DeathDate)}}

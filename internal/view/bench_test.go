@@ -19,6 +19,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/connect"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 	"github.com/passerelle-bus/passerelle/internal/trust"
@@ -39,16 +40,16 @@ func BenchmarkIndexBuild(b *testing.B) {
 	}
 	ctx := context.Background()
 	client := tg.Client(b)
-	client.EnsureTopics(ctx, bus.StandardTopics(6)...)
+	client.EnsureTopics(ctx, domains.Topics(6)...)
 	run := fmt.Sprintf("ix%d", time.Now().UnixNano())
 	var specs []trust.MemberSpec
 	members := map[string]string{}
-	for _, d := range bus.Domains() {
+	for _, d := range domains.Names() {
 		members[d] = run + "-" + d
 		specs = append(specs, trust.MemberSpec{ID: members[d], Name: d, Roles: []string{trust.PublisherRole(d)}})
 	}
 	w := trusttest.New(b, specs)
-	pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(bus.Domains())...)
+	pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(domains.Names())...)
 	p := synth.Generate(n, 3, synth.Options{DefectRate: synth.NoDefects})
 	files := b.TempDir()
 	for _, d := range []string{"tax", "hr"} {
@@ -64,9 +65,9 @@ func BenchmarkIndexBuild(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	cat, _ := schemas.Load(schemas.Embedded())
+	cat, _ := domains.Catalog()
 	codec := schemas.NewCodec(cat)
-	for _, d := range bus.Domains() {
+	for _, d := range domains.Names() {
 		cfg := connect.Config{Member: members[d], Domain: d, Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers}, BatchSize: 2000}
 		if d == "tax" || d == "hr" {
 			cfg.Source = connect.SourceConfig{Driver: "sqlite", DSN: filepath.Join(files, d+".sqlite")}
@@ -116,7 +117,7 @@ func BenchmarkIndexBuild(b *testing.B) {
 				runtime.GC()
 				runtime.ReadMemStats(&after)
 				indexed := 0.0
-				for _, d := range bus.Domains() {
+				for _, d := range domains.Names() {
 					indexed += testutil.ToFloat64(ix.Indexed(d))
 				}
 				b.ReportMetric(indexed/elapsed.Seconds(), "records/s")

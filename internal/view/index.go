@@ -11,6 +11,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
@@ -19,43 +20,10 @@ import (
 type Record struct {
 	Domain string
 	Meta   schemas.Meta
-	// Value is a pointer to the domain's schemas type (*schemas.Household...).
+	// Value is a pointer to the domain's record type (*tax.Household...).
 	Value any
 	KeyID string
 	Entry Entry
-}
-
-// domain describes one domain's topic and record type.
-type domain struct {
-	name, subject string
-	decode        func(c *schemas.Codec, subject string, v []byte) (any, *schemas.Meta, error)
-}
-
-func decoder[T any](meta func(*T) *schemas.Meta) func(*schemas.Codec, string, []byte) (any, *schemas.Meta, error) {
-	return func(c *schemas.Codec, subject string, v []byte) (any, *schemas.Meta, error) {
-		r := new(T)
-		if _, err := c.Decode(v, subject, nil, r); err != nil {
-			return nil, nil, err
-		}
-		return r, meta(r), nil
-	}
-}
-
-var domains = []domain{
-	{"civilstatus", "passerelle.civilstatus.person.v1-value", decoder(func(r *schemas.Person) *schemas.Meta { return &r.Meta })},
-	{"tax", "passerelle.tax.household.v1-value", decoder(func(r *schemas.Household) *schemas.Meta { return &r.Meta })},
-	{"hr", "passerelle.hr.employment.v1-value", decoder(func(r *schemas.Employment) *schemas.Meta { return &r.Meta })},
-	{"finance", "passerelle.finance.payment.v1-value", decoder(func(r *schemas.Payment) *schemas.Meta { return &r.Meta })},
-	{"health", "passerelle.health.coverage.v1-value", decoder(func(r *schemas.Coverage) *schemas.Meta { return &r.Meta })},
-}
-
-func domainByName(name string) (domain, bool) {
-	for _, d := range domains {
-		if d.name == name {
-			return d, true
-		}
-	}
-	return domain{}, false
 }
 
 // ErrWithdrawn: the record's signing key, or its member, has been revoked
@@ -110,10 +78,11 @@ func (ix *Index) Run(ctx context.Context, client *bus.Client) error {
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
-		pending = len(domains)
-		errs    = make(chan error, len(domains))
+		all     = domains.All()
+		pending = len(all)
+		errs    = make(chan error, len(all))
 	)
-	for _, d := range domains {
+	for _, d := range all {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -131,10 +100,10 @@ func (ix *Index) Run(ctx context.Context, client *bus.Client) error {
 					ix.readyOnce.Do(func() { close(ix.ready) })
 				}
 			}
-			err := client.Replay(ctx, schemas.TopicOf(d.subject), bus.ReplayOptions{Follow: true, CaughtUp: caught},
-				func(m kafka.Message) error { return ix.Ingest(d.name, m) })
+			err := client.Replay(ctx, d.Topic(), bus.ReplayOptions{Follow: true, CaughtUp: caught},
+				func(m kafka.Message) error { return ix.Ingest(d.Name, m) })
 			if err != nil && ctx.Err() == nil {
-				errs <- fmt.Errorf("view of %s: %w", d.name, err)
+				errs <- fmt.Errorf("view of %s: %w", d.Name, err)
 			}
 		}()
 	}
@@ -149,16 +118,16 @@ func (ix *Index) Run(ctx context.Context, client *bus.Client) error {
 // already read (at or before the offset it holds, a disk index reading
 // the log again) changes nothing and is not counted.
 func (ix *Index) Ingest(domainName string, m kafka.Message) error {
-	d, ok := domainByName(domainName)
+	d, ok := domains.ByName(domainName)
 	if !ok {
 		return fmt.Errorf("view: unknown domain %q", domainName)
 	}
-	_, meta, err := d.decode(ix.codec, d.subject, m.Value)
+	_, meta, err := d.Decode(ix.codec, m.Value)
 	if err != nil {
-		ix.reject(d.name, "undecodable", m, err)
+		ix.reject(d.Name, "undecodable", m, err)
 		return nil
 	}
-	held, holds, err := ix.store.Head(d.name, meta.Subject)
+	held, holds, err := ix.store.Head(d.Name, meta.Subject)
 	if err != nil {
 		return err
 	}
@@ -174,10 +143,10 @@ func (ix *Index) Ingest(domainName string, m kafka.Message) error {
 			batch = h.Value
 		}
 	}
-	k, err := ix.verifier.Verify(seal.Record{Domain: d.name, Key: m.Key, Value: m.Value, Sig: sig, Batch: batch,
+	k, err := ix.verifier.Verify(seal.Record{Domain: d.Name, Key: m.Key, Value: m.Value, Sig: sig, Batch: batch,
 		Source: meta.Source, Subject: meta.Subject})
 	if err != nil {
-		ix.reject(d.name, reason(err), m, err)
+		ix.reject(d.Name, reason(err), m, err)
 		return nil
 	}
 	e := Entry{Head: Head{Partition: int32(m.Partition), Offset: m.Offset, EventTime: meta.EventTime.UnixMilli(), RecordID: meta.RecordID},
@@ -187,7 +156,7 @@ func (ix *Index) Ingest(domainName string, m kafka.Message) error {
 	case schemas.OpDelete:
 		e.Deleted, e.Value = true, nil
 	default:
-		ix.reject(d.name, "unknown-op", m, fmt.Errorf("op %q", meta.Op))
+		ix.reject(d.Name, "unknown-op", m, fmt.Errorf("op %q", meta.Op))
 		return nil
 	}
 	if holds {
@@ -195,18 +164,18 @@ func (ix *Index) Ingest(domainName string, m kafka.Message) error {
 		case c < 0:
 			// A validly signed record older than the one held, written
 			// again: the view never goes back in time.
-			ix.reject(d.name, "stale", m, fmt.Errorf("event time %d, record %s: the view holds %d, %s",
+			ix.reject(d.Name, "stale", m, fmt.Errorf("event time %d, record %s: the view holds %d, %s",
 				e.EventTime, e.RecordID, held.EventTime, held.RecordID))
 			return nil
 		case c == 0:
-			ix.reject(d.name, "duplicate", m, fmt.Errorf("record %s is held already", e.RecordID))
+			ix.reject(d.Name, "duplicate", m, fmt.Errorf("record %s is held already", e.RecordID))
 			return nil
 		}
 	}
-	if err := ix.store.Put(d.name, meta.Subject, e); err != nil {
+	if err := ix.store.Put(d.Name, meta.Subject, e); err != nil {
 		return err
 	}
-	ix.indexed.WithLabelValues(d.name).Inc()
+	ix.indexed.WithLabelValues(d.Name).Inc()
 	return nil
 }
 
@@ -233,49 +202,43 @@ func reason(err error) string {
 	return "other"
 }
 
-// Decode reads a value of domain's topic into its schemas type, returning
+// Decode reads a value of domain's topic into its record type, returning
 // the record and its meta.
 func Decode(codec *schemas.Codec, domainName string, value []byte) (any, schemas.Meta, error) {
-	d, ok := domainByName(domainName)
+	d, ok := domains.ByName(domainName)
 	if !ok {
 		return nil, schemas.Meta{}, fmt.Errorf("view: unknown domain %q", domainName)
 	}
-	v, meta, err := d.decode(codec, d.subject, value)
+	v, meta, err := d.Decode(codec, value)
 	if err != nil {
 		return nil, schemas.Meta{}, err
 	}
 	return v, *meta, nil
 }
 
-// Topic is the topic of domain's records.
-func Topic(domainName string) string {
-	d, _ := domainByName(domainName)
-	return schemas.TopicOf(d.subject)
-}
-
 // Lookup returns the verified record of subject in domain, if any; an
 // error wrapping ErrWithdrawn if its publisher has been revoked since.
 func (ix *Index) Lookup(domainName, subject string) (Record, bool, error) {
-	d, ok := domainByName(domainName)
+	d, ok := domains.ByName(domainName)
 	if !ok {
 		return Record{}, false, fmt.Errorf("view: unknown domain %q", domainName)
 	}
-	e, ok, err := ix.store.Get(d.name, subject)
+	e, ok, err := ix.store.Get(d.Name, subject)
 	if err != nil || !ok || e.Deleted {
 		return Record{}, false, err
 	}
 	k, err := ix.keys.SigningKey(e.KeyID)
-	if err == nil && !ix.keys.MayPublish(k.Member, d.name) {
+	if err == nil && !ix.keys.MayPublish(k.Member, d.Name) {
 		err = seal.ErrNotPublisher
 	}
 	if err != nil {
-		return Record{}, false, fmt.Errorf("%w: %s record of key %s: %w", ErrWithdrawn, d.name, e.KeyID, err)
+		return Record{}, false, fmt.Errorf("%w: %s record of key %s: %w", ErrWithdrawn, d.Name, e.KeyID, err)
 	}
-	v, meta, err := d.decode(ix.codec, d.subject, e.Value)
+	v, meta, err := d.Decode(ix.codec, e.Value)
 	if err != nil {
-		return Record{}, false, fmt.Errorf("view: stored %s record of %s: %w", d.name, subject, err)
+		return Record{}, false, fmt.Errorf("view: stored %s record of %s: %w", d.Name, subject, err)
 	}
-	return Record{Domain: d.name, Meta: *meta, Value: v, KeyID: e.KeyID, Entry: e}, true, nil
+	return Record{Domain: d.Name, Meta: *meta, Value: v, KeyID: e.KeyID, Entry: e}, true, nil
 }
 
 // Rejected is the counter of refused records, for tests and dashboards.

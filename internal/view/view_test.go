@@ -18,6 +18,8 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/connect"
+	"github.com/passerelle-bus/passerelle/internal/domains"
+	"github.com/passerelle-bus/passerelle/internal/domains/tax"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 	"github.com/passerelle-bus/passerelle/internal/trust"
@@ -44,7 +46,7 @@ func newTaxLog(t *testing.T, citizens int, seed int64) *taxLog {
 	ctx := context.Background()
 	tl := &taxLog{tg: bustest.Embedded(t)}
 	tl.client = tl.tg.Client(t)
-	if err := tl.client.EnsureTopics(ctx, bus.StandardTopics(3)...); err != nil {
+	if err := tl.client.EnsureTopics(ctx, domains.Topics(3)...); err != nil {
 		t.Fatal(err)
 	}
 	tl.pop = synth.Generate(citizens, seed, synth.Options{DefectRate: synth.NoDefects})
@@ -56,8 +58,8 @@ func newTaxLog(t *testing.T, citizens int, seed int64) *taxLog {
 	}
 	tl.world = trusttest.New(t, []trust.MemberSpec{{ID: "dgfip", Name: "DGFiP", Roles: []string{"publisher:tax"}}})
 	tl.keyring = pseudo.NewFileKeyring(filepath.Join(tl.world.Dir, "pseudo"))
-	tl.keyring.Ensure(pseudo.KeyNames(bus.Domains())...)
-	cat, _ := schemas.Load(schemas.Embedded())
+	tl.keyring.Ensure(pseudo.KeyNames(domains.Names())...)
+	cat, _ := domains.Catalog()
 	tl.codec = schemas.NewCodec(cat)
 	return tl
 }
@@ -142,7 +144,7 @@ func TestViewFromTheLog(t *testing.T) {
 		return nil
 	})
 	// Another household id, still valid Avro: only the signature can tell.
-	var h schemas.Household
+	var h tax.Household
 	if _, err := codec.Decode(genuine.Value, "passerelle.tax.household.v1-value", nil, &h); err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +190,7 @@ func TestViewFromTheLog(t *testing.T) {
 					continue // minors not in a household are still rows; adults without one are not
 				}
 				found++
-				h := r.Value.(*schemas.Household)
+				h := r.Value.(*tax.Household)
 				if r.Meta.Subject != s || r.Meta.Source != "dgfip" || r.KeyID == "" || h.TaxYear != 2025 {
 					t.Fatalf("citizen %d: %+v", i, r)
 				}
@@ -233,7 +235,7 @@ func TestViewNeverGoesBack(t *testing.T) {
 		}
 		return nil
 	})
-	var was schemas.Household
+	var was tax.Household
 	if _, err := codec.Decode(old.Value, "passerelle.tax.household.v1-value", nil, &was); err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +269,7 @@ func TestViewNeverGoesBack(t *testing.T) {
 			if err != nil || !ok {
 				t.Fatalf("lookup: %v %v", ok, err)
 			}
-			if got := r.Value.(*schemas.Household).ReferenceIncomeCents; got != was.ReferenceIncomeCents+12345 {
+			if got := r.Value.(*tax.Household).ReferenceIncomeCents; got != was.ReferenceIncomeCents+12345 {
 				t.Fatalf("income %d: the view went back to %d or elsewhere, want the correction %d", got, was.ReferenceIncomeCents, was.ReferenceIncomeCents+12345)
 			}
 			if n := testutil.ToFloat64(ix.Rejected("tax", "stale")); n != 1 {
@@ -282,7 +284,7 @@ func TestViewNeverGoesBack(t *testing.T) {
 	if s, d := testutil.ToFloat64(ix.Rejected("tax", "stale")), testutil.ToFloat64(ix.Rejected("tax", "duplicate")); s != 1 || d != 0 {
 		t.Fatalf("reading the log again counted %v stale and %v duplicate records, want 1 and 0", s, d)
 	}
-	if r, ok, _ := ix.Lookup("tax", string(old.Key)); !ok || r.Value.(*schemas.Household).ReferenceIncomeCents != was.ReferenceIncomeCents+12345 {
+	if r, ok, _ := ix.Lookup("tax", string(old.Key)); !ok || r.Value.(*tax.Household).ReferenceIncomeCents != was.ReferenceIncomeCents+12345 {
 		t.Fatalf("after the restart: %v %+v", ok, r)
 	}
 
