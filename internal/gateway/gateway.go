@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/passerelle-bus/passerelle/internal/httpmux"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/policy"
 	"github.com/passerelle-bus/passerelle/schemas"
@@ -45,7 +46,8 @@ type Options struct {
 // an orchestrator than one that says no.
 const checkTimeout = 2 * time.Second
 
-// NewHandler returns the gateway's routes.
+// NewHandler returns the gateway's routes. A request no route takes is
+// answered a problem document too (routerProblem).
 func NewHandler(o Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -90,7 +92,7 @@ func NewHandler(o Options) http.Handler {
 	if o.Schemas != nil {
 		mux.Handle("/registry/", http.StripPrefix("/registry", o.Schemas.Handler()))
 	}
-	return mux
+	return httpmux.Fallback(mux, routerProblem)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -61,6 +61,8 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		{"inclusion proof", "cnil", "GET", "/v1/audit/proof?index=0", nil, 200, "AuditProof"},
 		{"consistency proof", "cnil", "GET", "/v1/audit/proof?from=1&size=2", nil, 200, "AuditProof"},
 		{"proof of nothing", "cnil", "GET", "/v1/audit/proof?index=999999", nil, 404, "Problem"},
+		{"no such path", "cnaf", "GET", "/v1/citizens/" + f.nir + "/nothing", nil, 404, "Problem"},
+		{"no such method", "portail", "PUT", "/v1/consents", consentBody, 405, "Problem"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := call(tc.member, tc.method, tc.path, tc.body)

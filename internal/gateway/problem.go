@@ -31,6 +31,17 @@ func writeIndexFailed(w http.ResponseWriter, err error) {
 	writeProblem(w, http.StatusInternalServerError, "audit-index-failed", "The audit index could not be read", err.Error())
 }
 
+// routerProblem answers a request no route takes: a path the API does not
+// have (404), or a method its path does not take (405, with the Allow
+// header the router set).
+func routerProblem(w http.ResponseWriter, status int) {
+	if status == http.StatusMethodNotAllowed {
+		writeProblem(w, status, "method-not-allowed", "Method not allowed", "the Allow header lists the methods this path takes")
+		return
+	}
+	writeProblem(w, http.StatusNotFound, "not-found", "Not found", "/openapi.json describes the API's paths")
+}
+
 func writeProblem(w http.ResponseWriter, status int, code, title, detail string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
