@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"github.com/hamba/avro/v2"
+
+	"github.com/passerelle-bus/passerelle/internal/httpmux"
 )
 
 // The read-only subset of the Confluent Schema Registry REST API, answering
@@ -34,7 +36,10 @@ type subjectVersion struct {
 }
 
 // Handler serves the registry API at the root of its path: mount it with
-// http.StripPrefix.
+// http.StripPrefix. A path it does not serve, or a method its path does
+// not take (a write), is answered as Confluent's server answers it:
+// error_code 404 or 405 and Jersey's message, which clients probing for
+// an endpoint rely on.
 func (c *Catalog) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /subjects", func(w http.ResponseWriter, _ *http.Request) {
@@ -113,7 +118,9 @@ func (c *Catalog) Handler() http.Handler {
 		}
 		registryError(w, http.StatusNotFound, codeSchemaNotFound, "Schema not found")
 	})
-	return mux
+	return httpmux.Fallback(mux, func(w http.ResponseWriter, status int) {
+		registryError(w, status, status, fmt.Sprintf("HTTP %d %s", status, http.StatusText(status)))
+	})
 }
 
 func (c *Catalog) subjectOr404(w http.ResponseWriter, r *http.Request) (*Subject, bool) {

@@ -35,6 +35,9 @@ func TestRegistryAPI(t *testing.T) {
 		{"GET", "/subjects/passerelle.tax.household.v1-value/versions/x", "", 422, `{"error_code":42202,"message":"The specified version 'x' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\""}`},
 		{"GET", "/schemas/ids/999", "", 404, `{"error_code":40403,"message":"Schema 999 not found"}`},
 		{"POST", "/subjects/passerelle.tax.household.v1-value", `{"schema":"{\"type\":\"string\"}"}`, 404, `{"error_code":40403,"message":"Schema not found"}`},
+		// The router's own answers, as Confluent's: an unknown path, a write.
+		{"GET", "/nope", "", 404, `{"error_code":404,"message":"HTTP 404 Not Found"}`},
+		{"POST", "/subjects/passerelle.tax.household.v1-value/versions", `{"schema":"{\"type\":\"string\"}"}`, 405, `{"error_code":405,"message":"HTTP 405 Method Not Allowed"}`},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
@@ -49,6 +52,9 @@ func TestRegistryAPI(t *testing.T) {
 			}
 			if ct := resp.Header.Get("Content-Type"); ct != "application/vnd.schemaregistry.v1+json" {
 				t.Errorf("Content-Type %q", ct)
+			}
+			if got := resp.Header.Get("Allow"); tc.status == 405 && got != "GET, HEAD" {
+				t.Errorf("Allow %q, want the methods of the path", got)
 			}
 			if norm(t, string(body)) != norm(t, tc.want) {
 				t.Fatalf("body\n got %s\nwant %s", body, tc.want)
