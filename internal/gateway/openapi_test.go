@@ -2,6 +2,14 @@ package gateway_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -9,11 +17,34 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/passerelle-bus/passerelle/internal/gateway"
+	"github.com/passerelle-bus/passerelle/schemas"
 )
 
 // compile returns a validator for one component schema of the OpenAPI
 // document (OpenAPI 3.1 schemas are JSON Schema 2020-12).
 func compile(t *testing.T, name string) *jsonschema.Schema {
+	t.Helper()
+	return compileAt(t, "/components/schemas/"+name)
+}
+
+// compileResponse returns a validator for the schema the document gives
+// an operation's answer of that status and media type; the test fails if
+// the document lists no such answer.
+func compileResponse(t *testing.T, path, method string, status int, mediaType string) *jsonschema.Schema {
+	t.Helper()
+	return compileAt(t, "/paths/"+pointerToken(path)+"/"+strings.ToLower(method)+"/responses/"+strconv.Itoa(status)+
+		"/content/"+pointerToken(mediaType)+"/schema")
+}
+
+// pointerToken escapes one JSON pointer token (RFC 6901), for a URI
+// fragment (RFC 3986).
+func pointerToken(s string) string {
+	s = strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+	return url.PathEscape(s)
+}
+
+// compileAt returns a validator for the schema at pointer in the document.
+func compileAt(t *testing.T, pointer string) *jsonschema.Schema {
 	t.Helper()
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(gateway.OpenAPI))
 	if err != nil {
@@ -24,7 +55,7 @@ func compile(t *testing.T, name string) *jsonschema.Schema {
 	if err := c.AddResource("openapi.json", doc); err != nil {
 		t.Fatal(err)
 	}
-	s, err := c.Compile("openapi.json#/components/schemas/" + name)
+	s, err := c.Compile("openapi.json#" + pointer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,4 +109,143 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Every answer the document lists for the schema registry's routes is
+// given by a real gateway, and conforms to the document: its status and
+// media type are the operation's, its body the schema given there.
+func TestRegistryMatchesOpenAPI(t *testing.T) {
+	srv := publicGateway(t)
+	cat, err := schemas.Load(schemas.Embedded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tax = "passerelle.tax.household.v1-value"
+	subject, err := cat.Subject(tax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	registered, _ := json.Marshal(map[string]string{"schema": subject.Versions[0].Text})
+	unknown, _ := json.Marshal(map[string]string{"schema": `{"type":"string"}`})
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]json.RawMessage `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(gateway.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	given := map[string]bool{} // "METHOD path status"
+	for _, tc := range []struct {
+		method, op, path string // op: the document's path
+		body             []byte
+		status           int
+	}{
+		{"GET", "/registry/subjects", "/registry/subjects", nil, 200},
+		{"POST", "/registry/subjects/{subject}", "/registry/subjects/" + tax, registered, 200},
+		{"POST", "/registry/subjects/{subject}", "/registry/subjects/" + tax, unknown, 404},
+		{"POST", "/registry/subjects/{subject}", "/registry/subjects/nope", registered, 404},
+		{"POST", "/registry/subjects/{subject}", "/registry/subjects/" + tax, []byte(`{"schema":"{"}`), 422},
+		{"POST", "/registry/subjects/{subject}", "/registry/subjects/passerelle.hr.employment.v1-value", []byte(`not JSON`), 422},
+		{"GET", "/registry/subjects/{subject}/versions", "/registry/subjects/" + tax + "/versions", nil, 200},
+		{"GET", "/registry/subjects/{subject}/versions", "/registry/subjects/nope/versions", nil, 404},
+		{"GET", "/registry/subjects/{subject}/versions/{version}", "/registry/subjects/" + tax + "/versions/1", nil, 200},
+		{"GET", "/registry/subjects/{subject}/versions/{version}", "/registry/subjects/" + tax + "/versions/latest", nil, 200},
+		{"GET", "/registry/subjects/{subject}/versions/{version}", "/registry/subjects/" + tax + "/versions/-1", nil, 200},
+		{"GET", "/registry/subjects/{subject}/versions/{version}", "/registry/subjects/" + tax + "/versions/3", nil, 404},
+		{"GET", "/registry/subjects/{subject}/versions/{version}", "/registry/subjects/nope/versions/1", nil, 404},
+		{"GET", "/registry/subjects/{subject}/versions/{version}", "/registry/subjects/" + tax + "/versions/0", nil, 422},
+		{"GET", "/registry/subjects/{subject}/versions/{version}/schema", "/registry/subjects/" + tax + "/versions/latest/schema", nil, 200},
+		{"GET", "/registry/subjects/{subject}/versions/{version}/schema", "/registry/subjects/" + tax + "/versions/3/schema", nil, 404},
+		{"GET", "/registry/subjects/{subject}/versions/{version}/schema", "/registry/subjects/" + tax + "/versions/x/schema", nil, 422},
+		{"GET", "/registry/schemas/ids/{id}", "/registry/schemas/ids/3", nil, 200},
+		{"GET", "/registry/schemas/ids/{id}", "/registry/schemas/ids/999", nil, 404},
+		{"GET", "/registry/schemas/ids/{id}", "/registry/schemas/ids/x", nil, 404},
+		{"GET", "/registry/schemas/ids/{id}/schema", "/registry/schemas/ids/1/schema", nil, 200},
+		{"GET", "/registry/schemas/ids/{id}/schema", "/registry/schemas/ids/999/schema", nil, 404},
+		{"GET", "/registry/schemas/types", "/registry/schemas/types", nil, 200},
+		{"GET", "/registry/config", "/registry/config", nil, 200},
+		{"GET", "/registry/config/{subject}", "/registry/config/" + tax, nil, 200},
+		{"GET", "/registry/config/{subject}", "/registry/config/nope", nil, 404},
+	} {
+		t.Run(tc.method+" "+tc.path+" "+strconv.Itoa(tc.status), func(t *testing.T) {
+			resp, body := registryCall(t, srv, tc.method, tc.path, tc.body)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%d %s, want %d", resp.StatusCode, body, tc.status)
+			}
+			schema := compileResponse(t, tc.op, tc.method, tc.status, resp.Header.Get("Content-Type"))
+			v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+			if err != nil {
+				t.Fatalf("not JSON: %s", body)
+			}
+			if err := schema.Validate(v); err != nil {
+				t.Fatalf("%s does not match the document: %v", strings.TrimSpace(string(body)), err)
+			}
+			given[tc.method+" "+tc.op+" "+strconv.Itoa(tc.status)] = true
+		})
+	}
+	for path, ops := range doc.Paths {
+		if !strings.HasPrefix(path, "/registry/") {
+			continue
+		}
+		for method, op := range ops {
+			for _, status := range slices.Sorted(maps.Keys(op.Responses)) {
+				if key := strings.ToUpper(method) + " " + path + " " + status; !given[key] {
+					t.Errorf("%s: documented, never given by this test", key)
+				}
+			}
+		}
+	}
+
+	// The router's own refusals are Confluent's errors too.
+	errSchema := compile(t, "RegistryError")
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"GET", "/registry/nope", 404, ""},
+		{"GET", "/registry/", 404, ""},
+		{"POST", "/registry/subjects/" + tax + "/versions", 405, "GET, HEAD"},
+		{"DELETE", "/registry/subjects/" + tax, 405, "POST"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			resp, body := registryCall(t, srv, tc.method, tc.path, registered)
+			if resp.StatusCode != tc.status || resp.Header.Get("Allow") != tc.allow {
+				t.Fatalf("%d (Allow %q) %s, want %d (Allow %q)", resp.StatusCode, resp.Header.Get("Allow"), body, tc.status, tc.allow)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/vnd.schemaregistry.v1+json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+			if err != nil {
+				t.Fatalf("not JSON: %s", body)
+			}
+			if err := errSchema.Validate(v); err != nil {
+				t.Fatalf("%s is not a RegistryError: %v", strings.TrimSpace(string(body)), err)
+			}
+		})
+	}
+}
+
+func registryCall(t *testing.T, srv *httptest.Server, method, path string, body []byte) (*http.Response, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, srv.URL+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/vnd.schemaregistry.v1+json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
 }
