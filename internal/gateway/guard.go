@@ -37,6 +37,12 @@ type Guard struct {
 	Now   func() time.Time
 }
 
+// noStore is the Cache-Control of every answer of an authenticated route
+// (RFC 9111, 5.2.2.5): what it carries is a citizen's data, or who asked
+// for it, and no proxy or browser cache may keep it, a refusal included,
+// which tells that a citizen is known or a consent exists.
+const noStore = "no-store"
+
 // settleTimeout bounds the wait for the log to settle a claim: the trail
 // reading up to the request's own event.
 const settleTimeout = 5 * time.Second
@@ -56,9 +62,11 @@ type request struct {
 // member if role is ""). A missing or invalid token is a 401 problem
 // document, unaudited: nobody is known to have asked. A replayed token
 // and a missing role are refused with an audit event of kind
-// audit.KindRefusal, as the answer of what was asked.
+// audit.KindRefusal, as the answer of what was asked. Every answer,
+// refusals included, is marked for no cache to keep (noStore).
 func (g *Guard) protect(role string, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", noStore)
 		from := g.Trail.Next()
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {

@@ -56,6 +56,45 @@ func TestOpenAPIDocumentsEveryStatus(t *testing.T) {
 	}
 }
 
+// A route behind Guard.protect is marked in the document as needing a
+// member token, and no other route is: the document tells a client which
+// answers are a member's alone (and never stored, see noStore), and a test
+// of every protected route finds them there.
+func TestOpenAPIMarksProtectedRoutes(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Security []map[string][]string `json:"security"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	protected := 0
+	for pattern, r := range servedRoutes(t) {
+		method, path, _ := strings.Cut(pattern, " ")
+		marked := len(doc.Paths[path][strings.ToLower(method)].Security) > 0
+		if r.handler.protected() {
+			protected++
+		}
+		if marked != r.handler.protected() {
+			t.Errorf("%s: behind Guard.protect %v, needs a token in the document %v", pattern, r.handler.protected(), marked)
+		}
+	}
+	if protected < 8 {
+		t.Fatalf("found %d routes behind Guard.protect: the reader missed some", protected)
+	}
+}
+
+// protected reports whether the handler is Guard.protect(...)'s.
+func (h handlerRef) protected() bool {
+	call, ok := h.expr.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	return ok && sel.Sel.Name == "protect"
+}
+
 // registryMount is where the gateway mounts the schema registry's
 // handler, a subtree whose routes are the schemas package's.
 const registryMount = "/registry/"

@@ -228,16 +228,21 @@ func TestRegistryMatchesOpenAPI(t *testing.T) {
 	}
 }
 
+// registryCall sends a request as a schema-registry client does.
 func registryCall(t *testing.T, srv *httptest.Server, method, path string, body []byte) (*http.Response, []byte) {
+	t.Helper()
+	return rawCall(t, srv, method, path, body, http.Header{"Content-Type": {"application/vnd.schemaregistry.v1+json"}})
+}
+
+// rawCall sends one request and returns the whole answer.
+func rawCall(t *testing.T, srv *httptest.Server, method, path string, body []byte, header http.Header) (*http.Response, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, _ := http.NewRequest(method, srv.URL+path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/vnd.schemaregistry.v1+json")
-	}
+	maps.Copy(req.Header, header)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
