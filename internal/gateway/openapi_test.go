@@ -16,8 +16,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
-	"github.com/passerelle-bus/passerelle/schemas"
 )
 
 // compile returns a validator for one component schema of the OpenAPI
@@ -116,7 +116,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 // media type are the operation's, its body the schema given there.
 func TestRegistryMatchesOpenAPI(t *testing.T) {
 	srv := publicGateway(t)
-	cat, err := schemas.Load(schemas.Embedded())
+	cat, err := domains.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}

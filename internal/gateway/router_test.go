@@ -12,15 +12,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
-	"github.com/passerelle-bus/passerelle/schemas"
 )
 
 // publicGateway serves the routes that need no broker: health, the
 // document, metrics and the schema registry.
 func publicGateway(t *testing.T) *httptest.Server {
 	t.Helper()
-	cat, err := schemas.Load(schemas.Embedded())
+	cat, err := domains.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}
