@@ -68,6 +68,9 @@ type Citizen struct {
 	MaritalStatus string    // SINGLE, MARRIED, CIVIL_PARTNERSHIP, DIVORCED or WIDOWED
 	DeathDate     time.Time // zero while alive
 	Address       Address   // the current one, the last one for the dead
+	// Income is the adult's earnings of TaxYear in cents (pay, pension or
+	// little), as the tax office assessed it; 0 for children and the dead.
+	Income int64
 }
 
 // Alive reports whether c has no death date.
@@ -92,6 +95,8 @@ type Population struct {
 
 	// Manifest lists every row of each domain by source key.
 	Manifest map[Domain]Manifest
+
+	strangers
 }
 
 // Generate builds a population of the given number of citizens. The same
@@ -124,6 +129,9 @@ func Generate(citizens int, seed int64, opts Options) *Population {
 	p.Payments = g.paymentRows()
 	p.Coverages = g.coverageRows()
 	p.Events = g.civilEvents()
+	for i := range g.people {
+		p.Citizens[i].Income = g.people[i].income
+	}
 	g.addDefects(p)
 	p.buildManifests()
 	return p
