@@ -70,4 +70,6 @@ func BadDate(r *rand.Rand) string { return badDate(r) }
 
 // Spread is the i-th of n instants spread evenly over span from start, to
 // the second.
-func Spread(start time.Time, span time.Duration, i, n int) time.Time { return spread(start, span, i, n) }
+func Spread(start time.Time, span time.Duration, i, n int) time.Time {
+	return spread(start, span, i, n)
+}
