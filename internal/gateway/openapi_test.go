@@ -254,3 +254,30 @@ func rawCall(t *testing.T, srv *httptest.Server, method, path string, body []byt
 	}
 	return resp, b
 }
+
+// The document names the registry's domains where a value is a domain, and
+// has no placeholder left.
+func TestOpenAPIListsTheRegistrysDomains(t *testing.T) {
+	if bytes.Contains(gateway.OpenAPI, []byte("domain registry's names")) {
+		t.Fatal("the domains' placeholder is still in the document")
+	}
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Provenance struct {
+					Properties struct {
+						Domain struct {
+							Enum []string `json:"enum"`
+						} `json:"domain"`
+					} `json:"properties"`
+				} `json:"Provenance"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(gateway.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Components.Schemas.Provenance.Properties.Domain.Enum; !slices.Equal(got, domains.Names()) {
+		t.Fatalf("provenance domains %v, want %v", got, domains.Names())
+	}
+}
