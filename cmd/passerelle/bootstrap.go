@@ -44,33 +44,55 @@ func demoMembers() []trust.MemberSpec {
 // gatewayMember is the gateway's own member id.
 const gatewayMember = "passerelle-gateway"
 
-// bootstrap gives a fresh data directory its members, keys and a signed
-// registry; on a directory that has them it changes nothing.
+// bootstrap gives a data directory its members, keys and a signed
+// registry. A fresh directory gets the demo's members; one made by an
+// earlier version gets the members of domains added since (a new domain's
+// publisher), the others untouched; a complete one is left as it is.
 func bootstrap(ctx context.Context, d datadir.Dir) error {
-	if _, err := os.Stat(d.MembersDoc()); err == nil {
+	var specs []trust.MemberSpec
+	switch raw, err := os.ReadFile(d.MemberSpecs()); {
+	case err == nil:
+		if err := yaml.Unmarshal(raw, &specs); err != nil {
+			return fmt.Errorf("member specs %s: %w", d.MemberSpecs(), err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	have := map[string]bool{}
+	for _, m := range specs {
+		have[m.ID] = true
+	}
+	added := 0
+	for _, m := range demoMembers() {
+		if !have[m.ID] {
+			specs = append(specs, m)
+			added++
+		}
+	}
+	if err := pseudo.NewFileKeyring(d.Pseudo()).Ensure(pseudo.KeyNames(domains.Names())...); err != nil {
+		return err
+	}
+	if _, err := os.Stat(d.MembersDoc()); err == nil && added == 0 {
 		return nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(d.MemberSpecs()), 0o755); err != nil {
 		return err
 	}
-	specs, err := yaml.Marshal(demoMembers())
+	raw, err := yaml.Marshal(specs)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(d.MemberSpecs(), specs, 0o644); err != nil {
+	if err := os.WriteFile(d.MemberSpecs(), raw, 0o644); err != nil {
 		return err
 	}
-	for _, m := range demoMembers() {
+	for _, m := range specs {
 		if _, err := d.Keys().Current(m.ID); errors.Is(err, keyfile.ErrNoKey) {
 			if _, err := d.Keys().Generate(m.ID, seal.EdDSA); err != nil {
 				return fmt.Errorf("key of %s: %w", m.ID, err)
 			}
 		}
-	}
-	if err := pseudo.NewFileKeyring(d.Pseudo()).Ensure(pseudo.KeyNames(domains.Names())...); err != nil {
-		return err
 	}
 	_, err = publishRegistry(ctx, d, d.MemberSpecs(), time.Now())
 	return err
