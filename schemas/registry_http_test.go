@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/passerelle-bus/passerelle/internal/domains"
 )
 
 func TestRegistryAPI(t *testing.T) {
@@ -16,13 +18,18 @@ func TestRegistryAPI(t *testing.T) {
 	tax, _ := cat.Subject("passerelle.tax.household.v1-value")
 	v2 := tax.Versions[1]
 	schemaJSON, _ := json.Marshal(v2.Text)
+	var subjects []string // every domain's, in registry order
+	for _, d := range domains.All() {
+		subjects = append(subjects, d.Subject())
+	}
+	subjectsJSON, _ := json.Marshal(subjects)
 
 	for _, tc := range []struct {
 		method, path, body string
 		status             int
 		want               string // exact JSON, compared after normalising
 	}{
-		{"GET", "/subjects", "", 200, `["passerelle.civilstatus.person.v1-value","passerelle.tax.household.v1-value","passerelle.hr.employment.v1-value","passerelle.finance.payment.v1-value","passerelle.health.coverage.v1-value"]`},
+		{"GET", "/subjects", "", 200, string(subjectsJSON)},
 		{"GET", "/subjects/passerelle.tax.household.v1-value/versions", "", 200, `[1,2]`},
 		{"GET", "/subjects/passerelle.tax.household.v1-value/versions/latest", "", 200, `{"subject":"passerelle.tax.household.v1-value","version":2,"id":3,"schema":` + string(schemaJSON) + `}`},
 		{"GET", "/subjects/passerelle.tax.household.v1-value/versions/2", "", 200, `{"subject":"passerelle.tax.household.v1-value","version":2,"id":3,"schema":` + string(schemaJSON) + `}`},

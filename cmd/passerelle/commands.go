@@ -34,7 +34,7 @@ func commands() []command {
 		{"schema", "check or list the Avro schemas and their registry", runSchema},
 		{"gateway", "serve the gateway: citizen views, consents, registry, member keys", runGateway},
 		{"connect", "run one domain's connector: source system → signed records on Kafka", runConnect},
-		{"synth", "generate a synthetic population into the five source systems", runSynth},
+		{"synth", "generate a synthetic population into every domain's source system", runSynth},
 		{"keys", "generate, rotate and publish members' keys and the member registry", runKeys},
 		{"policy", "run the example requests written beside the policy rules", runPolicy},
 		{"token", "print a short-lived request JWT for a member, for curl", runToken},

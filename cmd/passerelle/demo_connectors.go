@@ -103,7 +103,7 @@ func demoConnectorConfig(dir datadir.Dir, sources string, brokers []string, d *d
 	}
 }
 
-// startConnectors runs the five connectors until ctx ends.
+// startConnectors runs every domain's connector until ctx ends.
 func startConnectors(ctx context.Context, d datadir.Dir, sources string, client *bus.Client, reg prometheus.Registerer, log *slog.Logger) ([]*connect.Connector, *sync.WaitGroup, error) {
 	cat, err := domains.Catalog()
 	if err != nil {

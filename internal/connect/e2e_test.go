@@ -50,11 +50,11 @@ func citizens(t *testing.T, def int) int {
 	return def
 }
 
-// The acceptance run: a synthetic population written into a real
-// PostgreSQL and file drops, the five connectors against the real Kafka
-// broker; every valid row arrives exactly once as a verified record, every
-// defective row is a dead letter, and no NIR is anywhere on the bus.
-func TestFiveConnectorsEndToEnd(t *testing.T) {
+// The acceptance run: a synthetic population written into a real
+// PostgreSQL and file drops, every domain's connector against the real
+// Kafka broker; every valid row arrives exactly once as a verified record,
+// every defective row is a dead letter, and no NIR is anywhere on the bus.
+func TestEveryConnectorEndToEnd(t *testing.T) {
 	pg := pgURL(t)
 	tg := bustest.Real(t)
 	n := citizens(t, 100_000)
@@ -67,19 +67,22 @@ func TestFiveConnectorsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	// The connectors read fixed table names; this test owns them.
-	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS household_assessment, employment"); err != nil {
-		t.Fatal(err)
-	}
-	if err := synth.WriteTax(ctx, db, synth.Postgres, p); err != nil {
-		t.Fatal(err)
-	}
-	if err := synth.WriteHR(ctx, db, synth.Postgres, p); err != nil {
-		t.Fatal(err)
-	}
 	files := t.TempDir()
-	for _, w := range []func(string, *synth.Population) error{synth.WriteCivilStatus, synth.WriteFinance, synth.WriteHealth} {
-		if err := w(files, p); err != nil {
+	sources := map[string]synth.Source{}
+	for _, d := range domains.All() {
+		src := d.Synth(p)
+		sources[d.Name] = src
+		if src.Table == nil {
+			if err := src.WriteFiles(files); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		// The connectors read fixed table names; this test owns them.
+		if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+src.Table.Name); err != nil {
+			t.Fatal(err)
+		}
+		if err := synth.WriteTable(ctx, db, synth.Postgres, *src.Table); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -100,10 +103,11 @@ func TestFiveConnectorsEndToEnd(t *testing.T) {
 
 	start = time.Now()
 	var wg sync.WaitGroup
-	errs := make(chan error, 5)
-	for _, d := range domains.Names() {
+	errs := make(chan error, len(domains.All()))
+	for _, dom := range domains.All() {
+		d := dom.Name
 		cfg := connect.Config{Member: members[d], Domain: d, Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers}, BatchSize: 2000}
-		if d == "tax" || d == "hr" {
+		if dom.Source.SQL() {
 			cfg.Source = connect.SourceConfig{Driver: "pgx", DSN: pg}
 		} else {
 			cfg.Source = connect.SourceConfig{Dir: filepath.Join(files, d)}
@@ -126,12 +130,12 @@ func TestFiveConnectorsEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("five connectors ran in %s", time.Since(start).Round(time.Millisecond))
+	t.Logf("%d connectors ran in %s", len(domains.All()), time.Since(start).Round(time.Millisecond))
 
 	store := w.Store(t)
 	start = time.Now()
 	for _, d := range domains.Names() {
-		checkDomain(t, consume(t, client, store, codec, d, members[d]), p.Manifest[synth.Domain(d)], d)
+		checkDomain(t, consume(t, client, store, codec, d, members[d]), sources[d].Manifest, d)
 	}
 	t.Logf("consumed and verified in %s", time.Since(start).Round(time.Millisecond))
 	start = time.Now()
