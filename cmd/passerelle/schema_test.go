@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/passerelle-bus/passerelle/internal/domains"
 )
 
 // copyDir copies the checkout's domain folders so a test can break them.
@@ -58,7 +60,7 @@ func TestSchemaCheck(t *testing.T) {
 	lines := strings.Split(string(reg), "\n")
 	for i, l := range lines {
 		if strings.Contains(l, "household.v2.avsc") {
-			lines[i] = fmt.Sprintf("%s\n      - {version: 3, id: 7, file: household.v3.avsc, sha256: %x}", l, sha256.Sum256([]byte(v3)))
+			lines[i] = fmt.Sprintf("%s\n      - {version: 3, id: %d, file: household.v3.avsc, sha256: %x}", l, unusedID(t), sha256.Sum256([]byte(v3)))
 		}
 	}
 	reg = []byte(strings.Join(lines, "\n"))
@@ -70,4 +72,19 @@ func TestSchemaCheck(t *testing.T) {
 	if code != exitFail || !strings.Contains(errb.String(), "version 3") || !strings.Contains(errb.String(), "breaks FULL_TRANSITIVE") {
 		t.Fatalf("exit %d, stderr %q: want a failure naming version 3 and the mode", code, errb.String())
 	}
+}
+
+// unusedID is a schema id no subject of the registry holds.
+func unusedID(t *testing.T) int {
+	cat, err := domains.Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := 1
+	for _, s := range cat.Subjects() {
+		for _, v := range s.Versions {
+			id = max(id, v.ID+1)
+		}
+	}
+	return id
 }
