@@ -17,6 +17,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/domains/finance"
 	"github.com/passerelle-bus/passerelle/internal/domains/health"
 	"github.com/passerelle-bus/passerelle/internal/domains/hr"
+	"github.com/passerelle-bus/passerelle/internal/domains/pensions"
 	"github.com/passerelle-bus/passerelle/internal/domains/tax"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
@@ -30,6 +31,7 @@ func list() []*domain.Domain {
 		hr.Domain(),
 		finance.Domain(),
 		health.Domain(),
+		pensions.Domain(),
 	}
 }
 
