@@ -375,6 +375,8 @@ func TestBadConfig(t *testing.T) {
 		{"no brokers", bus.Config{}, "brokers: at least one"},
 		{"no port", bus.Config{Brokers: []string{"localhost"}}, `brokers[0] "localhost"`},
 		{"bad port", bus.Config{Brokers: []string{"a:1", "b:99999"}}, `brokers[1] "b:99999"`},
+		{"bad port in a list", bus.Config{Brokers: []string{"a:1, b:99999"}}, `brokers[1] "b:99999"`},
+		{"an empty list", bus.Config{Brokers: []string{" , "}}, "brokers: at least one"},
 		{"sasl", bus.Config{Brokers: []string{"a:1"}, SASL: &bus.SASLConfig{Mechanism: "GSSAPI", Username: "u"}}, "sasl.mechanism"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

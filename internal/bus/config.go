@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -16,7 +17,8 @@ const (
 
 // Config is how Passerelle reaches a Kafka cluster.
 type Config struct {
-	// Brokers are bootstrap addresses, host:port.
+	// Brokers are bootstrap addresses, host:port; an entry may list
+	// several, comma-separated, as one environment variable gives them.
 	Brokers []string `yaml:"brokers"`
 	// ClientID identifies this process in the brokers' logs and quotas.
 	ClientID string `yaml:"client_id"`
@@ -37,8 +39,10 @@ type SASLConfig struct {
 	Password  string `yaml:"password"`
 }
 
-// withDefaults returns a copy with zero fields set to their defaults.
+// withDefaults returns a copy with zero fields set to their defaults and
+// comma-separated broker entries split.
 func (c Config) withDefaults() Config {
+	c.Brokers = splitBrokers(c.Brokers)
 	if c.ClientID == "" {
 		c.ClientID = DefaultClientID
 	}
@@ -51,8 +55,22 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// splitBrokers splits entries that list several brokers.
+func splitBrokers(in []string) []string {
+	var out []string
+	for _, e := range in {
+		for b := range strings.SplitSeq(e, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				out = append(out, b)
+			}
+		}
+	}
+	return out
+}
+
 // Validate reports the first invalid field, by name.
 func (c Config) Validate() error {
+	c.Brokers = splitBrokers(c.Brokers)
 	if len(c.Brokers) == 0 {
 		return fmt.Errorf("%w: brokers: at least one host:port is required", ErrBadConfig)
 	}
