@@ -122,6 +122,7 @@ func appendConcurrently(b *testing.B, concurrency int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	go log.Run(context.Background()) // Close stops it
 	defer log.Close()
 	ctx := context.Background()
 	var next atomic.Int64

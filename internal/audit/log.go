@@ -75,10 +75,13 @@ type Log struct {
 	sealer  *seal.Sealer
 	o       LogOptions
 	queue   chan *pending
-	quit    chan struct{}
-	stopped chan struct{}
-	once    sync.Once
+	quit    chan struct{} // closed by Close or once Run's ctx ends: no more appends
+	stopped chan struct{} // closed when Run has returned
 	m       logMetrics
+
+	stateMu sync.Mutex
+	running bool // Run was called
+	closed  bool // quit is closed
 
 	voidMu sync.Mutex
 	voids  []voidOf // to write with the next group
@@ -132,9 +135,9 @@ func NewWriter(c *bus.Client, m *bus.Metrics) *bus.Writer {
 	return c.NewWriter(m, bus.WithBatch(MaxGroup, 10*time.Microsecond))
 }
 
-// NewLog starts a log writing with w (from NewWriter) and signing each
-// group with sealer, the gateway's key. Close stops it. It fails only if
-// the doubt file cannot be read.
+// NewLog returns a log writing with w (from NewWriter) and signing each
+// group with sealer, the gateway's key; Run commits its groups. It fails
+// only if the doubt file cannot be read.
 func NewLog(w *bus.Writer, sealer *seal.Sealer, o LogOptions) (*Log, error) {
 	if o.Topic == "" {
 		o.Topic = bus.TopicAudit
@@ -155,7 +158,6 @@ func NewLog(w *bus.Writer, sealer *seal.Sealer, o LogOptions) (*Log, error) {
 		l.doubt, l.voids = d, voids
 	}
 	l.newEpoch()
-	go l.run()
 	return l, nil
 }
 
@@ -223,12 +225,28 @@ func (l *Log) Void(ev Event, code string) {
 	l.addVoids([]voidOf{voidFor(ev, code)})
 }
 
-// Close stops the log; events not yet written get ErrClosed.
+// Close stops the log as the end of Run's ctx does, waits for Run to
+// return, and releases the doubt file. A log whose Run never started
+// answers every append ErrClosed.
 func (l *Log) Close() {
-	l.once.Do(func() { close(l.quit) })
+	l.stateMu.Lock()
+	running, first := l.running, !l.closed
+	l.shut()
+	if !running && first {
+		close(l.stopped) // Run will refuse to start: nothing is committed
+	}
+	l.stateMu.Unlock()
 	<-l.stopped
 	if l.doubt != nil {
 		l.doubt.close()
+	}
+}
+
+// shut closes quit once; l.stateMu is held.
+func (l *Log) shut() {
+	if !l.closed {
+		l.closed = true
+		close(l.quit)
 	}
 }
 
@@ -236,13 +254,44 @@ func (l *Log) Close() {
 // them tries on its own.
 const voidRetry = time.Second
 
-func (l *Log) run() {
+// Run commits the appends in groups until ctx ends or Close is called.
+// Then it takes no more appends and commits what is queued and every void
+// waiting, so that the requests a stopping gateway answered are in the
+// log; it returns the error of that last commit if it failed (the voids
+// not written stay in the doubt file). A log runs once.
+func (l *Log) Run(ctx context.Context) error {
+	l.stateMu.Lock()
+	switch {
+	case l.closed:
+		l.stateMu.Unlock()
+		return ErrClosed
+	case l.running:
+		l.stateMu.Unlock()
+		return errors.New("audit: the log is running already")
+	}
+	l.running = true
+	l.stateMu.Unlock()
 	defer close(l.stopped)
-	group := make([]*pending, 0, MaxGroup)
 	retry := time.NewTicker(voidRetry)
 	defer retry.Stop()
+	buf := make([]*pending, 0, MaxGroup)
+	stop := func() error {
+		l.stateMu.Lock()
+		l.shut()
+		l.stateMu.Unlock()
+		return l.flush()
+	}
 	for {
-		group = group[:0]
+		// A stop seen first, even with appends queued: they go with the
+		// flush, and appends from now on are refused at once.
+		select {
+		case <-ctx.Done():
+			return stop()
+		case <-l.quit:
+			return l.flush()
+		default:
+		}
+		group := buf[:0]
 		select {
 		case p := <-l.queue:
 			group = append(group, p)
@@ -250,26 +299,54 @@ func (l *Log) run() {
 			if !l.hasVoids() {
 				continue
 			}
+		case <-ctx.Done():
+			return stop()
 		case <-l.quit:
+			return l.flush()
+		}
+		l.commitGroup(l.gather(group))
+	}
+}
+
+// gather adds to group what is queued, up to MaxGroup.
+func (l *Log) gather(group []*pending) []*pending {
+	for len(group) < MaxGroup {
+		select {
+		case p := <-l.queue:
+			group = append(group, p)
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+func (l *Log) commitGroup(group []*pending) error {
+	first, since, err := l.commit(group)
+	if err != nil {
+		l.lastErr.Store(&err)
+	} else {
+		l.lastErr.Store(nil)
+	}
+	l.deliver(group, first, since, err)
+	return err
+}
+
+// flush commits, once the log takes no more appends, what is queued and
+// the voids waiting; after a failed commit the appends still queued get
+// ErrClosed (they were never sent, so they need no void) and the voids
+// stay in the doubt file.
+func (l *Log) flush() error {
+	buf := make([]*pending, 0, MaxGroup)
+	for {
+		group := l.gather(buf[:0])
+		if len(group) == 0 && !l.hasVoids() {
+			return nil
+		}
+		if err := l.commitGroup(group); err != nil {
 			l.drain(ErrClosed)
-			return
+			return fmt.Errorf("audit: commit what was queued at close: %w", err)
 		}
-	gather:
-		for len(group) < MaxGroup {
-			select {
-			case p := <-l.queue:
-				group = append(group, p)
-			default:
-				break gather
-			}
-		}
-		first, since, err := l.commit(group)
-		if err != nil {
-			l.lastErr.Store(&err)
-		} else {
-			l.lastErr.Store(nil)
-		}
-		l.deliver(group, first, since, err)
 	}
 }
 

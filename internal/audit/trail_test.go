@@ -56,6 +56,7 @@ func startGateway(tb testing.TB, ctx context.Context, client *bus.Client, signer
 	if err != nil {
 		tb.Fatal(err)
 	}
+	go log.Run(context.Background()) // Close stops it
 	tb.Cleanup(func() { log.Close(); w.Close() })
 	go trail.Follow(ctx, client, nil)
 	ns, err := audit.GatewayNoteSigner(signer, store)

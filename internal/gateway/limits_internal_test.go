@@ -25,6 +25,7 @@ func limitsOnALog(t *testing.T) *Limits {
 	if err != nil {
 		t.Fatal(err)
 	}
+	go log.Run(context.Background()) // Close stops it
 	t.Cleanup(func() { log.Close(); aw.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

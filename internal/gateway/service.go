@@ -94,6 +94,7 @@ func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
 		trail.Close()
 		return nil, nil, err
 	}
+	go auditLog.Run(context.Background()) // the release func's Close stops it
 	go func() {
 		if err := trail.Follow(ctx, p.Bus, p.Log); err != nil && ctx.Err() == nil {
 			p.Log.Error("audit trail stopped", "err", err)

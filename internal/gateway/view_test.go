@@ -111,6 +111,7 @@ func startAudit(t testing.TB, ctx context.Context, client *bus.Client, signer se
 	if err != nil {
 		t.Fatal(err)
 	}
+	go log.Run(context.Background()) // Close stops it
 	t.Cleanup(func() { log.Close(); aw.Close() })
 	go trail.Follow(ctx, client, slog.New(slog.DiscardHandler))
 	// A gateway serves once its trail has caught up (readyz says so): the
