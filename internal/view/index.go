@@ -73,8 +73,13 @@ func New(store Store, codec *schemas.Codec, keys seal.Keys, reg prometheus.Regis
 func (ix *Index) Ready() <-chan struct{} { return ix.ready }
 
 // Run reads every domain topic from the beginning, then follows them, until
-// ctx ends.
+// ctx ends. A domain whose follower fails stops the others, and Run
+// returns its error: a view missing a domain is failed as a whole, not
+// left serving that domain's records as they stood.
 func (ix *Index) Run(ctx context.Context, client *bus.Client) error {
+	parent := ctx
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -104,12 +109,16 @@ func (ix *Index) Run(ctx context.Context, client *bus.Client) error {
 				func(m kafka.Message) error { return ix.Ingest(d.Name, m) })
 			if err != nil && ctx.Err() == nil {
 				errs <- fmt.Errorf("view of %s: %w", d.Name, err)
+				stop()
 			}
 		}()
 	}
 	wg.Wait()
 	close(errs)
-	return errors.Join(<-errs, ctx.Err())
+	if err := <-errs; err != nil {
+		return err
+	}
+	return parent.Err()
 }
 
 // Ingest takes one record of a domain topic into the view if it verifies

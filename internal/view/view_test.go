@@ -314,3 +314,29 @@ func TestViewNeverGoesBack(t *testing.T) {
 		tl.world.Publish(t, []trust.MemberSpec{{ID: "dgfip", Name: "DGFiP", Roles: []string{"publisher:tax"}}})
 	}
 }
+
+// One domain's follower failing (its topic missing) fails the whole view:
+// Run stops the other domains' followers and returns, naming the domain,
+// instead of following the others for as long as the gateway runs.
+func TestViewFailsWithItsFirstDomain(t *testing.T) {
+	tg := bustest.Embedded(t)
+	client := tg.Client(t)
+	missing := view.Topic("health")
+	var specs []bus.TopicSpec
+	for _, s := range bus.StandardTopics(1) {
+		if s.Name != missing {
+			specs = append(specs, s)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := client.EnsureTopics(ctx, specs...); err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := schemas.Load(schemas.Embedded())
+	world := trusttest.New(t, []trust.MemberSpec{{ID: "cnam", Name: "CNAM", Roles: []string{"publisher:health"}}})
+	err := view.New(view.NewMemory(), schemas.NewCodec(cat), world.Store(t), nil, nil).Run(ctx, client)
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "view of health") {
+		t.Fatalf("Run with %s missing: %v (ctx %v)", missing, err, ctx.Err())
+	}
+}
