@@ -70,7 +70,7 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	store, err := openTrust(ctx, datadir.Dir(*data), e)
+	store, err := openTrust(datadir.Dir(*data), e)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ func auditCheckpoint(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	store, err := openTrust(ctx, g.data, e)
+	store, err := openTrust(g.data, e)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func auditProve(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stderr, "--event is required")
 		return errUsage
 	}
-	store, err := openTrust(ctx, g.data, e)
+	store, err := openTrust(g.data, e)
 	if err != nil {
 		return err
 	}

@@ -98,16 +98,12 @@ func bootstrap(ctx context.Context, d datadir.Dir) error {
 	return err
 }
 
-// openTrust opens the registry of a data directory and keeps it current.
-func openTrust(ctx context.Context, d datadir.Dir, e *env) (*trust.Store, error) {
+// openTrust opens the registry of a data directory; a long-running command
+// keeps it current with a registry watcher (assemble.go).
+func openTrust(d datadir.Dir, e *env) (*trust.Store, error) {
 	anchor, err := trust.LoadAnchor(d.GovernancePublic())
 	if err != nil {
 		return nil, err
 	}
-	store, err := trust.Open(d.MembersDoc(), d.MembersSig(), anchor, e.logger(0))
-	if err != nil {
-		return nil, err
-	}
-	go store.Watch(ctx, 2*time.Second)
-	return store, nil
+	return trust.Open(d.MembersDoc(), d.MembersSig(), anchor, e.logger(0))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,15 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/domains"
-	"github.com/passerelle-bus/passerelle/internal/gateway"
-	"github.com/passerelle-bus/passerelle/internal/pseudo"
-	"github.com/passerelle-bus/passerelle/internal/view"
-	"github.com/passerelle-bus/passerelle/policy"
+	"github.com/passerelle-bus/passerelle/internal/supervise"
 )
 
 type demoFlags struct {
@@ -55,10 +54,6 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	d := datadir.Dir(f.data)
 	if err := bootstrap(ctx, d); err != nil {
 		return fmt.Errorf("bootstrap %s: %w", f.data, err)
-	}
-	store, err := openTrust(ctx, d, e)
-	if err != nil {
-		return err
 	}
 	var brokers []string
 	if f.brokers != "" {
@@ -99,40 +94,26 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cctx, stopConnectors := context.WithCancel(ctx)
-	defer stopConnectors()
-	conns, running, err := startConnectors(cctx, d, sources, client, reg, log)
+	// The demo's gateway is the gateway command's, configured by flags.
+	cfg := gatewayConfig{ID: DefaultGatewayID, Listen: f.listen, Data: f.data}
+	cfg.Audit.Index = filepath.Join(f.data, "audit.db")
+	parts := supervise.New(log)
+	defer stopParts(ctx, parts) // on the way out early; a second Stop returns the first's result
+	gw, _, err := assemble(ctx, e, parts, client, reg, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer running.Wait()
-	defer stopConnectors()
-	cat, err := domains.Catalog()
+	conns, err := startConnectors(ctx, parts, d, sources, client, reg, log)
 	if err != nil {
 		return err
 	}
-	rules, err := policy.Load(policy.Default, ".")
-	if err != nil {
-		return err
-	}
-	gwSigner, err := d.Keys().Signer(gatewayMember)
-	if err != nil {
-		return err
-	}
-	handler, release, err := gateway.Start(cctx, gateway.Parts{
-		ID: DefaultGatewayID, Log: log, Metrics: reg, Bus: client, Trust: store, Rules: rules, Schemas: cat,
-		Pseudo: pseudo.New(pseudo.NewFileKeyring(d.Pseudo())), Signer: gwSigner, Index: view.NewMemory(),
-		AuditIndex: filepath.Join(f.data, "audit.db"),
-	})
-	if err != nil {
-		return err
-	}
-	defer release()
 	var rows int64
 	for _, n := range pop.Rows {
 		rows += n
 	}
-	err = serve(ctx, f.listen, handler, func(addr net.Addr) {
+	pctx, stopProgress := context.WithCancel(ctx)
+	var progress sync.WaitGroup
+	err = serve(ctx, f.listen, gw.Handler, func(addr net.Addr) {
 		base := "http://" + addr.String()
 		fmt.Fprintf(e.stdout, `Passerelle demo is running.
   Kafka brokers:  %s (%d topics, e.g. %s)
@@ -161,8 +142,13 @@ Stop with Ctrl-C.
 `, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, f.data, base, pop.Example,
 			f.data, base, pop.Example, f.data, strings.Join(brokers, ","), base, base, base, base, base, brokers[0])
 
-		go showProgress(ctx, e.stdout, isTerminal(e.stdout), conns, rows)
+		progress.Go(func() { showProgress(pctx, e.stdout, isTerminal(e.stdout), conns, rows) })
 	})
+	stopProgress()
+	progress.Wait()
+	// The server has finished its requests: now the connectors and the
+	// gateway's parts, whose audit log commits what they queued.
+	err = errors.Join(err, stopParts(ctx, parts))
 	log.Info("stopped")
 	return err
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +21,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/domain"
 	"github.com/passerelle-bus/passerelle/internal/domains"
+	"github.com/passerelle-bus/passerelle/internal/supervise"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
@@ -103,37 +103,34 @@ func demoConnectorConfig(dir datadir.Dir, sources string, brokers []string, d *d
 	}
 }
 
-// startConnectors runs every domain's connector until ctx ends.
-func startConnectors(ctx context.Context, d datadir.Dir, sources string, client *bus.Client, reg prometheus.Registerer, log *slog.Logger) ([]*connect.Connector, *sync.WaitGroup, error) {
+// startConnectors runs every domain's connector as a part of the demo, each
+// named connectorPart(domain) in /readyz, until the parts are stopped.
+func startConnectors(ctx context.Context, parts *supervise.Group, d datadir.Dir, sources string, client *bus.Client, reg prometheus.Registerer, log *slog.Logger) ([]*connect.Connector, error) {
 	cat, err := domains.Catalog()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	deps := connect.Deps{Log: log, Bus: client, Codec: schemas.NewCodec(cat),
 		Metrics: connectors.NewMetrics(reg), BusMetrics: bus.NewMetrics(reg)}
 	var cs []*connect.Connector
-	wg := &sync.WaitGroup{}
 	for _, dom := range domains.All() {
 		domain := dom.Name
 		c, err := connect.Open(ctx, demoConnectorConfig(d, sources, client.Brokers(), dom), deps)
 		if err != nil {
-			for _, c := range cs {
-				c.Close()
-			}
-			return nil, nil, fmt.Errorf("connector %s: %w", domain, err)
+			return nil, fmt.Errorf("connector %s: %w", domain, err)
+		}
+		err = parts.Start(ctx, supervise.Part{Name: connectorPart(domain), Close: c.Close,
+			Run: func(ctx context.Context) error { return c.Run(ctx, false) }})
+		if err != nil {
+			return nil, errors.Join(err, c.Close())
 		}
 		cs = append(cs, c)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			if err := c.Run(ctx, false); err != nil && ctx.Err() == nil {
-				log.Error("connector stopped", "domain", domain, "err", err)
-			}
-		}()
 	}
-	return cs, wg, nil
+	return cs, nil
 }
+
+// connectorPart names a domain's connector among the demo's parts.
+func connectorPart(domain string) string { return "connector/" + domain }
 
 // showProgress prints the connectors' counts until they stop moving: on a
 // terminal a bar redrawn in place, otherwise a line per second.

@@ -4,20 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
-	"os"
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/config"
-	"github.com/passerelle-bus/passerelle/internal/datadir"
-	"github.com/passerelle-bus/passerelle/internal/domains"
-	"github.com/passerelle-bus/passerelle/internal/gateway"
-	"github.com/passerelle-bus/passerelle/internal/pseudo"
-	"github.com/passerelle-bus/passerelle/internal/view"
-	"github.com/passerelle-bus/passerelle/policy"
+	"github.com/passerelle-bus/passerelle/internal/supervise"
 )
 
 // gatewayConfig is the gateway's configuration file.
@@ -72,7 +65,6 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	log := e.logger(slog.LevelInfo)
-	d := datadir.Dir(cfg.Data)
 	client, err := bus.New(cfg.Kafka, log)
 	if err != nil {
 		return err
@@ -81,40 +73,16 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 	if err := client.Ping(ctx); err != nil {
 		return err
 	}
-	store, err := openTrust(ctx, d, e)
+	parts := supervise.New(log)
+	defer stopParts(ctx, parts) // on the way out early; a second Stop returns the first's result
+	gw, rules, err := assemble(ctx, e, parts, client, newRegistry(), cfg, log)
 	if err != nil {
 		return err
 	}
-	var policyFS fs.FS = policy.Default
-	if cfg.Policy != "" {
-		policyFS = os.DirFS(cfg.Policy)
-	}
-	rules, err := policy.Load(policyFS, ".")
-	if err != nil {
-		return err
-	}
-	cat, err := domains.Catalog()
-	if err != nil {
-		return err
-	}
-	signer, err := d.Keys().Signer(cfg.ID)
-	if err != nil {
-		return err
-	}
-	var index view.Store = view.NewMemory()
-	if cfg.Index != "" {
-		if index, err = view.OpenDisk(cfg.Index); err != nil {
-			return err
-		}
-	}
-	handler, release, err := gateway.Start(ctx, gateway.Parts{ID: cfg.ID, Log: log, Metrics: newRegistry(), Bus: client, Trust: store,
-		Rules: rules, Schemas: cat, Pseudo: pseudo.New(pseudo.NewFileKeyring(d.Pseudo())), Signer: signer, Index: index,
-		AuditTopic: cfg.Audit.Topic, CheckpointInterval: cfg.Audit.CheckpointInterval, AuditIndex: cfg.Audit.Index})
-	if err != nil {
-		return err
-	}
-	defer release()
-	return serve(ctx, cfg.Listen, handler, func(addr net.Addr) {
+	err = serve(ctx, cfg.Listen, gw.Handler, func(addr net.Addr) {
 		fmt.Fprintf(e.stdout, "gateway %s listening on http://%s (policy %s)\n", cfg.ID, addr, rules.Version)
 	})
+	// The server has finished its requests: now the parts, whose audit
+	// log commits what they queued.
+	return errors.Join(err, stopParts(ctx, parts))
 }

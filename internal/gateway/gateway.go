@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/passerelle-bus/passerelle/internal/httpmux"
+	"github.com/passerelle-bus/passerelle/internal/supervise"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/policy"
 	"github.com/passerelle-bus/passerelle/schemas"
@@ -40,6 +41,11 @@ type Options struct {
 	Policy *policy.RuleSet
 	// Ready lists the checks /readyz runs, by name.
 	Ready map[string]Check
+	// Parts, when set, are the long-running parts serving the gateway:
+	// /readyz names each one that failed, or is not ready yet, beside the
+	// checks. A part with a check's name shares its entry; the check says
+	// why a part that is starting is not ready, the part why it failed.
+	Parts *supervise.Group
 }
 
 // checkTimeout bounds one readiness probe: a probe that hangs is worse for
@@ -64,6 +70,23 @@ func NewHandler(o Options) http.Handler {
 				continue
 			}
 			checks[name] = "ok"
+		}
+		if o.Parts != nil {
+			for _, h := range o.Parts.Health() {
+				err := h.Problem()
+				if err == nil {
+					if _, ok := checks[h.Name]; !ok {
+						checks[h.Name] = "ok"
+					}
+					continue
+				}
+				status = http.StatusServiceUnavailable
+				if msg, ok := checks[h.Name]; ok && msg != "ok" && h.State == supervise.Starting {
+					continue // the check says what it waits for
+				}
+				checks[h.Name] = err.Error()
+				o.Log.Warn("not ready", "part", h.Name, "err", err)
+			}
 		}
 		writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
 	})

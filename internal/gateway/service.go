@@ -3,10 +3,8 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +14,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/consent"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/internal/supervise"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/internal/view"
 	"github.com/passerelle-bus/passerelle/policy"
@@ -36,7 +35,8 @@ type Parts struct {
 	Pseudo  *pseudo.Pseudonymizer
 	// Signer is the gateway's own member key, for the consent events.
 	Signer seal.Signer
-	// Index holds the view: view.NewMemory() or view.OpenDisk(...).
+	// Index holds the view: view.NewMemory() or view.OpenDisk(...). The
+	// gateway closes it when it stops, or when Start fails.
 	Index view.Store
 	// AuditTopic defaults to passerelle.audit.v1; tests give each run its
 	// own, created if missing.
@@ -46,68 +46,103 @@ type Parts struct {
 	// AuditIndex is the bbolt file of the audit trail (audit.OpenTrail);
 	// empty keeps the trail in memory and rereads the topic at each start.
 	AuditIndex string
+	// Group runs the gateway's parts; nil gives the gateway a group of its
+	// own. A process that runs more beside the gateway (the demo's
+	// connectors, the registry watcher) passes its group: /readyz then
+	// reports each of its parts, those started after the gateway too.
+	Group *supervise.Group
 }
 
-// Start builds the view and the consent state from the topics (following
-// them until ctx ends) and returns the HTTP handler, ready once both have
-// caught up, and a function releasing what Start opened.
-func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
+// Names of the gateway's parts in its group and in /readyz: those of a
+// readiness check are the check's name too.
+const (
+	PartView        = "view"        // the view's followers of the domain topics
+	PartTrail       = "audit"       // the audit trail following the audit topic
+	PartAuditLog    = "audit-log"   // the audit log's group commit
+	PartCheckpoints = "checkpoints" // the checkpoint publisher
+	PartConsents    = "consents"    // the consent state following its topic
+)
+
+// Gateway is a started gateway: its HTTP handler and the parts serving it.
+type Gateway struct {
+	Handler http.Handler
+	parts   *supervise.Group
+}
+
+// Stop stops every part of the gateway's group (those the caller started
+// in it too) and waits for them until ctx ends: the audit log commits
+// what is queued and the voids waiting, the trail saves its index. Stop
+// the HTTP server first, so that the requests it finishes are in the log.
+func (g *Gateway) Stop(ctx context.Context) error { return g.parts.Stop(ctx) }
+
+// Start builds the view and the consent state from the topics, following
+// them until Stop, and returns the gateway, whose handler is ready once
+// both have caught up. On error, parts already started in p.Group are left
+// to its owner to stop; a group of the gateway's own is stopped.
+func Start(ctx context.Context, p Parts) (_ *Gateway, err error) {
 	if p.ID == "" || p.Bus == nil || p.Trust == nil || p.Rules == nil || p.Schemas == nil || p.Pseudo == nil || p.Signer == nil || p.Index == nil {
-		return nil, nil, errors.New("gateway: every part is required")
+		return nil, errors.New("gateway: every part is required")
 	}
 	if p.Log == nil {
 		p.Log = slog.New(slog.DiscardHandler)
 	}
-	ix := view.New(p.Index, schemas.NewCodec(p.Schemas), p.Trust, p.Metrics, p.Log)
-	var viewErr atomic.Pointer[error]
-	go func() {
-		if err := ix.Run(ctx, p.Bus); err != nil && ctx.Err() == nil {
-			p.Log.Error("view stopped", "err", err)
-			viewErr.Store(&err)
-		}
-	}()
+	if p.Group == nil {
+		p.Group = supervise.New(p.Log)
+		defer func() {
+			if err != nil {
+				err = errors.Join(err, p.Group.Stop(ctx))
+			}
+		}()
+	}
 	topic := p.AuditTopic
 	if topic == "" {
 		topic = bus.TopicAudit
 	} else if err := p.Bus.EnsureTopics(ctx, bus.TopicSpec{Name: topic, Partitions: 1, Cleanup: bus.CleanupDelete, KeepForever: true}); err != nil {
-		return nil, nil, err
+		return nil, errors.Join(err, p.Index.Close())
 	}
 	if p.CheckpointInterval <= 0 {
 		p.CheckpointInterval = audit.DefaultCheckpointInterval
 	}
 	noteSigner, err := audit.GatewayNoteSigner(p.Signer, p.Trust)
 	if err != nil {
-		return nil, nil, err
+		return nil, errors.Join(err, p.Index.Close())
 	}
 	sealer := seal.NewSealer(p.Signer)
-	w := audit.NewWriter(p.Bus, nil)
 	trail, err := openTrail(ctx, p, topic)
 	if err != nil {
-		return nil, nil, err
+		return nil, errors.Join(err, p.Index.Close())
 	}
 	doubt := ""
 	if p.AuditIndex != "" {
 		doubt = p.AuditIndex + ".doubt"
 	}
+	w := audit.NewWriter(p.Bus, nil)
 	auditLog, err := audit.NewLog(w, sealer, audit.LogOptions{Topic: topic, Log: p.Log, Metrics: p.Metrics, Expect: trail.Expect, DoubtFile: doubt})
 	if err != nil {
-		trail.Close()
-		return nil, nil, err
+		return nil, errors.Join(err, w.Close(), trail.Close(), p.Index.Close())
 	}
-	go auditLog.Run(context.Background()) // the release func's Close stops it
-	go func() {
-		if err := trail.Follow(ctx, p.Bus, p.Log); err != nil && ctx.Err() == nil {
-			p.Log.Error("audit trail stopped", "err", err)
-		}
-	}()
+	ix := view.New(p.Index, schemas.NewCodec(p.Schemas), p.Trust, p.Metrics, p.Log)
 	publisher := audit.NewPublisher(trail, noteSigner, auditLog, p.Log)
-	go publisher.Run(ctx, p.CheckpointInterval)
 	journal := consent.NewJournal(consent.NewMemory(), w, sealer, p.Trust, p.Metrics, p.Log)
-	go func() {
-		if err := journal.Follow(ctx, p.Bus); err != nil && ctx.Err() == nil {
-			p.Log.Error("consent state stopped", "err", err)
+	// Closed in reverse: the writer once the log and the consents are
+	// done with it, the trail's and the view's files last.
+	parts := []supervise.Part{
+		{Name: PartView, Run: func(ctx context.Context) error { return ix.Run(ctx, p.Bus) }, Ready: ix.Ready(), Close: p.Index.Close},
+		{Name: PartTrail, Run: func(ctx context.Context) error { return trail.Follow(ctx, p.Bus, p.Log) }, Ready: trail.Ready(), Close: trail.Close},
+		{Name: PartAuditLog, Run: auditLog.Run, Close: func() error { auditLog.Close(); return w.Close() }},
+		{Name: PartCheckpoints, Run: func(ctx context.Context) error { publisher.Run(ctx, p.CheckpointInterval); return nil }},
+		{Name: PartConsents, Run: func(ctx context.Context) error { return journal.Follow(ctx, p.Bus) }},
+	}
+	for i, part := range parts {
+		if err := p.Group.Start(ctx, part); err != nil {
+			for j := len(parts) - 1; j >= i; j-- { // the group closes those started
+				if parts[j].Close != nil {
+					err = errors.Join(err, parts[j].Close())
+				}
+			}
+			return nil, err
 		}
-	}()
+	}
 	auth := trust.NewAuthenticator(p.Trust, p.ID, nil)
 	auth.ConsultLog(trail.TokenSeen)
 	guard := &Guard{Auth: auth, Audit: auditLog, Pseudo: p.Pseudo, Trail: trail, Log: p.Log, Now: time.Now}
@@ -117,21 +152,22 @@ func Start(ctx context.Context, p Parts) (http.Handler, func(), error) {
 			Limits: NewLimits(trail)},
 		Consents: &Consents{Guard: guard, Journal: journal, Rules: p.Rules, Pseudo: p.Pseudo, Trust: p.Trust},
 		Audit:    &Audit{Guard: guard, Trail: trail, Publisher: publisher, Pseudo: p.Pseudo, Trust: p.Trust},
-		Ready: Readiness(p.Bus, topic, auditLog, journal, trail, ix, func() error {
-			if err := viewErr.Load(); err != nil {
-				return fmt.Errorf("stopped: %w", *err)
-			}
-			return nil
-		}),
+		Ready:    Readiness(p.Bus, topic, auditLog, journal, trail, ix, partFailure(p.Group, PartView)),
+		Parts:    p.Group,
 	})
-	return h, func() {
-		auditLog.Close()
-		w.Close()
-		if err := trail.Close(); err != nil {
-			p.Log.Error("audit index not saved", "err", err)
+	return &Gateway{Handler: h, parts: p.Group}, nil
+}
+
+// partFailure is the failure of the part named, if it failed.
+func partFailure(g *supervise.Group, name string) func() error {
+	return func() error {
+		for _, h := range g.Health() {
+			if h.Name == name && h.State == supervise.Failed {
+				return h.Problem()
+			}
 		}
-		p.Index.Close()
-	}, nil
+		return nil
+	}
 }
 
 func openTrail(ctx context.Context, p Parts, topic string) (*audit.Trail, error) {
@@ -154,7 +190,8 @@ func openTrail(ctx context.Context, p Parts, topic string) (*audit.Trail, error)
 // the audit partition's leader: metadata would come from the client's
 // cache and say yes to a stopped broker), the audit log's last write, and
 // the view, the consents and the trail caught up with the log; viewErr
-// says whether the view's followers stopped.
+// says whether the view's followers stopped. The parts of the gateway's
+// group are reported beside these checks (Options.Parts).
 func Readiness(b *bus.Client, auditTopic string, log *audit.Log, journal *consent.Journal, trail *audit.Trail, ix *view.Index, viewErr func() error) map[string]Check {
 	return map[string]Check{
 		"kafka": func(ctx context.Context) error {

@@ -321,9 +321,10 @@ func TestViewNeverGoesBack(t *testing.T) {
 func TestViewFailsWithItsFirstDomain(t *testing.T) {
 	tg := bustest.Embedded(t)
 	client := tg.Client(t)
-	missing := view.Topic("health")
+	health, _ := domains.ByName("health")
+	missing := health.Topic()
 	var specs []bus.TopicSpec
-	for _, s := range bus.StandardTopics(1) {
+	for _, s := range domains.Topics(1) {
 		if s.Name != missing {
 			specs = append(specs, s)
 		}
