@@ -393,6 +393,7 @@ func TestUnreachableBrokerFailsFast(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer c.Close()
 	start := time.Now()
 	err = c.Ping(context.Background())
 	if !errors.Is(err, bus.ErrBrokerUnreachable) {
