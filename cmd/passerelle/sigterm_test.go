@@ -22,6 +22,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/synth"
 )
 
 // sigtermDeadline is how long a stopping command may take: the HTTP
@@ -34,11 +35,7 @@ const sigtermDeadline = 5*time.Second + stopTimeout + 5*time.Second
 // starting that broker again on its data directory) and the gateway on a
 // broker of the test's.
 func TestGatewayStopsCleanlyOnSIGTERM(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "passerelle")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildPasserelle(t)
 	for _, tc := range []struct {
 		name string
 		// start returns the command's arguments, the data directory and
@@ -132,6 +129,76 @@ func TestGatewayStopsCleanlyOnSIGTERM(t *testing.T) {
 				t.Fatalf("event %s: %+v", id, ev)
 			}
 		})
+	}
+}
+
+func buildPasserelle(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "passerelle")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// A polling connector, sent SIGTERM once it has published, stops within
+// the deadline with exit code 0 and says what it published.
+func TestConnectStopsCleanlyOnSIGTERM(t *testing.T) {
+	bin := buildPasserelle(t)
+	tg := bustest.Embedded(t)
+	client := tg.Client(t)
+	ctx := context.Background()
+	if err := client.EnsureTopics(ctx, bus.StandardTopics(1)...); err != nil {
+		t.Fatal(err)
+	}
+	data, sources := t.TempDir(), t.TempDir()
+	if err := bootstrap(ctx, datadir.Dir(data)); err != nil {
+		t.Fatal(err)
+	}
+	if err := synth.WriteCivilStatus(sources, synth.Generate(50, 1, synth.Options{})); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "connector.yaml")
+	os.WriteFile(cfg, fmt.Appendf(nil, "member: insee\ndomain: civilstatus\ndata: %s\nkafka:\n  brokers: [%q]\npoll: 100ms\nsource:\n  dir: %s\n",
+		data, tg.Brokers[0], filepath.Join(sources, "civilstatus")), 0o600)
+	var stdout, stderr syncBuffer
+	cmd := exec.Command(bin, "connect", "civilstatus", "--config", cfg)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	topic := bus.DomainTopic("civilstatus", "person", 1)
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if hw, err := client.HighWatermark(ctx, topic, 0); err == nil && hw > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing published on %s within 90 s\n%s", topic, stderr.String())
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+		t.Logf("stopped %s after SIGTERM", time.Since(sent).Round(time.Millisecond))
+	case <-time.After(sigtermDeadline):
+		t.Fatalf("still running %s after SIGTERM\n%s", sigtermDeadline, stderr.String())
+	}
+	if !regexp.MustCompile(`civilstatus: \d+ rows read, [1-9]\d* published`).MatchString(stdout.String()) {
+		t.Fatalf("stdout: %q", stdout.String())
 	}
 }
 
