@@ -63,6 +63,10 @@ const (
 	PartConsents    = "consents"    // the consent state following its topic
 )
 
+// stopOnError bounds the stop of a group of the gateway's own when Start
+// fails: ctx may have ended, which is maybe why it failed.
+const stopOnError = 10 * time.Second
+
 // Gateway is a started gateway: its HTTP handler and the parts serving it.
 type Gateway struct {
 	Handler http.Handler
@@ -90,7 +94,9 @@ func Start(ctx context.Context, p Parts) (_ *Gateway, err error) {
 		p.Group = supervise.New(p.Log)
 		defer func() {
 			if err != nil {
-				err = errors.Join(err, p.Group.Stop(ctx))
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopOnError)
+				defer cancel()
+				err = errors.Join(err, p.Group.Stop(sctx))
 			}
 		}()
 	}
