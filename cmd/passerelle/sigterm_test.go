@@ -22,6 +22,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 )
 
@@ -59,7 +60,7 @@ func TestGatewayStopsCleanlyOnSIGTERM(t *testing.T) {
 			func(t *testing.T) ([]string, string, []string) {
 				tg := bustest.Embedded(t)
 				ctx := context.Background()
-				if err := tg.Client(t).EnsureTopics(ctx, bus.StandardTopics(1)...); err != nil {
+				if err := tg.Client(t).EnsureTopics(ctx, domains.Topics(1)...); err != nil {
 					t.Fatal(err)
 				}
 				data, dir := t.TempDir(), t.TempDir()
@@ -148,7 +149,7 @@ func TestConnectStopsCleanlyOnSIGTERM(t *testing.T) {
 	tg := bustest.Embedded(t)
 	client := tg.Client(t)
 	ctx := context.Background()
-	if err := client.EnsureTopics(ctx, bus.StandardTopics(1)...); err != nil {
+	if err := client.EnsureTopics(ctx, domains.Topics(1)...); err != nil {
 		t.Fatal(err)
 	}
 	data, sources := t.TempDir(), t.TempDir()

@@ -334,7 +334,7 @@ func TestViewFailsWithItsFirstDomain(t *testing.T) {
 	if err := client.EnsureTopics(ctx, specs...); err != nil {
 		t.Fatal(err)
 	}
-	cat, _ := schemas.Load(schemas.Embedded())
+	cat, _ := domains.Catalog()
 	world := trusttest.New(t, []trust.MemberSpec{{ID: "cnam", Name: "CNAM", Roles: []string{"publisher:health"}}})
 	err := view.New(view.NewMemory(), schemas.NewCodec(cat), world.Store(t), nil, nil).Run(ctx, client)
 	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "view of health") {
