@@ -82,6 +82,11 @@ type Field struct {
 	Class Class
 	// Doc says what the value is, in a sentence.
 	Doc string
+	// Optional fields may have no value (JSON null): a death date, a
+	// usage name.
+	Optional bool
+	// Keys are an Object's keys, each holding a string.
+	Keys []string
 	// Value reads the field from a record of the domain (a pointer of
 	// its Record type). An absent optional value is nil.
 	Value func(record any) any
@@ -101,6 +106,8 @@ func (f Field) validate() error {
 		return fmt.Errorf("%s: doc: required", f.Name)
 	case f.Value == nil:
 		return errors.New(f.Name + ": value: required")
+	case (f.Type == Object) != (len(f.Keys) > 0):
+		return fmt.Errorf("%s: keys: an object lists its keys, and only an object", f.Name)
 	}
 	return nil
 }

@@ -70,6 +70,7 @@ func TestValidateNamesWhatIsMissing(t *testing.T) {
 		{"field twice", func(d *domain.Domain) { d.Fields[3].Name = d.Fields[4].Name }, "listed twice"},
 		{"field value", func(d *domain.Domain) { d.Fields[5].Value = nil }, "value"},
 		{"field doc", func(d *domain.Domain) { d.Fields[6].Doc = "" }, "doc"},
+		{"keys of no object", func(d *domain.Domain) { d.Fields[7].Keys = []string{"a"} }, "keys"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := *d
@@ -89,7 +90,11 @@ func TestFieldCatalogue(t *testing.T) {
 	var b strings.Builder
 	for _, d := range domains.All() {
 		for _, f := range d.Fields {
-			fmt.Fprintf(&b, "%s.%s\t%s\t%s\n", d.Name, f.Name, f.Type, f.Class)
+			opt := ""
+			if f.Optional {
+				opt = "\toptional"
+			}
+			fmt.Fprintf(&b, "%s.%s\t%s%s\t%s%s\n", d.Name, f.Name, f.Type, keys(f.Keys), f.Class, opt)
 		}
 	}
 	path := filepath.Join("testdata", "fields.golden")
@@ -107,6 +112,13 @@ func TestFieldCatalogue(t *testing.T) {
 	}
 }
 
+func keys(k []string) string {
+	if len(k) == 0 {
+		return ""
+	}
+	return "{" + strings.Join(k, ",") + "}"
+}
+
 // Every field reads its domain's sample into a value of its declared type.
 func TestEveryFieldReadsTheSample(t *testing.T) {
 	for _, d := range domains.All() {
@@ -119,12 +131,25 @@ func TestEveryFieldReadsTheSample(t *testing.T) {
 					t.Fatal(err)
 				}
 				if string(b) == "null" {
-					return // an optional field the sample leaves out
+					if !f.Optional {
+						t.Fatal("null, and the field is not optional")
+					}
+					return
 				}
 				var shape any
 				json.Unmarshal(b, &shape)
 				if !hasType(shape, f.Type) {
 					t.Fatalf("value %s is not a %s", b, f.Type)
+				}
+				if m, ok := shape.(map[string]any); ok && f.Type == domain.Object {
+					for _, k := range f.Keys {
+						if _, ok := m[k].(string); !ok {
+							t.Errorf("value %s: key %q missing or not a string", b, k)
+						}
+					}
+					if len(m) != len(f.Keys) {
+						t.Errorf("value %s has keys beyond %v", b, f.Keys)
+					}
 				}
 			})
 		}

@@ -31,6 +31,7 @@ func TestValuesFromSourceToAnswer(t *testing.T) {
 		f.rules = everyFieldRules(t)
 		_, _, srv := f.instance(t, f.cz.Index, f.auditLog, f.trail, f.publisher)
 		want := expectedValues(f.pop)
+		schema := compileResponse(t, "/v1/citizens/{nir}/view", "GET", 200, "application/json")
 		checked := map[string]int{}
 		for _, nir := range f.everyone {
 			byDomain := want[nir]
@@ -41,6 +42,11 @@ func TestValuesFromSourceToAnswer(t *testing.T) {
 				code, body := call(t, srv, f.token(t, "tracer"), "GET", path, nil)
 				if code != 200 {
 					t.Fatalf("%s %s: %d %v", nir, domain, code, body)
+				}
+				// Every value, nested ones included, is what the document
+				// says it is.
+				if err := schema.Validate(body); err != nil {
+					t.Fatalf("%s %s: the answer is not what /openapi.json says: %v\n%v", nir, domain, err, jsonOf(body))
 				}
 				got, _ := body["fields"].(map[string]any)
 				for _, name := range names {
@@ -154,7 +160,7 @@ func expectedValues(p *synth.Population) map[string]map[string]map[string]any {
 		s := e.Person
 		var addr any
 		if s.Address != nil {
-			addr = map[string]any{"CommuneCode": s.Address.CommuneCode, "Postcode": s.Address.Postcode}
+			addr = map[string]any{"commune_code": s.Address.CommuneCode, "postcode": s.Address.Postcode}
 		}
 		put(nir, "civilstatus", map[string]any{"civilstatus.family_name": s.FamilyName, "civilstatus.usage_name": orNil(s.UsageName),
 			"civilstatus.given_names": s.GivenNames, "civilstatus.sex": s.Sex, "civilstatus.birth_date": s.BirthDate,

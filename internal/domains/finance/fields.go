@@ -10,7 +10,7 @@ func fields() []domain.Field {
 	return []domain.Field{
 		{Name: "benefit", Type: domain.Code, Class: domain.Dimension, Doc: "HOUSING_AID, MINIMUM_INCOME, DISABILITY_ALLOWANCE, PENSION, FAMILY_ALLOWANCE or OTHER.",
 			Value: func(r any) any { return payment(r).Benefit }},
-		{Name: "period", Type: domain.Object, Class: domain.Dimension, Doc: "The period paid: {start, end}.",
+		{Name: "period", Type: domain.Object, Class: domain.Dimension, Keys: []string{"start", "end"}, Doc: "The period paid: its first and last days, YYYY-MM-DD.",
 			Value: func(r any) any {
 				p := payment(r)
 				return map[string]string{"start": domain.Day(p.PeriodStart), "end": domain.Day(p.PeriodEnd)}

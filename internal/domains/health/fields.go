@@ -15,7 +15,7 @@ func fields() []domain.Field {
 			Value: func(r any) any { return record(r).CoverageType }},
 		{Name: "start_date", Type: domain.Date, Class: domain.SpecialCategory, Doc: "First day of the coverage.",
 			Value: func(r any) any { return domain.Day(record(r).StartDate) }},
-		{Name: "end_date", Type: domain.Date, Class: domain.SpecialCategory, Doc: "Last day of the coverage; null while open.",
+		{Name: "end_date", Type: domain.Date, Class: domain.SpecialCategory, Optional: true, Doc: "Last day of the coverage; null while open.",
 			Value: func(r any) any { return domain.OptionalDay(record(r).EndDate) }},
 		{Name: "long_term_condition", Type: domain.Boolean, Class: domain.SpecialCategory, Doc: "Affection de longue durée (ALD).",
 			Value: func(r any) any { return record(r).LongTermCondition }},

@@ -8,7 +8,7 @@ func employment(r any) *Employment { return r.(*Employment) }
 // published order: add at the end.
 func fields() []domain.Field {
 	return []domain.Field{
-		{Name: "employer", Type: domain.Object, Class: domain.QuasiIdentifier, Doc: "The employing body: {siret, name}.",
+		{Name: "employer", Type: domain.Object, Class: domain.QuasiIdentifier, Keys: []string{"siret", "name"}, Doc: "The employing body: its SIRET and name.",
 			Value: func(r any) any {
 				e := employment(r)
 				return map[string]string{"siret": e.EmployerSIRET, "name": e.EmployerName}
@@ -23,7 +23,7 @@ func fields() []domain.Field {
 			Value: func(r any) any { return employment(r).Status }},
 		{Name: "start_date", Type: domain.Date, Class: domain.Dimension, Doc: "First day of the employment.",
 			Value: func(r any) any { return domain.Day(employment(r).StartDate) }},
-		{Name: "end_date", Type: domain.Date, Class: domain.Dimension, Doc: "Last day of the employment; null while it lasts.",
+		{Name: "end_date", Type: domain.Date, Class: domain.Dimension, Optional: true, Doc: "Last day of the employment; null while it lasts.",
 			Value: func(r any) any { return domain.OptionalDay(employment(r).EndDate) }},
 		{Name: "working_time", Type: domain.Integer, Class: domain.Measure, Doc: "Quotité de travail, in percent.",
 			Value: func(r any) any { return employment(r).WorkingTimePercent }},

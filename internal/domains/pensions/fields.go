@@ -20,11 +20,11 @@ func fields() []domain.Field {
 			Value: func(r any) any { return domain.Cents(entitlement(r).MonthlyGrossCents) }},
 		{Name: "monthly_net", Type: domain.Money, Class: domain.Measure, Doc: "Monthly amount paid after social contributions.",
 			Value: func(r any) any { return domain.Cents(entitlement(r).MonthlyNetCents) }},
-		{Name: "last_payment_date", Type: domain.Date, Class: domain.Dimension, Doc: "Day of the latest payment; null before the first.",
+		{Name: "last_payment_date", Type: domain.Date, Class: domain.Dimension, Optional: true, Doc: "Day of the latest payment; null before the first.",
 			Value: func(r any) any { return domain.OptionalDay(entitlement(r).LastPaymentDate) }},
 		{Name: "status", Type: domain.Code, Class: domain.Dimension, Doc: "PAID, SUSPENDED or ENDED.",
 			Value: func(r any) any { return entitlement(r).Status }},
-		{Name: "end_date", Type: domain.Date, Class: domain.QuasiIdentifier, Doc: "Last day the pension was due (the holder's death); null while it runs.",
+		{Name: "end_date", Type: domain.Date, Class: domain.QuasiIdentifier, Optional: true, Doc: "Last day the pension was due (the holder's death); null while it runs.",
 			Value: func(r any) any { return domain.OptionalDay(entitlement(r).EndDate) }},
 	}
 }
