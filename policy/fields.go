@@ -29,6 +29,7 @@ const MaxFields = 64 * len(FieldSet{})
 // the registry and never changed.
 type catalogue struct {
 	names   []string
+	infos   []FieldInfo
 	index   map[string]Field
 	domains map[string]FieldSet
 	// special are the fields classed special-category (GDPR art. 9):
@@ -46,6 +47,7 @@ var fields = sync.OnceValue(func() *catalogue {
 			n := Field(len(c.names))
 			name := d.Name + "." + f.Name
 			c.names = append(c.names, name)
+			c.infos = append(c.infos, FieldInfo{Name: name, Type: string(f.Type), Class: string(f.Class), Optional: f.Optional, Doc: f.Doc})
 			c.index[name] = n
 			s := c.domains[d.Name]
 			s.Add(n)
@@ -66,6 +68,21 @@ func (f Field) Domain() string { d, _, _ := strings.Cut(f.String(), "."); return
 
 // FieldNames lists every field of the view.
 func FieldNames() []string { return slices.Clone(fields().names) }
+
+// FieldInfo is a field of the view as the public register describes it.
+type FieldInfo struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Class    string `json:"class"`
+	Optional bool   `json:"optional,omitempty"`
+	Doc      string `json:"doc"`
+}
+
+// Catalogue describes every field of the view, in view order.
+func Catalogue() []FieldInfo { return slices.Clone(fields().infos) }
+
+// Class is the field's sensitivity class.
+func (f Field) Class() string { return fields().infos[f].Class }
 
 // SpecialCategory is every field classed special-category.
 func SpecialCategory() FieldSet { return fields().special }

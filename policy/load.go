@@ -154,6 +154,7 @@ func (rs *RuleSet) check(r *Rule) error {
 		}
 		r.fields = r.fields.Or(s)
 	}
+	r.Releases = r.releases()
 	return nil
 }
 

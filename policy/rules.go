@@ -71,9 +71,52 @@ type Rule struct {
 	HealthException string    `yaml:"health_exception,omitempty" json:"health_exception,omitempty"`
 	ValidFrom       time.Time `yaml:"valid_from" json:"valid_from"`
 	ValidUntil      time.Time `yaml:"valid_until,omitempty" json:"valid_until,omitzero"`
+	// Releases says, for each field the rule names, what its release
+	// needs: computed from the rule and the field's class, published so
+	// that the register says what the decision will do.
+	Releases []Release `yaml:"-" json:"releases"`
 
 	fields FieldSet
 	file   string
+}
+
+// Release is what releasing one field under a rule needs.
+type Release struct {
+	Field string `json:"field"`
+	Class string `json:"class"`
+	// Needs is NeedsLegalBasis, NeedsConsent or NeedsLegalException.
+	Needs string `json:"needs"`
+}
+
+// What a release needs, besides the rule's legal basis and purpose.
+const (
+	// NeedsLegalBasis: the rule's legal basis is enough.
+	NeedsLegalBasis = "legal-basis"
+	// NeedsConsent: the citizen's consent, in force and with uses left.
+	NeedsConsent = "consent"
+	// NeedsLegalException: a special-category field, released under the
+	// exception the rule names (health_exception).
+	NeedsLegalException = "legal-exception"
+)
+
+// releases lists what each of the rule's fields needs; the decision
+// (consentNeeded) applies the same reasoning.
+func (r *Rule) releases() []Release {
+	var out []Release
+	special := SpecialCategory()
+	for _, f := range r.fields.Fields() {
+		needs := NeedsLegalBasis
+		switch {
+		case r.ConsentRequired:
+			needs = NeedsConsent
+		case special.Has(f) && r.HealthException == "":
+			needs = NeedsConsent
+		case special.Has(f):
+			needs = NeedsLegalException
+		}
+		out = append(out, Release{Field: f.String(), Class: f.Class(), Needs: needs})
+	}
+	return out
 }
 
 // Validity of a rule at t.

@@ -109,6 +109,10 @@ func NewHandler(o Options) http.Handler {
 		mux.HandleFunc("GET /v1/rules", func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]any{
 				"policy_version": o.Policy.Version, "purposes": o.Policy.Purposes(), "rules": o.Policy.Rules(),
+				// What the decisions read: every field and its class. A
+				// special-category field needs the citizen's consent or a
+				// rule's named legal exception (each rule's releases).
+				"fields": policy.Catalogue(),
 			})
 		})
 	}
