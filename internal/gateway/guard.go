@@ -14,12 +14,8 @@ import (
 )
 
 // Auditor makes a decision durable before its answer leaves: an
-// *audit.Log. An error means nothing may be released; Void records that
-// an event written earlier released nothing after all.
-type Auditor interface {
-	Append(ctx context.Context, ev audit.Event) (audit.Receipt, error)
-	Void(ev audit.Event, code string)
-}
+// *audit.Log.
+type Auditor = audit.Appender
 
 // Guard is what every authenticated endpoint goes through: the request
 // token, the role, and the audit event of what the request was answered,
@@ -42,10 +38,6 @@ type Guard struct {
 // for it, and no proxy or browser cache may keep it, a refusal included,
 // which tells that a citizen is known or a consent exists.
 const noStore = "no-store"
-
-// settleTimeout bounds the wait for the log to settle a claim: the trail
-// reading up to the request's own event.
-const settleTimeout = 5 * time.Second
 
 type requestKey struct{}
 
@@ -134,20 +126,8 @@ func (g *Guard) record(r *http.Request, ev audit.Event) (void string, err error)
 func (g *Guard) recordAt(r *http.Request, ev audit.Event) (string, audit.Receipt, error) {
 	req := requestOf(r)
 	ev.KeyID, ev.Token, ev.TokenExpiry = req.caller.KeyID, req.caller.TokenID, req.caller.Expiry.Unix()
-	rc, err := g.Audit.Append(r.Context(), ev)
-	if err != nil {
-		return "", rc, err
-	}
-	if req.from >= rc.Since {
-		// Every record between what the checks read and this event is
-		// this gateway's own: its checks were the log's.
-		return "", rc, nil
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), settleTimeout)
-	defer cancel()
-	void, err := g.settle(ctx, ev.ID, rc.Offset)
-	if err != nil {
-		g.Audit.Void(ev, audit.VoidUnavailable)
+	void, rc, err := g.Trail.Record(r.Context(), g.Audit, ev, req.from)
+	if errors.Is(err, audit.ErrUnsettled) {
 		g.Log.Warn("audit event not settled: answered 503", "decision_id", ev.ID, "err", err)
 	}
 	return void, rc, err
@@ -164,17 +144,6 @@ func (g *Guard) reject(w http.ResponseWriter, r *http.Request, status int, code,
 		return
 	}
 	writeProblem(w, status, code, title, detail)
-}
-
-func (g *Guard) settle(ctx context.Context, id string, offset int64) (string, error) {
-	if err := g.Trail.CatchUp(ctx, offset); err != nil {
-		return "", err
-	}
-	void, found, err := g.Trail.Outcome(id)
-	if err == nil && !found {
-		err = errors.New("the trail read past the event without finding it")
-	}
-	return void, err
 }
 
 // answerVoid answers a request whose event the log settled as void.
