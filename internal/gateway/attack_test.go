@@ -26,9 +26,9 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/citizenview"
 	"github.com/passerelle-bus/passerelle/internal/consent"
 	"github.com/passerelle-bus/passerelle/internal/domains"
-	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/interop"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/internal/view"
@@ -385,7 +385,7 @@ func TestReplaysFromAStockClient(t *testing.T) {
 				t.Fatalf("before: %d %v", code, before)
 			}
 			_, lastMeta, _ := view.Decode(f.codec, "civilstatus", last.Value)
-			rejected := func() float64 { return testutil.ToFloat64(f.cz.Index.Rejected("civilstatus", "stale")) }
+			rejected := func() float64 { return testutil.ToFloat64(f.cz.Service.Index.Rejected("civilstatus", "stale")) }
 			was := rejected()
 			kcatProduce(t, tg.Brokers, first)
 			waitFor(t, "the replay to be read", func() bool { return rejected() > was })
@@ -593,7 +593,7 @@ func TestRevokedPublisherWithheldAtOnce(t *testing.T) {
 	code, body = call(t, f.srv, f.token(t, "cnaf"), "GET", path, nil)
 	fields, _ := body["fields"].(map[string]any)
 	withheld, _ := body["withheld"].(map[string]any)
-	if code != 200 || fields["tax.reference_income"] != nil || withheld["tax.reference_income"] != gateway.WithheldWithdrawn || fields["civilstatus.birth_date"] == nil {
+	if code != 200 || fields["tax.reference_income"] != nil || withheld["tax.reference_income"] != citizenview.WithheldWithdrawn || fields["civilstatus.birth_date"] == nil {
 		t.Fatalf("after the revocation: %d %v", code, body)
 	}
 }

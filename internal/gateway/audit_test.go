@@ -23,8 +23,8 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/citizenview"
 	"github.com/passerelle-bus/passerelle/internal/domains"
-	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/interop"
 	"github.com/passerelle-bus/passerelle/policy"
 )
@@ -447,14 +447,14 @@ func TestCeilingsCountFromTheAuditLog(t *testing.T) {
 	f := newFixture(t)
 	nir := f.adults[3]
 	path := "/v1/citizens/" + nir + "/view?purpose=housing-aid-eligibility&fields=tax.reference_income"
-	p, _ := f.cz.Rules.Purpose("housing-aid-eligibility")
+	p, _ := f.cz.Service.Rules.Purpose("housing-aid-eligibility")
 	for i := range p.MaxPerCitizen {
 		if code, body := f.get(t, "cnaf", path); code != 200 {
 			t.Fatalf("access %d of %d: %d %v", i+1, p.MaxPerCitizen, code, body)
 		}
 	}
 	waitTrail(t, f.trail, int64(p.MaxPerCitizen))
-	f.cz.Limits = gateway.NewLimits(f.trail) // a restart: nothing held in memory
+	f.cz.Service.Limits = citizenview.NewLimits(f.trail) // a restart: nothing held in memory
 	if code, body := f.get(t, "cnaf", path); code != 403 || body["code"] != policy.CodeCeilingFrequency {
 		t.Fatalf("access past the ceiling after a restart: %d %v", code, body)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/citizenview"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 )
@@ -73,8 +74,8 @@ func BenchmarkViewQuery(b *testing.B) {
 				name = "warmup-" + name
 			}
 			b.Run(name, func(b *testing.B) {
-				f.guard.Audit, f.cz.Limits = tc.auditor, gateway.NewLimits(f.trail)
-				defer func() { f.guard.Audit = audited }()
+				f.guard.Audit, f.cz.Service.Audit, f.cz.Service.Limits = tc.auditor, tc.auditor, citizenview.NewLimits(f.trail)
+				defer func() { f.guard.Audit, f.cz.Service.Audit = audited, audited }()
 				viewQueries(b, f, tc.servers, next)
 				next += b.N
 			})

@@ -39,6 +39,9 @@ type Guard struct {
 // which tells that a citizen is known or a consent exists.
 const noStore = "no-store"
 
+// requestID names a new event: the id a request is answered under.
+func requestID() string { return audit.NewID(time.Now()) }
+
 type requestKey struct{}
 
 // request is what the guard knows of an authenticated request.
@@ -118,19 +121,13 @@ func (g *Guard) refuseReplay(w http.ResponseWriter, r *http.Request, c trust.Cal
 // a token it used first). An error means nothing may be released, and
 // the request is answered 503; a void is then written for the event.
 func (g *Guard) record(r *http.Request, ev audit.Event) (void string, err error) {
-	void, _, err = g.recordAt(r, ev)
-	return void, err
-}
-
-// recordAt is record, also saying where the event landed.
-func (g *Guard) recordAt(r *http.Request, ev audit.Event) (string, audit.Receipt, error) {
 	req := requestOf(r)
 	ev.KeyID, ev.Token, ev.TokenExpiry = req.caller.KeyID, req.caller.TokenID, req.caller.Expiry.Unix()
-	void, rc, err := g.Trail.Record(r.Context(), g.Audit, ev, req.from)
+	void, _, err = g.Trail.Record(r.Context(), g.Audit, ev, req.from)
 	if errors.Is(err, audit.ErrUnsettled) {
 		g.Log.Warn("audit event not settled: answered 503", "decision_id", ev.ID, "err", err)
 	}
-	return void, rc, err
+	return void, err
 }
 
 // reject refuses a request the guard let through, for what it asked

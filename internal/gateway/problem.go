@@ -3,6 +3,8 @@ package gateway
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/passerelle-bus/passerelle/internal/citizenview"
 )
 
 // Problem is an RFC 9457 problem document. Code is stable: clients branch
@@ -22,13 +24,13 @@ const problemBase = "https://passerelle.invalid/problems/"
 // durable: 503 and nothing else. The audit log has logged why.
 func writeAuditDown(w http.ResponseWriter) {
 	w.Header().Set("Retry-After", "5")
-	writeProblem(w, http.StatusServiceUnavailable, "audit-unavailable", "The access could not be recorded, so nothing is released", "")
+	writeProblem(w, http.StatusServiceUnavailable, citizenview.CodeAuditUnavailable, "The access could not be recorded, so nothing is released", "")
 }
 
 // writeIndexFailed: the gateway's audit index could not answer, or no
 // longer holds what its tree does (audit.ErrIndex).
 func writeIndexFailed(w http.ResponseWriter, err error) {
-	writeProblem(w, http.StatusInternalServerError, "audit-index-failed", "The audit index could not be read", err.Error())
+	writeProblem(w, http.StatusInternalServerError, citizenview.CodeIndexFailed, "The audit index could not be read", err.Error())
 }
 
 // routerProblem answers a request no route takes: a path the API does not

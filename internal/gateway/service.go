@@ -11,6 +11,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/citizenview"
 	"github.com/passerelle-bus/passerelle/internal/consent"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
@@ -154,8 +155,8 @@ func Start(ctx context.Context, p Parts) (_ *Gateway, err error) {
 	guard := &Guard{Auth: auth, Audit: auditLog, Pseudo: p.Pseudo, Trail: trail, Log: p.Log, Now: time.Now}
 	h := NewHandler(Options{
 		Log: p.Log, Metrics: p.Metrics, Schemas: p.Schemas, Trust: p.Trust, Policy: p.Rules,
-		Citizens: &Citizens{Guard: guard, Log: p.Log, Rules: p.Rules, Index: ix, Pseudo: p.Pseudo, Consents: journal,
-			Limits: NewLimits(trail)},
+		Citizens: &Citizens{Guard: guard, Service: &citizenview.Service{Rules: p.Rules, Index: ix, Pseudo: p.Pseudo, Consents: journal,
+			Audit: auditLog, Trail: trail, Limits: citizenview.NewLimits(trail), Log: p.Log}},
 		Consents: &Consents{Guard: guard, Journal: journal, Rules: p.Rules, Pseudo: p.Pseudo, Trust: p.Trust},
 		Audit:    &Audit{Guard: guard, Trail: trail, Publisher: publisher, Pseudo: p.Pseudo, Trust: p.Trust},
 		Ready:    Readiness(p.Bus, topic, auditLog, journal, trail, ix, partFailure(p.Group, PartView)),

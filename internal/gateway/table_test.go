@@ -11,7 +11,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
-	"github.com/passerelle-bus/passerelle/internal/gateway"
+	"github.com/passerelle-bus/passerelle/internal/citizenview"
 	"github.com/passerelle-bus/passerelle/policy"
 )
 
@@ -127,7 +127,7 @@ func checkRelease(t *testing.T, body map[string]any, granted []string, withheld 
 		}
 	}
 	for _, name := range granted {
-		if _, ok := fields[name]; !ok && held[name] != gateway.WithheldNoRecord {
+		if _, ok := fields[name]; !ok && held[name] != citizenview.WithheldNoRecord {
 			t.Errorf("granted field %s neither released nor missing its record: %v", name, held[name])
 		}
 	}

@@ -29,7 +29,7 @@ func TestValuesFromSourceToAnswer(t *testing.T) {
 	bustest.Each(t, func(t *testing.T, tg bustest.Target) {
 		f := newFixtureOn(t, tg, 120)
 		f.rules = everyFieldRules(t)
-		_, _, srv := f.instance(t, f.cz.Index, f.auditLog, f.trail, f.publisher)
+		_, _, srv := f.instance(t, f.cz.Service.Index, f.auditLog, f.trail, f.publisher)
 		want := expectedValues(f.pop)
 		schema := compileResponse(t, "/v1/citizens/{nir}/view", "GET", 200, "application/json")
 		checked := map[string]int{}

@@ -21,6 +21,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/citizenview"
 	"github.com/passerelle-bus/passerelle/internal/connect"
 	"github.com/passerelle-bus/passerelle/internal/consent"
 	"github.com/passerelle-bus/passerelle/internal/domains"
@@ -215,8 +216,8 @@ func (f *fixture) instance(t testing.TB, ix *view.Index, log *audit.Log, trail *
 	auth := trust.NewAuthenticator(f.store, gatewayID, nil)
 	auth.ConsultLog(trail.TokenSeen)
 	guard := &gateway.Guard{Auth: auth, Audit: log, Pseudo: f.pseudo, Trail: trail, Log: slog.New(slog.DiscardHandler), Now: time.Now}
-	cz := &gateway.Citizens{Guard: guard, Log: slog.New(slog.DiscardHandler), Rules: f.rules, Index: ix,
-		Pseudo: f.pseudo, Consents: f.journal, Limits: gateway.NewLimits(trail)}
+	cz := &gateway.Citizens{Guard: guard, Service: &citizenview.Service{Rules: f.rules, Index: ix, Pseudo: f.pseudo, Consents: f.journal,
+		Audit: log, Trail: trail, Limits: citizenview.NewLimits(trail), Log: slog.New(slog.DiscardHandler)}}
 	cs := &gateway.Consents{Guard: guard, Journal: f.journal, Rules: f.rules, Pseudo: f.pseudo, Trust: f.store}
 	au := &gateway.Audit{Guard: guard, Trail: trail, Publisher: pub, Pseudo: f.pseudo, Trust: f.store}
 	ready := gateway.Readiness(f.client, trail.Topic(), log, f.journal, trail, ix, func() error { return nil })
@@ -230,7 +231,7 @@ func (f *fixture) instance(t testing.TB, ix *view.Index, log *audit.Log, trail *
 // writer, trail, replay memory and holds, as another pod would have.
 func (f *fixture) twin(t testing.TB) *httptest.Server {
 	log, trail, pub, _ := startAudit(t, f.ctx, f.client, f.world.Signer(t, gatewayID), f.store, nil, f.auditTopic)
-	_, _, srv := f.instance(t, f.cz.Index, log, trail, pub)
+	_, _, srv := f.instance(t, f.cz.Service.Index, log, trail, pub)
 	return srv
 }
 

@@ -1,16 +1,12 @@
-package gateway
+package citizenview
 
 import (
-	"errors"
 	"hash/maphash"
 	"sync"
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
 )
-
-// ErrUsageLagging: the audit trail the counts come from has not caught up.
-var ErrUsageLagging = errors.New("past accesses are still being read from the audit log")
 
 // Limits reserves uses of the purposes' frequency ceilings and of
 // consents. Counts come from the audit log (audit.Trail.Uses and
@@ -19,7 +15,7 @@ var ErrUsageLagging = errors.New("past accesses are still being read from the au
 // requests in flight, and those written since the trail last read. A
 // citizen's requests take one lock between counting and holding, so
 // fifty at once cannot all count the same past; across instances the
-// log settles who came first (audit/claims.go, Guard.record).
+// log settles who came first (audit/claims.go, audit.Trail.Record).
 type Limits struct {
 	trail   *audit.Trail
 	seed    maphash.Seed
