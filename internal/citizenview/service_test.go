@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -225,22 +226,26 @@ func TestConcurrentViewsHoldTheirLimits(t *testing.T) {
 	if p.MaxPerCitizen < 2 || p.MaxPerCitizen >= burst {
 		t.Fatalf("the purpose's ceiling is %d: the test wants 2 to %d", p.MaxPerCitizen, burst-1)
 	}
+	// The refusals, by the policy or by the log for a claim another
+	// instance's event took first (the void's code is the policy's). A
+	// consent's use is also a use of the ceiling: a hold counts until the
+	// trail has read its event, even one the log voided, so past a use
+	// standing at the other instance the ceiling may be what refuses (a
+	// refusal too many, never a release).
+	ceiling := []string{policy.CodeCeilingFrequency}
+	consent := []string{policy.CodeConsentOverused, policy.CodeCeilingFrequency}
 	for i, tc := range []struct {
 		name     string
 		services []*citizenview.Service
 		field    string
 		consent  bool
 		want     int
-		codes    []string // of the refusals
+		refusals []string
 	}{
-		{"a ceiling, one instance", []*citizenview.Service{one}, "civilstatus.birth_date", false, p.MaxPerCitizen,
-			[]string{policy.CodeCeilingFrequency, audit.VoidCeiling}},
-		{"a ceiling, two instances", []*citizenview.Service{one, two}, "civilstatus.birth_date", false, p.MaxPerCitizen,
-			[]string{policy.CodeCeilingFrequency, audit.VoidCeiling}},
-		{"a one-time consent, one instance", []*citizenview.Service{one}, "health.long_term_condition", true, 1,
-			[]string{policy.CodeConsentOverused, audit.VoidConsent}},
-		{"a one-time consent, two instances", []*citizenview.Service{one, two}, "health.long_term_condition", true, 1,
-			[]string{policy.CodeConsentOverused, audit.VoidConsent}},
+		{"a ceiling, one instance", []*citizenview.Service{one}, "civilstatus.birth_date", false, p.MaxPerCitizen, ceiling},
+		{"a ceiling, two instances", []*citizenview.Service{one, two}, "civilstatus.birth_date", false, p.MaxPerCitizen, ceiling},
+		{"a one-time consent, one instance", []*citizenview.Service{one}, "health.long_term_condition", true, 1, consent[:1]},
+		{"a one-time consent, two instances", []*citizenview.Service{one, two}, "health.long_term_condition", true, 1, consent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			nir := withRecord(t, w, i)
@@ -275,8 +280,8 @@ func TestConcurrentViewsHoldTheirLimits(t *testing.T) {
 				switch {
 				case a.err == nil && a.resp.Fields[tc.field].Value != nil:
 					released++
-				case errors.As(a.err, &e) && (e.Code == tc.codes[0] && errors.Is(e, citizenview.ErrRefused) ||
-					e.Code == tc.codes[1] && errors.Is(e, citizenview.ErrSettled)):
+				case errors.As(a.err, &e) && slices.Contains(tc.refusals, e.Code) &&
+					(errors.Is(e, citizenview.ErrRefused) || errors.Is(e, citizenview.ErrSettled)):
 				default:
 					t.Errorf("answer %+v %v", a.resp, a.err)
 				}
