@@ -135,6 +135,7 @@ func (w *world) gateway(t *testing.T) *citizenview.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
+	go log.Run(context.Background()) // Close stops it
 	t.Cleanup(func() { log.Close(); aw.Close() })
 	return &citizenview.Service{Rules: w.rules, Index: w.index, Pseudo: w.pseudo, Consents: w.consents,
 		Audit: log, Trail: trail, Limits: citizenview.NewLimits(trail), Log: slog.New(slog.DiscardHandler)}
