@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
@@ -236,7 +234,7 @@ type good struct {
 
 // build maps, pseudonymises, encodes and signs a batch; rows that fail
 // become dead letters.
-func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead []kafka.Message, err error) {
+func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead []bus.Message, err error) {
 	var ok []good
 	for _, row := range rows {
 		if row.Err != nil {
@@ -299,20 +297,20 @@ func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead
 	if err != nil {
 		return nil, nil, err
 	}
-	msgs = make([]kafka.Message, len(values))
+	msgs = make([]bus.Message, len(values))
 	for i := range values {
-		msgs[i] = kafka.Message{
+		msgs[i] = bus.Message{
 			Topic:     r.topic,
 			Partition: keptParts[i],
 			Key:       []byte(keptSubjects[i]),
 			Value:     values[i],
-			Headers:   []kafka.Header{{Key: name, Value: hdrs[i]}},
+			Headers:   []bus.Header{{Key: name, Value: hdrs[i]}},
 		}
 	}
 	return msgs, dead, nil
 }
 
-func (r *Runner) deadLetter(row Row, d *Defect, attempt int) kafka.Message {
+func (r *Runner) deadLetter(row Row, d *Defect, attempt int) bus.Message {
 	r.o.Log.Debug("row rejected", "key", row.Key, "code", d.Code, "field", d.Field)
 	dl := DeadLetter{
 		Connector: r.o.Name, Domain: r.o.Domain, Source: r.o.Member,
@@ -321,12 +319,12 @@ func (r *Runner) deadLetter(row Row, d *Defect, attempt int) kafka.Message {
 	}
 	h := fnv.New32a()
 	h.Write([]byte(row.At))
-	return kafka.Message{
+	return bus.Message{
 		Topic:     r.dlq,
 		Partition: int(h.Sum32() % uint32(r.o.DLQPartitions)),
 		Key:       []byte(row.At),
 		Value:     dl.encode(),
-		Headers:   []kafka.Header{{Key: HeaderDefect, Value: []byte(d.Code)}},
+		Headers:   []bus.Header{{Key: HeaderDefect, Value: []byte(d.Code)}},
 	}
 }
 

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/passerelle-bus/passerelle/connectors"
 	"github.com/passerelle-bus/passerelle/connectors/filedrop"
 	"github.com/passerelle-bus/passerelle/internal/bus"
@@ -100,13 +98,13 @@ func drop(t *testing.T, dir, name string, rows ...string) {
 }
 
 // read returns every record of topic.
-func (w *world) read(t *testing.T, topic string) []kafka.Message {
+func (w *world) read(t *testing.T, topic string) []bus.Message {
 	t.Helper()
 	var mu sync.Mutex
-	var out []kafka.Message
+	var out []bus.Message
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := w.client.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+	if err := w.client.Replay(ctx, topic, bus.ReplayOptions{}, func(m bus.Message) error {
 		mu.Lock()
 		out = append(out, m)
 		mu.Unlock()
@@ -117,7 +115,7 @@ func (w *world) read(t *testing.T, topic string) []kafka.Message {
 	return out
 }
 
-func header_(m kafka.Message, k string) []byte {
+func header_(m bus.Message, k string) []byte {
 	for _, h := range m.Headers {
 		if h.Key == k {
 			return h.Value

@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
@@ -243,7 +241,7 @@ func auditEvent(t *testing.T, brokers []string, id string) (audit.Event, bool) {
 	defer cancel()
 	var found audit.Event
 	ok := false
-	err = client.Replay(ctx, bus.TopicAudit, bus.ReplayOptions{}, func(m kafka.Message) error {
+	err = client.Replay(ctx, bus.TopicAudit, bus.ReplayOptions{}, func(m bus.Message) error {
 		if string(m.Key) == id {
 			ok = true
 			return json.Unmarshal(m.Value, &found)

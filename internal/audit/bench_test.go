@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
@@ -40,7 +39,7 @@ func BenchmarkVerify(b *testing.B) {
 	writeEvents(b, client, world.Signer(b, "gw"), store, topic, n)
 	var records []audit.Record
 	ctx := context.Background()
-	client.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+	client.Replay(ctx, topic, bus.ReplayOptions{}, func(m bus.Message) error {
 		records = append(records, audit.FromMessage(m))
 		return nil
 	})

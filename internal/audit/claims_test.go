@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
@@ -60,7 +58,7 @@ func TestClaimsSettleInLogOrder(t *testing.T) {
 	}
 	// A producer's retry: a1's bytes again, after everything.
 	var recs []audit.Record
-	if err := client.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+	if err := client.Replay(ctx, topic, bus.ReplayOptions{}, func(m bus.Message) error {
 		recs = append(recs, audit.FromMessage(m))
 		return nil
 	}); err != nil {

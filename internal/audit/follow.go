@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
@@ -30,13 +29,13 @@ func (t *Trail) Follow(ctx context.Context, client *bus.Client, log *slog.Logger
 	t.mu.Unlock()
 	return client.Replay(ctx, t.o.Topic, bus.ReplayOptions{Follow: true, CaughtUp: func() { once.Do(func() { close(t.ready) }) },
 		MinBytes: followMinBytes, MaxWait: FollowLag, From: from},
-		func(m kafka.Message) error { return t.take(m) })
+		func(m bus.Message) error { return t.take(m) })
 }
 
 // take adds a record read from the topic; a finding is logged and
 // counted, never fatal. The follower and catch-ups take records one at a
 // time: Add may wait, unlocked, for a save, and only one may.
-func (t *Trail) take(m kafka.Message) error {
+func (t *Trail) take(m bus.Message) error {
 	t.addMu.Lock()
 	defer t.addMu.Unlock()
 	err := t.Add(FromMessage(m))

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
@@ -466,11 +465,11 @@ func (l *Log) write(ctx context.Context, events []*Event, values [][]byte, group
 	if err != nil {
 		return bus.Produced{}, err
 	}
-	msgs := make([]kafka.Message, 0, len(values)+1)
+	msgs := make([]bus.Message, 0, len(values)+1)
 	k := 0
-	next := func() kafka.Message {
-		m := kafka.Message{Key: []byte(events[k].ID), Value: values[k],
-			Headers: []kafka.Header{{Key: seal.HeaderBatch, Value: sigs[k]}}}
+	next := func() bus.Message {
+		m := bus.Message{Key: []byte(events[k].ID), Value: values[k],
+			Headers: []bus.Header{{Key: seal.HeaderBatch, Value: sigs[k]}}}
 		k++
 		return m
 	}
@@ -479,7 +478,7 @@ func (l *Log) write(ctx context.Context, events []*Event, values [][]byte, group
 	}
 	for _, p := range group {
 		if p.note != nil {
-			msgs = append(msgs, kafka.Message{Key: []byte(CheckpointKey), Value: p.note})
+			msgs = append(msgs, bus.Message{Key: []byte(CheckpointKey), Value: p.note})
 			continue
 		}
 		msgs = append(msgs, next())

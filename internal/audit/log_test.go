@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
@@ -147,7 +146,7 @@ func TestLogStopCommitsWhatIsQueued(t *testing.T) {
 	got := map[string]bool{}
 	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err = client.Replay(rctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+	err = client.Replay(rctx, topic, bus.ReplayOptions{}, func(m bus.Message) error {
 		var ev audit.Event
 		if err := json.Unmarshal(m.Value, &ev); err != nil {
 			return err

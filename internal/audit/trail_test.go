@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -109,7 +108,7 @@ func writeLogOf(t *testing.T, tg bustest.Target, n int, mk func(g, i int) audit.
 	}
 	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer rcancel()
-	if err := client.Replay(rctx, w.topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+	if err := client.Replay(rctx, w.topic, bus.ReplayOptions{}, func(m bus.Message) error {
 		w.records = append(w.records, audit.FromMessage(m))
 		return nil
 	}); err != nil {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/trust"
@@ -62,7 +60,7 @@ func Verify(ctx context.Context, client *bus.Client, registry *trust.Store, o Tr
 		checked <- first
 	}()
 	batch := make([]Record, 0, verifyBatch)
-	err := client.Replay(ctx, o.Topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+	err := client.Replay(ctx, o.Topic, bus.ReplayOptions{}, func(m bus.Message) error {
 		if batch = append(batch, FromMessage(m)); len(batch) == verifyBatch {
 			select {
 			case batches <- batch:
@@ -109,7 +107,7 @@ func verifierTrail(registry *trust.Store, o TrailOptions) *Trail {
 }
 
 // FromMessage takes what the trail needs of a Kafka record.
-func FromMessage(m kafka.Message) Record {
+func FromMessage(m bus.Message) Record {
 	r := Record{Offset: m.Offset, Key: m.Key, Value: m.Value}
 	for _, h := range m.Headers {
 		switch h.Key {

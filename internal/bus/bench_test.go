@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 )
@@ -21,12 +19,12 @@ func benchTargets(b *testing.B, fn func(b *testing.B, tg bustest.Target)) {
 	b.Run("kafka", func(b *testing.B) { fn(b, bustest.Real(b)) })
 }
 
-func benchRecords(topic string, n int) []kafka.Message {
-	msgs := make([]kafka.Message, n)
+func benchRecords(topic string, n int) []bus.Message {
+	msgs := make([]bus.Message, n)
 	for i := range msgs {
 		v := make([]byte, benchRecordBytes)
 		rand.Read(v)
-		msgs[i] = kafka.Message{Topic: topic, Key: fmt.Appendf(nil, "citizen-%07d", i), Value: v}
+		msgs[i] = bus.Message{Topic: topic, Key: fmt.Appendf(nil, "citizen-%07d", i), Value: v}
 	}
 	return msgs
 }
@@ -87,10 +85,10 @@ func BenchmarkConsume(b *testing.B) {
 // signedRecords are benchRecords carrying, as every record Passerelle
 // writes does, a signature in a header: the conversions of headers are
 // part of what the hot paths cost.
-func signedRecords(topic string, n int) []kafka.Message {
+func signedRecords(topic string, n int) []bus.Message {
 	msgs := benchRecords(topic, n)
 	for i := range msgs {
-		msgs[i].Headers = []kafka.Header{{Key: "passerelle-sig", Value: fmt.Appendf(nil, "sig-%064d", i)}}
+		msgs[i].Headers = []bus.Header{{Key: "passerelle-sig", Value: fmt.Appendf(nil, "sig-%064d", i)}}
 	}
 	return msgs
 }
@@ -116,7 +114,7 @@ func BenchmarkReplay(b *testing.B) {
 		b.ReportAllocs()
 		b.ResetTimer()
 		start := time.Now()
-		if err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+		if err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m bus.Message) error {
 			bytes.Add(int64(len(m.Value) + len(m.Headers[0].Value)))
 			return nil
 		}); err != nil {

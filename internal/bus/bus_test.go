@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 )
@@ -23,16 +21,16 @@ const (
 
 // record builds the n-th record: key k<n mod numKeys>, a value carrying the
 // per-key sequence number, and a header that must survive untouched.
-func record(topic string, n int) kafka.Message {
+func record(topic string, n int) bus.Message {
 	key := fmt.Sprintf("k%04d", n%numKeys)
 	val := make([]byte, 16)
 	binary.BigEndian.PutUint64(val, uint64(n/numKeys))
 	binary.BigEndian.PutUint64(val[8:], uint64(n))
-	return kafka.Message{
+	return bus.Message{
 		Topic:   topic,
 		Key:     []byte(key),
 		Value:   val,
-		Headers: []kafka.Header{{Key: sigHdr, Value: []byte("sig-" + key)}, {Key: "empty", Value: []byte{}}},
+		Headers: []bus.Header{{Key: sigHdr, Value: []byte("sig-" + key)}, {Key: "empty", Value: []byte{}}},
 	}
 }
 
@@ -40,7 +38,7 @@ func produce(t *testing.T, w *bus.Writer, topic string, from, to, batch int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	msgs := make([]kafka.Message, 0, batch)
+	msgs := make([]bus.Message, 0, batch)
 	for n := from; n < to; n++ {
 		msgs = append(msgs, record(topic, n))
 		if len(msgs) == batch || n == to-1 {
@@ -65,7 +63,7 @@ func newChecker() *checker {
 	return &checker{seen: map[uint64]bool{}, lastSeq: map[string]int64{}}
 }
 
-func (c *checker) add(t testing.TB, m kafka.Message) {
+func (c *checker) add(t testing.TB, m bus.Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(m.Value) != 16 {
@@ -189,7 +187,7 @@ func TestReplayCatchesUpAndFollows(t *testing.T) {
 		defer cancel()
 
 		chk := newChecker()
-		if err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error { chk.add(t, m); return nil }); err != nil {
+		if err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m bus.Message) error { chk.add(t, m); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if got := chk.count(); got != 3000 {
@@ -203,7 +201,7 @@ func TestReplayCatchesUpAndFollows(t *testing.T) {
 		done := make(chan error, 1)
 		go func() {
 			done <- c.Replay(fctx, topic, bus.ReplayOptions{Follow: true, CaughtUp: func() { close(caught) }},
-				func(m kafka.Message) error {
+				func(m bus.Message) error {
 					follow.add(t, m)
 					if follow.count() == 3500 {
 						fcancel()
@@ -235,7 +233,7 @@ func TestReplayResumes(t *testing.T) {
 		var mu sync.Mutex
 		first := map[int]int64{} // the lowest offset read per partition
 		ends := map[int]int64{}
-		err := c.Replay(ctx, topic, bus.ReplayOptions{From: map[int]int64{0: 10}}, func(m kafka.Message) error {
+		err := c.Replay(ctx, topic, bus.ReplayOptions{From: map[int]int64{0: 10}}, func(m bus.Message) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if o, ok := first[m.Partition]; !ok || m.Offset < o {
@@ -250,7 +248,7 @@ func TestReplayResumes(t *testing.T) {
 		if first[0] != 10 || first[1] != 0 {
 			t.Fatalf("first offsets read: %v, want partition 0 from 10 and partition 1 from 0", first)
 		}
-		err = c.Replay(ctx, topic, bus.ReplayOptions{From: map[int]int64{0: ends[0] + 1}}, func(kafka.Message) error { return nil })
+		err = c.Replay(ctx, topic, bus.ReplayOptions{From: map[int]int64{0: ends[0] + 1}}, func(bus.Message) error { return nil })
 		if err == nil || !strings.Contains(err.Error(), "beyond the partition's end") {
 			t.Fatalf("resuming beyond the end: got %v", err)
 		}
@@ -268,10 +266,10 @@ func TestProduceToOnePartition(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		before := time.Now().Add(-time.Second)
-		var msgs []kafka.Message
+		var msgs []bus.Message
 		for i := range 3 {
-			msgs = append(msgs, kafka.Message{Key: []byte(fmt.Sprint("k", i)), Value: []byte(fmt.Sprint("v", i)),
-				Headers: []kafka.Header{{Key: "h", Value: []byte(fmt.Sprint(i))}}})
+			msgs = append(msgs, bus.Message{Key: []byte(fmt.Sprint("k", i)), Value: []byte(fmt.Sprint("v", i)),
+				Headers: []bus.Header{{Key: "h", Value: []byte(fmt.Sprint(i))}}})
 		}
 		msgs[2].Value = nil // a tombstone stays one
 		for i := range 2 {
@@ -284,8 +282,8 @@ func TestProduceToOnePartition(t *testing.T) {
 				t.Fatalf("call %d: produced %+v, want base offset %d, not retried", i, p, 3*i)
 			}
 		}
-		var got []kafka.Message
-		err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+		var got []bus.Message
+		err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m bus.Message) error {
 			got = append(got, m)
 			return nil
 		})
@@ -317,7 +315,7 @@ func TestReplayEmptyTopic(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		called := false
-		err := c.Replay(ctx, topic, bus.ReplayOptions{CaughtUp: func() { called = true }}, func(kafka.Message) error {
+		err := c.Replay(ctx, topic, bus.ReplayOptions{CaughtUp: func() { called = true }}, func(bus.Message) error {
 			t.Error("no record expected")
 			return nil
 		})

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -42,7 +41,7 @@ func TestRetriedProduceDuplicatesButLosesNothing(t *testing.T) {
 	chk := newChecker()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+	if err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m bus.Message) error {
 		// Order is not checked here: a retried batch may interleave.
 		n := binary.BigEndian.Uint64(m.Value[8:])
 		chk.mu.Lock()
@@ -143,7 +142,7 @@ func TestEmbeddedDataDirSurvivesRestart(t *testing.T) {
 	defer e.Close()
 	defer c.Close()
 	chk := newChecker()
-	if err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error { chk.add(t, m); return nil }); err != nil {
+	if err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m bus.Message) error { chk.add(t, m); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if got := chk.count(); got != 500 {
@@ -178,7 +177,7 @@ func TestReplayAfterBrokerRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	chk := newChecker()
-	if err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error { chk.add(t, m); return nil }); err != nil {
+	if err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m bus.Message) error { chk.add(t, m); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if chk.count() != 100 {

@@ -57,18 +57,25 @@ func (c *Client) NewGroupReader(group string, topics []string, metrics *Metrics)
 
 // Fetch returns the next record of the group's partitions, in offset order
 // within each partition.
-func (g *GroupReader) Fetch(ctx context.Context) (kafka.Message, error) {
+func (g *GroupReader) Fetch(ctx context.Context) (Message, error) {
 	m, err := g.r.FetchMessage(ctx)
 	if err != nil {
-		return m, fmt.Errorf("fetch: %w", err)
+		return Message{}, fmt.Errorf("fetch: %w", err)
 	}
 	g.metrics.consumed.WithLabelValues(m.Topic).Inc()
-	return m, nil
+	return fromKafka(m), nil
 }
 
 // Commit records msgs as processed for the group.
-func (g *GroupReader) Commit(ctx context.Context, msgs ...kafka.Message) error {
-	if err := g.r.CommitMessages(ctx, msgs...); err != nil {
+func (g *GroupReader) Commit(ctx context.Context, msgs ...Message) error {
+	// A commit needs only where each record was; the usual one or few fit
+	// on the stack.
+	var buf [8]kafka.Message
+	km := buf[:0]
+	for _, m := range msgs {
+		km = append(km, kafka.Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
+	}
+	if err := g.r.CommitMessages(ctx, km...); err != nil {
 		return fmt.Errorf("commit offsets: %w", err)
 	}
 	return nil
@@ -103,7 +110,7 @@ type ReplayOptions struct {
 // partition, in offset order within a partition; it must be safe for
 // concurrent use. An error from fn stops the replay and is returned.
 // Without Follow, Replay returns nil once it has caught up.
-func (c *Client) Replay(ctx context.Context, topic string, opts ReplayOptions, fn func(kafka.Message) error) error {
+func (c *Client) Replay(ctx context.Context, topic string, opts ReplayOptions, fn func(Message) error) error {
 	n, err := c.Partitions(ctx, topic)
 	if err != nil {
 		return err
@@ -176,20 +183,20 @@ func (c *Client) HighWatermark(ctx context.Context, topic string, partition int)
 // ReadAt returns the record at offset of a partition: the index of a view
 // or of the audit trail keeps positions, not copies, and reads the bytes
 // back when someone must see them exactly as written.
-func (c *Client) ReadAt(ctx context.Context, topic string, partition int, offset int64) (kafka.Message, error) {
+func (c *Client) ReadAt(ctx context.Context, topic string, partition int, offset int64) (Message, error) {
 	r := c.partitionReader(topic, partition, 1, DefaultMaxWait)
 	defer r.Close()
 	if err := r.SetOffset(offset); err != nil {
-		return kafka.Message{}, fmt.Errorf("read %s/%d@%d: %w", topic, partition, offset, err)
+		return Message{}, fmt.Errorf("read %s/%d@%d: %w", topic, partition, offset, err)
 	}
 	m, err := r.FetchMessage(ctx)
 	if err != nil {
-		return kafka.Message{}, fmt.Errorf("read %s/%d@%d: %w", topic, partition, offset, err)
+		return Message{}, fmt.Errorf("read %s/%d@%d: %w", topic, partition, offset, err)
 	}
 	if m.Offset != offset {
-		return kafka.Message{}, fmt.Errorf("read %s/%d@%d: the broker answered offset %d", topic, partition, offset, m.Offset)
+		return Message{}, fmt.Errorf("read %s/%d@%d: the broker answered offset %d", topic, partition, offset, m.Offset)
 	}
-	return m, nil
+	return fromKafka(m), nil
 }
 
 // listOffsets retries while a partition's leadership moves: right after a
@@ -233,7 +240,7 @@ func partitionErrors(pos []kafka.PartitionOffsets) []error {
 	return errs
 }
 
-func (c *Client) replayPartition(ctx context.Context, topic string, po kafka.PartitionOffsets, opts ReplayOptions, caughtUp func(), fn func(kafka.Message) error) error {
+func (c *Client) replayPartition(ctx context.Context, topic string, po kafka.PartitionOffsets, opts ReplayOptions, caughtUp func(), fn func(Message) error) error {
 	follow := opts.Follow
 	minBytes, maxWait := max(opts.MinBytes, 1), opts.MaxWait
 	if maxWait <= 0 {
@@ -256,7 +263,7 @@ func (c *Client) replayPartition(ctx context.Context, topic string, po kafka.Par
 	behind := po.FirstOffset < end
 	backoff := followBackoff
 	for {
-		err := c.readFrom(ctx, topic, po.Partition, minBytes, maxWait, &next, func(m kafka.Message) (bool, error) {
+		err := c.readFrom(ctx, topic, po.Partition, minBytes, maxWait, &next, func(m Message) (bool, error) {
 			backoff = followBackoff
 			if err := fn(m); err != nil {
 				return false, &callerError{err}
@@ -304,7 +311,7 @@ func (e *callerError) Error() string { return e.err.Error() }
 
 // readFrom reads the partition from *next on, advancing it past each
 // record fn takes, until fn says stop or reading fails.
-func (c *Client) readFrom(ctx context.Context, topic string, partition, minBytes int, maxWait time.Duration, next *int64, fn func(kafka.Message) (bool, error)) error {
+func (c *Client) readFrom(ctx context.Context, topic string, partition, minBytes int, maxWait time.Duration, next *int64, fn func(Message) (bool, error)) error {
 	r := c.partitionReader(topic, partition, minBytes, maxWait)
 	defer r.Close()
 	if err := r.SetOffset(*next); err != nil {
@@ -316,7 +323,7 @@ func (c *Client) readFrom(ctx context.Context, topic string, partition, minBytes
 			return err
 		}
 		*next = m.Offset + 1
-		more, err := fn(m)
+		more, err := fn(fromKafka(m))
 		if err != nil || !more {
 			return err
 		}
@@ -341,7 +348,7 @@ func (c *Client) partitionReader(topic string, partition, minBytes int, maxWait 
 // see a given offset now (the audit trail settling a claim) asks for it
 // instead of waiting for its follower's next batch. It returns the
 // partition's high watermark with them.
-func (c *Client) Fetch(ctx context.Context, topic string, partition int, offset int64, maxWait time.Duration) ([]kafka.Message, int64, error) {
+func (c *Client) Fetch(ctx context.Context, topic string, partition int, offset int64, maxWait time.Duration) ([]Message, int64, error) {
 	resp, err := c.admin.Fetch(ctx, &kafka.FetchRequest{Topic: topic, Partition: partition, Offset: offset,
 		MinBytes: 1, MaxBytes: DefaultMaxBytes, MaxWait: maxWait})
 	if err == nil {
@@ -350,7 +357,7 @@ func (c *Client) Fetch(ctx context.Context, topic string, partition int, offset 
 	if err != nil {
 		return nil, 0, c.classify(fmt.Sprintf("fetch %s/%d@%d", topic, partition, offset), err)
 	}
-	var out []kafka.Message
+	var out []Message
 	for {
 		r, err := resp.Records.ReadRecord()
 		if errors.Is(err, io.EOF) {
@@ -362,15 +369,14 @@ func (c *Client) Fetch(ctx context.Context, topic string, partition int, offset 
 		if r.Offset < offset {
 			continue // a batch may begin before the offset asked for
 		}
-		m := kafka.Message{Topic: topic, Partition: partition, Offset: r.Offset, Time: r.Time}
+		// Each record's headers are a slice of their own, which the
+		// message may keep.
+		m := Message{Topic: topic, Partition: partition, Offset: r.Offset, Time: r.Time, Headers: fromKafkaHeaders(r.Headers)}
 		if m.Key, err = readBytes(r.Key); err == nil {
 			m.Value, err = readBytes(r.Value)
 		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("fetch %s/%d@%d: %w", topic, partition, offset, err)
-		}
-		for _, h := range r.Headers {
-			m.Headers = append(m.Headers, kafka.Header{Key: h.Key, Value: h.Value})
 		}
 		out = append(out, m)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"syscall"
 	"time"
 
@@ -31,23 +32,35 @@ type Writer struct {
 }
 
 // WriterOption adjusts a Writer.
-type WriterOption func(*kafka.Writer)
+type WriterOption interface{ apply(*kafka.Writer) }
+
+type writerOption func(*kafka.Writer)
+
+func (o writerOption) apply(w *kafka.Writer) { o(w) }
+
+// Balancer chooses the partition of a record being written among the
+// partitions its topic has.
+type Balancer interface {
+	Balance(m Message, partitions ...int) int
+}
 
 // WithBalancer chooses partitions. The default is Kafka's own murmur2 on the
 // key, so that Java producers and ours agree on where a key lives.
-func WithBalancer(b kafka.Balancer) WriterOption {
-	return func(w *kafka.Writer) { w.Balancer = b }
+func WithBalancer(b Balancer) WriterOption {
+	return writerOption(func(w *kafka.Writer) {
+		w.Balancer = kafka.BalancerFunc(func(m kafka.Message, partitions ...int) int { return b.Balance(fromKafka(m), partitions...) })
+	})
 }
 
 // WithBatch sets the batch size in records and the time a partial batch may
 // wait.
 func WithBatch(size int, timeout time.Duration) WriterOption {
-	return func(w *kafka.Writer) { w.BatchSize, w.BatchTimeout = size, timeout }
+	return writerOption(func(w *kafka.Writer) { w.BatchSize, w.BatchTimeout = size, timeout })
 }
 
 // WithMaxAttempts sets how many times a failed produce is tried.
 func WithMaxAttempts(n int) WriterOption {
-	return func(w *kafka.Writer) { w.MaxAttempts = n }
+	return writerOption(func(w *kafka.Writer) { w.MaxAttempts = n })
 }
 
 // NewWriter returns a writer; it connects lazily. A nil metrics is allowed.
@@ -65,7 +78,7 @@ func (c *Client) NewWriter(metrics *Metrics, opts ...WriterOption) *Writer {
 		ErrorLogger:  kafka.LoggerFunc(func(msg string, args ...any) { c.log.Debug(fmt.Sprintf(msg, args...)) }),
 	}
 	for _, o := range opts {
-		o(w)
+		o.apply(w)
 	}
 	if metrics == nil {
 		metrics = NewMetrics(nil)
@@ -77,12 +90,22 @@ func (c *Client) NewWriter(metrics *Metrics, opts ...WriterOption) *Writer {
 // or returns the error of the first that was not. On error some records may
 // have been written: callers retry the whole call and rely on record ids to
 // recognise duplicates. Records must name their Topic.
-func (w *Writer) Write(ctx context.Context, msgs ...kafka.Message) error {
+func (w *Writer) Write(ctx context.Context, msgs ...Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
 	start := time.Now()
-	err := w.w.WriteMessages(ctx, msgs...)
+	km := kafkaMessages.Get().(*[]kafka.Message)
+	for _, m := range msgs {
+		*km = append(*km, toKafka(m))
+	}
+	err := w.w.WriteMessages(ctx, *km...)
+	// WriteMessages keeps copies of the records it still sends, not the
+	// slice: once it returns, the slice is free again. Cleared, it holds
+	// on to no caller's bytes while it waits in the pool.
+	clear(*km)
+	*km = (*km)[:0]
+	kafkaMessages.Put(km)
 	w.observe(start, "", msgs, err)
 	if err != nil {
 		return fmt.Errorf("write %d records to %s: %w", len(msgs), msgs[0].Topic, err)
@@ -90,11 +113,16 @@ func (w *Writer) Write(ctx context.Context, msgs ...kafka.Message) error {
 	return nil
 }
 
+// kafkaMessages holds the slices Write converts its records into: a
+// connector writing batches of thousands would otherwise allocate one each
+// time.
+var kafkaMessages = sync.Pool{New: func() any { return new([]kafka.Message) }}
+
 // observe counts one call's records, bytes and time, or its failure;
 // topic, if not empty, is where all of msgs went, else each names its own.
-func (w *Writer) observe(start time.Time, topic string, msgs []kafka.Message, err error) {
+func (w *Writer) observe(start time.Time, topic string, msgs []Message, err error) {
 	w.metrics.produceTime.Observe(time.Since(start).Seconds())
-	topicOf := func(m kafka.Message) string {
+	topicOf := func(m Message) string {
 		if topic != "" {
 			return topic
 		}
@@ -120,7 +148,7 @@ func (w *Writer) observe(start time.Time, topic string, msgs []kafka.Message, er
 // lasts, waiting longer each time: the nine waits span the transport's
 // metadata lifetime, so a moved leader is found. As with Write, records
 // may then have been written twice: Produced says so.
-func (w *Writer) Produce(ctx context.Context, topic string, partition int, msgs ...kafka.Message) (Produced, error) {
+func (w *Writer) Produce(ctx context.Context, topic string, partition int, msgs ...Message) (Produced, error) {
 	if len(msgs) == 0 {
 		return Produced{BaseOffset: -1}, nil
 	}
@@ -144,7 +172,7 @@ type Produced struct {
 	Retried bool
 }
 
-func (w *Writer) produce(ctx context.Context, topic string, partition int, msgs []kafka.Message) (Produced, error) {
+func (w *Writer) produce(ctx context.Context, topic string, partition int, msgs []Message) (Produced, error) {
 	now := time.Now()
 	recs := make([]kafka.Record, len(msgs))
 	landed := false // an attempt failed in a way that may have written it
@@ -156,7 +184,7 @@ func (w *Writer) produce(ctx context.Context, topic string, partition int, msgs 
 			if at.IsZero() {
 				at = now // as kafka-go's Writer stamps them
 			}
-			recs[i] = kafka.Record{Time: at, Headers: m.Headers}
+			recs[i] = kafka.Record{Time: at, Headers: toKafkaHeaders(m.Headers)}
 			if m.Key != nil {
 				recs[i].Key = kafka.NewBytes(m.Key)
 			}
@@ -217,12 +245,13 @@ func (w *Writer) Close() error { return w.w.Close() }
 // ByPartition is a balancer for callers that choose partitions themselves,
 // in Message.Partition: Passerelle routes a citizen's records to the same
 // partition number in every domain, from a routing pseudonym the key does
-// not reveal. kafka-go ignores Message.Partition when writing but hands the
-// message to the balancer, which is what makes this work.
+// not reveal. kafka-go ignores a record's partition when writing but hands
+// the record, partition included, to the balancer, which is what makes
+// this work.
 type ByPartition struct{}
 
-// Balance implements kafka.Balancer.
-func (ByPartition) Balance(msg kafka.Message, partitions ...int) int {
+// Balance implements [Balancer].
+func (ByPartition) Balance(msg Message, partitions ...int) int {
 	for _, p := range partitions {
 		if p == msg.Partition {
 			return p
@@ -236,3 +265,5 @@ func (ByPartition) Balance(msg kafka.Message, partitions ...int) int {
 	}
 	return partitions[p]
 }
+
+var _ Balancer = ByPartition{}

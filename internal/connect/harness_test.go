@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/passerelle-bus/passerelle/connectors"
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/domains"
@@ -28,7 +26,7 @@ type records struct {
 	dead     map[string]string // dead letter source key → code
 }
 
-func header(m kafka.Message, k string) []byte {
+func header(m bus.Message, k string) []byte {
 	for _, h := range m.Headers {
 		if h.Key == k {
 			return h.Value
@@ -47,7 +45,7 @@ func consume(t *testing.T, client *bus.Client, keys seal.Keys, codec *schemas.Co
 	out := records{byID: map[string][]byte{}, dead: map[string]string{}}
 	var mu sync.Mutex
 	d, _ := domains.ByName(domain)
-	err := client.Replay(ctx, d.Topic(), bus.ReplayOptions{}, func(m kafka.Message) error {
+	err := client.Replay(ctx, d.Topic(), bus.ReplayOptions{}, func(m bus.Message) error {
 		_, meta, err := view.Decode(codec, domain, m.Value)
 		if err != nil {
 			return fmt.Errorf("%s@%d: %w", m.Topic, m.Offset, err)
@@ -71,7 +69,7 @@ func consume(t *testing.T, client *bus.Client, keys seal.Keys, codec *schemas.Co
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = client.Replay(ctx, bus.DLQTopic(domain), bus.ReplayOptions{}, func(m kafka.Message) error {
+	err = client.Replay(ctx, bus.DLQTopic(domain), bus.ReplayOptions{}, func(m bus.Message) error {
 		var dl connectors.DeadLetter
 		if err := json.Unmarshal(m.Value, &dl); err != nil {
 			return err
@@ -186,7 +184,7 @@ func noNIR(t *testing.T, client *bus.Client, p *synth.Population) {
 	var mu sync.Mutex
 	scanned := 0
 	for _, spec := range domains.Topics(1) {
-		err := client.Replay(ctx, spec.Name, bus.ReplayOptions{}, func(m kafka.Message) error {
+		err := client.Replay(ctx, spec.Name, bus.ReplayOptions{}, func(m bus.Message) error {
 			mu.Lock()
 			scanned++
 			mu.Unlock()

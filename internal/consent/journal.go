@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/seal"
@@ -86,8 +85,8 @@ func (j *Journal) Record(ctx context.Context, ev Event) error {
 	if err != nil {
 		return err
 	}
-	m := kafka.Message{Topic: bus.TopicConsent, Key: []byte(ev.Consent.ID), Value: b,
-		Headers: []kafka.Header{{Key: seal.HeaderSig, Value: sigs[0]}}}
+	m := bus.Message{Topic: bus.TopicConsent, Key: []byte(ev.Consent.ID), Value: b,
+		Headers: []bus.Header{{Key: seal.HeaderSig, Value: sigs[0]}}}
 	if err := j.writer.Write(ctx, m); err != nil {
 		return fmt.Errorf("record consent %s: %w", ev.Consent.ID, err)
 	}
@@ -120,7 +119,7 @@ func (j *Journal) apply(ev Event) (why string, err error) {
 // turns true once it has caught up.
 func (j *Journal) Follow(ctx context.Context, client *bus.Client) error {
 	return client.Replay(ctx, bus.TopicConsent, bus.ReplayOptions{Follow: true, CaughtUp: func() { j.ready.Store(true) }},
-		func(m kafka.Message) error {
+		func(m bus.Message) error {
 			var sig []byte
 			for _, h := range m.Headers {
 				if h.Key == seal.HeaderSig {
@@ -150,7 +149,7 @@ func (j *Journal) Follow(ctx context.Context, client *bus.Client) error {
 		})
 }
 
-func (j *Journal) refuse(why string, m kafka.Message, err error) {
+func (j *Journal) refuse(why string, m bus.Message, err error) {
 	j.rejected.WithLabelValues(why).Inc()
 	j.log.Warn("consent event refused", "offset", m.Offset, "reason", why, "err", err)
 }

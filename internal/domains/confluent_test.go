@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/domain"
@@ -51,11 +49,11 @@ func TestConfluentClientReadsOurTopics(t *testing.T) {
 				// The real broker keeps the topic between runs: mark this
 				// run's keys.
 				suffix := fmt.Sprintf("-%d-%s", time.Now().UnixNano(), tg.Name)
-				var msgs []kafka.Message
+				var msgs []bus.Message
 				for _, v := range subj.Versions {
 					val, _ := os.ReadFile(goldenPath(d, v))
-					msgs = append(msgs, kafka.Message{Topic: topic, Key: fmt.Appendf(nil, "k%d%s", v.Version, suffix), Value: val,
-						Headers: []kafka.Header{{Key: "passerelle-sig", Value: []byte("sig")}}})
+					msgs = append(msgs, bus.Message{Topic: topic, Key: fmt.Appendf(nil, "k%d%s", v.Version, suffix), Value: val,
+						Headers: []bus.Header{{Key: "passerelle-sig", Value: []byte("sig")}}})
 				}
 				w := c.NewWriter(nil)
 				defer w.Close()

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
@@ -293,7 +292,7 @@ func waitConsents(t *testing.T, f *fixture) {
 
 // kcatProduce writes m with Debian's kcat, a client we did not write: what
 // an attacker holding a copy of a record would use.
-func kcatProduce(t *testing.T, brokers []string, m kafka.Message) {
+func kcatProduce(t *testing.T, brokers []string, m bus.Message) {
 	t.Helper()
 	kcat := interop.Kcat(t)
 	file := filepath.Join(t.TempDir(), "value")
@@ -339,7 +338,7 @@ func TestReplaysFromAStockClient(t *testing.T) {
 			if code, _ := call(t, f.srv, f.token(t, "portail"), "DELETE", "/v1/consents/"+id, nil); code != 204 {
 				t.Fatalf("revoke: %d", code)
 			}
-			var given kafka.Message
+			var given bus.Message
 			for _, m := range readTopic(t, f.client, bus.TopicConsent) {
 				if string(m.Key) == id && bytes.Contains(m.Value, []byte(`"ACTIVE"`)) {
 					given = m
@@ -362,14 +361,14 @@ func TestReplaysFromAStockClient(t *testing.T) {
 		t.Run("an earlier civil status", func(t *testing.T) {
 			// A citizen whose civil status changed: the first record
 			// written again after the last.
-			byKey := map[string][]kafka.Message{}
+			byKey := map[string][]bus.Message{}
 			cs, _ := domains.ByName("civilstatus")
 			for _, m := range readTopic(t, f.client, cs.Topic()) {
 				byKey[string(m.Key)] = append(byKey[string(m.Key)], m)
 			}
 			subjects, _ := f.pseudo.Domain(ctx, "civilstatus", f.everyone)
 			var nir string
-			var first, last kafka.Message
+			var first, last bus.Message
 			for i, s := range subjects {
 				if ms := byKey[s]; len(ms) >= 2 {
 					nir, first, last = f.everyone[i], ms[0], ms[len(ms)-1]

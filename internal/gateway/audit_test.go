@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -157,11 +156,11 @@ func auditTrail(t *testing.T, tg bustest.Target, f *fixture) {
 	for string(records[dropAt].Key) == audit.CheckpointKey {
 		dropAt++
 	}
-	dropped := append(append([]kafka.Message(nil), records[:dropAt]...), records[dropAt+1:]...)
-	wrong := append(append([]kafka.Message(nil), records...), kafka.Message{Key: []byte(audit.CheckpointKey), Value: wronglySigned(t, records)})
+	dropped := append(append([]bus.Message(nil), records[:dropAt]...), records[dropAt+1:]...)
+	wrong := append(append([]bus.Message(nil), records...), bus.Message{Key: []byte(audit.CheckpointKey), Value: wronglySigned(t, records)})
 	for _, tc := range []struct {
 		name    string
-		records []kafka.Message
+		records []bus.Message
 		want    []string
 	}{
 		{"an event dropped", dropped, []string{fmt.Sprintf("offset %d (event ", dropAt), "events missing", "missing before this one"}},
@@ -179,7 +178,7 @@ func auditTrail(t *testing.T, tg bustest.Target, f *fixture) {
 	}
 	t.Run("a forged event appended to the topic", func(t *testing.T) {
 		forged := `{"id":"forged-0001","writer":"0badc0de","seq":0,"kind":"view","requester":"cnaf","decision":"allow"}`
-		writeAll(t, f.client, f.auditTopic, []kafka.Message{{Key: []byte("forged-0001"), Value: []byte(forged)}})
+		writeAll(t, f.client, f.auditTopic, []bus.Message{{Key: []byte("forged-0001"), Value: []byte(forged)}})
 		out, err := verify(f.auditTopic)
 		t.Logf("passerelle audit verify: %s", out)
 		if err == nil || !containsAll(out, "(event forged-0001)", "event not signed by a gateway") {
@@ -208,13 +207,13 @@ func waitTrail(t *testing.T, tr *audit.Trail, n int64) {
 
 // readTopic reads a topic whole: each partition's records in their order,
 // the partitions' interleaved.
-func readTopic(t *testing.T, c *bus.Client, topic string) []kafka.Message {
+func readTopic(t *testing.T, c *bus.Client, topic string) []bus.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var out []kafka.Message
+	var out []bus.Message
 	var mu sync.Mutex // one callback per partition, at once
-	if err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m kafka.Message) error {
+	if err := c.Replay(ctx, topic, bus.ReplayOptions{}, func(m bus.Message) error {
 		mu.Lock()
 		defer mu.Unlock()
 		out = append(out, m)
@@ -225,13 +224,13 @@ func readTopic(t *testing.T, c *bus.Client, topic string) []kafka.Message {
 	return out
 }
 
-func writeAll(t *testing.T, c *bus.Client, topic string, msgs []kafka.Message) {
+func writeAll(t *testing.T, c *bus.Client, topic string, msgs []bus.Message) {
 	t.Helper()
 	w := c.NewWriter(nil)
 	defer w.Close()
-	out := make([]kafka.Message, len(msgs))
+	out := make([]bus.Message, len(msgs))
 	for i, m := range msgs {
-		out[i] = kafka.Message{Topic: topic, Key: m.Key, Value: m.Value, Headers: m.Headers}
+		out[i] = bus.Message{Topic: topic, Key: m.Key, Value: m.Value, Headers: m.Headers}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -242,7 +241,7 @@ func writeAll(t *testing.T, c *bus.Client, topic string, msgs []kafka.Message) {
 
 // wronglySigned is the log's last checkpoint signed again by a key of the
 // same name that the registry does not hold.
-func wronglySigned(t *testing.T, records []kafka.Message) []byte {
+func wronglySigned(t *testing.T, records []bus.Message) []byte {
 	t.Helper()
 	var last []byte
 	for _, m := range records {
@@ -375,7 +374,7 @@ func pythonChecksProofs(t *testing.T, f *fixture, proof map[string]any) {
 		Consistencies []consistency   `json:"consistencies"`
 	}{JWKS: jwks, Name: gatewayID}
 	tampered := strings.Replace(signed, fmt.Sprintf("\n%d\n", size), fmt.Sprintf("\n%d\n", size+1), 1)
-	cases.Notes = []string{signed, tampered, string(wronglySigned(t, []kafka.Message{{Key: []byte(audit.CheckpointKey), Value: []byte(signed)}}))}
+	cases.Notes = []string{signed, tampered, string(wronglySigned(t, []bus.Message{{Key: []byte(audit.CheckpointKey), Value: []byte(signed)}}))}
 	wantNotes := []bool{true, false, false}
 
 	strs := func(v any) []string {

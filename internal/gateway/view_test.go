@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus"
@@ -370,7 +369,7 @@ func TestCitizenView(t *testing.T) {
 	var events []audit.Event
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	f.client.Replay(ctx, f.auditTopic, bus.ReplayOptions{}, func(m kafka.Message) error {
+	f.client.Replay(ctx, f.auditTopic, bus.ReplayOptions{}, func(m bus.Message) error {
 		var ev audit.Event
 		json.Unmarshal(m.Value, &ev)
 		events = append(events, ev)

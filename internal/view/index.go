@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/domains"
@@ -106,7 +105,7 @@ func (ix *Index) Run(ctx context.Context, client *bus.Client) error {
 				}
 			}
 			err := client.Replay(ctx, d.Topic(), bus.ReplayOptions{Follow: true, CaughtUp: caught},
-				func(m kafka.Message) error { return ix.Ingest(d.Name, m) })
+				func(m bus.Message) error { return ix.Ingest(d.Name, m) })
 			if err != nil && ctx.Err() == nil {
 				errs <- fmt.Errorf("view of %s: %w", d.Name, err)
 				stop()
@@ -126,7 +125,7 @@ func (ix *Index) Run(ctx context.Context, client *bus.Client) error {
 // that is not is counted and logged, never served. A record the view has
 // already read (at or before the offset it holds, a disk index reading
 // the log again) changes nothing and is not counted.
-func (ix *Index) Ingest(domainName string, m kafka.Message) error {
+func (ix *Index) Ingest(domainName string, m bus.Message) error {
 	d, ok := domains.ByName(domainName)
 	if !ok {
 		return fmt.Errorf("view: unknown domain %q", domainName)
@@ -188,7 +187,7 @@ func (ix *Index) Ingest(domainName string, m kafka.Message) error {
 	return nil
 }
 
-func (ix *Index) reject(domain, why string, m kafka.Message, err error) {
+func (ix *Index) reject(domain, why string, m bus.Message, err error) {
 	ix.rejected.WithLabelValues(domain, why).Inc()
 	ix.log.Warn("record refused by the view", "domain", domain, "partition", m.Partition, "offset", m.Offset, "reason", why, "err", err)
 }

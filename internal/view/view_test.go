@@ -13,7 +13,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
@@ -133,9 +132,9 @@ func TestViewFromTheLog(t *testing.T) {
 	client, codec, kr, p := tl.client, tl.codec, tl.keyring, tl.pop
 
 	// A tampered copy of a genuine record, published straight onto the topic.
-	var genuine kafka.Message
+	var genuine bus.Message
 	var mu sync.Mutex // the callback runs once per partition, concurrently
-	client.Replay(ctx, "passerelle.tax.household.v1", bus.ReplayOptions{}, func(m kafka.Message) error {
+	client.Replay(ctx, "passerelle.tax.household.v1", bus.ReplayOptions{}, func(m bus.Message) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if genuine.Value == nil {
@@ -225,9 +224,9 @@ func TestViewNeverGoesBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	subjects, _ := pseudo.New(kr).Domain(ctx, "tax", []string{nir})
-	var old kafka.Message
+	var old bus.Message
 	var mu sync.Mutex
-	client.Replay(ctx, "passerelle.tax.household.v1", bus.ReplayOptions{}, func(m kafka.Message) error {
+	client.Replay(ctx, "passerelle.tax.household.v1", bus.ReplayOptions{}, func(m bus.Message) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if string(m.Key) == subjects[0] {
@@ -250,7 +249,7 @@ func TestViewNeverGoesBack(t *testing.T) {
 	publish()
 	// Then someone writes the first version back, as it was signed.
 	wr := client.NewWriter(nil, bus.WithBalancer(bus.ByPartition{}))
-	replay := kafka.Message{Topic: old.Topic, Partition: old.Partition, Key: old.Key, Value: old.Value, Headers: old.Headers}
+	replay := bus.Message{Topic: old.Topic, Partition: old.Partition, Key: old.Key, Value: old.Value, Headers: old.Headers}
 	if err := wr.Write(ctx, replay); err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +295,7 @@ func TestViewNeverGoesBack(t *testing.T) {
 	} {
 		store := tl.world.Store(t)
 		ix := view.New(view.NewMemory(), codec, store, prometheus.NewRegistry(), nil)
-		for _, m := range []kafka.Message{old} {
+		for _, m := range []bus.Message{old} {
 			if err := ix.Ingest("tax", m); err != nil {
 				t.Fatal(err)
 			}
