@@ -2,9 +2,13 @@ package audit_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus"
@@ -119,4 +123,64 @@ func TestClaimsSettleInLogOrder(t *testing.T) {
 		defer tr.Close()
 		check(t, tr)
 	})
+}
+
+// unsigned returns the records of events as one writer wrote them, and the
+// leaf hashes that let a trail told to Expect them take them unsigned: a
+// trail fed without a broker.
+func unsigned(t testing.TB, evs []audit.Event) ([]audit.Record, []tlog.Hash) {
+	t.Helper()
+	recs, hashes := make([]audit.Record, len(evs)), make([]tlog.Hash, len(evs))
+	for i, ev := range evs {
+		ev.Writer, ev.Seq = "w0", int64(i)
+		v, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs[i], hashes[i] = audit.Record{Offset: int64(i), Key: []byte(ev.ID), Value: v}, tlog.RecordHash(v)
+	}
+	return recs, hashes
+}
+
+// A disk index forgets, by the log's own clock, the tokens no gateway
+// accepts any more, as the trail in memory does: kept, they would fill the
+// file and be read back into memory at every start.
+func TestDiskForgetsExpiredTokens(t *testing.T) {
+	store := trusttest.New(t, members).Store(t)
+	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	var evs []audit.Event
+	for i := range 40 {
+		when := at
+		if i >= 20 {
+			when = at.Add(time.Hour) // long after the first tokens expired
+		}
+		evs = append(evs, audit.Event{ID: fmt.Sprintf("e%d", i), Time: when, Kind: audit.KindView, Requester: "cnaf",
+			Decision: "deny", Token: fmt.Sprintf("tok-%d", i), TokenExpiry: when.Add(time.Minute).Unix()})
+	}
+	recs, hashes := unsigned(t, evs)
+	path := filepath.Join(t.TempDir(), "audit.db")
+	o := audit.TrailOptions{Topic: "t", SaveEvery: 4}
+	tr, err := audit.OpenTrail(store, path, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Expect("w0", 0, hashes)
+	for _, r := range recs {
+		if err := tr.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err = audit.OpenTrail(store, path, o); err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if tr.TokenSeen("tok-0") || tr.TokenSeen("tok-19") {
+		t.Error("tokens that expired an hour before the last event read are still remembered")
+	}
+	if !tr.TokenSeen("tok-20") || !tr.TokenSeen("tok-39") {
+		t.Error("tokens still valid are forgotten")
+	}
 }

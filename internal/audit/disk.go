@@ -344,7 +344,7 @@ func (t *Trail) save(mode saveMode) error {
 
 func (t *Trail) snapshot() *snapshot {
 	from, hs := t.tree.unsaved()
-	s := &snapshot{next: t.next, size: t.tree.Size(), duplicates: t.duplicates, latest: t.latest,
+	s := &snapshot{next: t.next, size: t.tree.Size(), duplicates: t.duplicates, latest: t.latest, lastTime: t.lastTime,
 		hashFrom: from, hashes: hs, events: t.events, raws: t.raws, checkpoints: t.checkpoints,
 		writers: make(map[string]writerState, len(t.writers)),
 		voids:   make(map[int64]string, len(t.newVoids)), tokens: make(map[string]int64, len(t.newTokens))}
