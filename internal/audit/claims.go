@@ -88,7 +88,9 @@ func (t *Trail) arbitrate(index int64, e *Event) error {
 			t.setVoid(index, VoidToken)
 			return nil
 		}
-		t.newTokens = append(t.newTokens, e.Token)
+		if t.disk != nil { // a trail in memory saves nothing
+			t.newTokens = append(t.newTokens, e.Token)
+		}
 	}
 	if !released(e.Kind, e.Decision) {
 		return nil
@@ -143,7 +145,9 @@ func (t *Trail) applyVoid(ref, code string) error {
 
 func (t *Trail) setVoid(index int64, code string) {
 	t.voided[index] = code
-	t.newVoids = append(t.newVoids, index)
+	if t.disk != nil {
+		t.newVoids = append(t.newVoids, index)
+	}
 }
 
 // forgetTokens drops the tokens that expired long enough before now that

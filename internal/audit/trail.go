@@ -122,7 +122,7 @@ type Trail struct {
 	copies []copyOf
 
 	// What the claims of the events read so far settled (claims.go);
-	// the new* lists are what the next save writes.
+	// the new* lists are what the next save to a disk index writes.
 	voided       map[int64]string  // leaf → void code
 	pendingVoids map[string]string // event id not read yet → void code
 	tokMu        sync.Mutex        // guards tokens, which requests read
