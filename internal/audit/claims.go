@@ -69,13 +69,13 @@ const TokenWindow = time.Minute
 // is written after a failed write, whose event may land later or never.
 const maxPendingVoids = 1 << 16
 
-// arbitrate settles the claims of the event being kept at index; t.mu is
-// held, and the event is not among the counted ones yet.
-func (t *Trail) arbitrate(index int64, e *Event) error {
+// arbitrate settles the claims of the event being kept: it returns the
+// void the event is read with, "" if it stands. t.mu is held, and the
+// event is not among the counted ones yet.
+func (t *Trail) arbitrate(e *Event) (string, error) {
 	if code, ok := t.pendingVoids[e.ID]; ok {
 		delete(t.pendingVoids, e.ID)
-		t.setVoid(index, code)
-		return nil
+		return code, nil
 	}
 	if e.Token != "" {
 		t.tokMu.Lock()
@@ -85,25 +85,20 @@ func (t *Trail) arbitrate(index int64, e *Event) error {
 		}
 		t.tokMu.Unlock()
 		if seen {
-			t.setVoid(index, VoidToken)
-			return nil
-		}
-		if t.disk != nil { // a trail in memory saves nothing
-			t.newTokens = append(t.newTokens, e.Token)
+			return VoidToken, nil
 		}
 	}
 	if !released(e.Kind, e.Decision) {
-		return nil
+		return "", nil
 	}
 	if c := e.Ceiling; c != nil {
 		since := e.Time.Add(-time.Duration(c.WindowSeconds) * time.Second)
-		n, err := t.usesUnlocked(e.Citizen, since, func(s *Entry) bool { return s.Requester == e.Requester && s.Purpose == e.Purpose })
+		n, err := t.usesUnlocked(e.Citizen, claimUses{since: since, requester: e.Requester, purpose: e.Purpose})
 		if err != nil {
-			return err
+			return "", err
 		}
 		if n >= c.Max {
-			t.setVoid(index, VoidCeiling)
-			return nil
+			return VoidCeiling, nil
 		}
 	}
 	if c := e.Consent; c != nil {
@@ -111,15 +106,15 @@ func (t *Trail) arbitrate(index int64, e *Event) error {
 		if c.PeriodSeconds > 0 {
 			since = e.Time.Add(-time.Duration(c.PeriodSeconds) * time.Second)
 		}
-		n, err := t.usesUnlocked(e.Citizen, since, func(s *Entry) bool { return s.Consent != nil && s.Consent.ID == c.ID })
+		n, err := t.usesUnlocked(e.Citizen, claimUses{since: since, byConsent: true, consent: c.ID})
 		if err != nil {
-			return err
+			return "", err
 		}
 		if n >= c.MaxUses {
-			t.setVoid(index, VoidConsent)
+			return VoidConsent, nil
 		}
 	}
-	return nil
+	return "", nil
 }
 
 // applyVoid takes a void event: the event it names released nothing.
@@ -127,7 +122,7 @@ func (t *Trail) applyVoid(ref, code string) error {
 	if code == "" {
 		code = VoidUnavailable
 	}
-	index, ok, err := t.indexLocked(ref)
+	index, void, ok, err := t.store.index(ref)
 	if err != nil {
 		return err
 	}
@@ -137,17 +132,10 @@ func (t *Trail) applyVoid(ref, code string) error {
 		}
 		return nil
 	}
-	if t.voided[index] == "" {
-		t.setVoid(index, code)
+	if void == "" {
+		t.store.void(index, code)
 	}
 	return nil
-}
-
-func (t *Trail) setVoid(index int64, code string) {
-	t.voided[index] = code
-	if t.disk != nil {
-		t.newVoids = append(t.newVoids, index)
-	}
 }
 
 // forgetTokens drops the tokens that expired long enough before now that
@@ -171,41 +159,20 @@ func (t *Trail) forgetTokens(now time.Time) {
 	}
 }
 
-// usesUnlocked is uses for arbitrate, which holds t.mu for writing: it
+// usesUnlocked counts for arbitrate, which holds t.mu for writing: it
 // counts with the lock held for reading only, so that the requests asking
 // the trail meanwhile do not wait for the disk index. Only the trail's
 // Add changes what is counted, and Adds come one at a time (take); a save
 // landing meanwhile moves events from memory to disk, and the count sees
 // them on one side or the other.
-func (t *Trail) usesUnlocked(citizen string, since time.Time, match func(*Entry) bool) (int, error) {
+func (t *Trail) usesUnlocked(citizen string, u claimUses) (int, error) {
 	t.mu.Unlock()
 	t.mu.RLock()
 	defer func() {
 		t.mu.RUnlock()
 		t.mu.Lock()
 	}()
-	return t.uses(citizen, since, match)
-}
-
-// uses counts the views of citizen at or after since that released data,
-// are not void and match; t.mu is held (read or write).
-func (t *Trail) uses(citizen string, since time.Time, match func(*Entry) bool) (int, error) {
-	n := 0
-	ok := func(e *Entry) bool {
-		return released(e.Kind, e.Decision) && !e.Time.Before(since) && t.voided[e.Index] == "" && match(e)
-	}
-	if t.disk != nil {
-		var err error
-		if n, err = t.disk.count(citizen, t.base, ok); err != nil {
-			return 0, err
-		}
-	}
-	for _, i := range t.citizenLeaves(citizen) {
-		if ok(&t.events[i-t.base]) {
-			n++
-		}
-	}
-	return n, nil
+	return t.store.count(citizen, u)
 }
 
 // Uses counts the views of citizen by requester for purpose, at or after
@@ -213,7 +180,7 @@ func (t *Trail) uses(citizen string, since time.Time, match func(*Entry) bool) (
 func (t *Trail) Uses(citizen, requester, purpose string, since time.Time) (int, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.uses(citizen, since, func(e *Entry) bool { return e.Requester == requester && e.Purpose == purpose })
+	return t.store.count(citizen, claimUses{since: since, requester: requester, purpose: purpose})
 }
 
 // ConsentUses counts the views of citizen that released data under
@@ -221,7 +188,7 @@ func (t *Trail) Uses(citizen, requester, purpose string, since time.Time) (int, 
 func (t *Trail) ConsentUses(citizen, id string, since time.Time) (int, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.uses(citizen, since, func(e *Entry) bool { return e.Consent != nil && e.Consent.ID == id })
+	return t.store.count(citizen, claimUses{since: since, byConsent: true, consent: id})
 }
 
 // TokenSeen reports whether an event read so far carries token. It does
@@ -239,11 +206,11 @@ func (t *Trail) TokenSeen(token string) bool {
 func (t *Trail) Outcome(id string) (void string, found bool, err error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	index, ok, err := t.indexLocked(id)
+	_, void, ok, err := t.store.index(id)
 	if err != nil || !ok {
 		return "", false, err
 	}
-	return t.voided[index], true, nil
+	return void, true, nil
 }
 
 // Topic is the audit topic the trail reads.
@@ -252,11 +219,3 @@ func (t *Trail) Topic() string { return t.o.Topic }
 // Next is the offset of the first record the trail has not read. It does
 // not wait for the trail's lock: every request asks it.
 func (t *Trail) Next() int64 { return t.nextSeen.Load() }
-
-// indexLocked is Index with t.mu held.
-func (t *Trail) indexLocked(id string) (int64, bool, error) {
-	if i, ok := t.byID[id]; ok || t.disk == nil {
-		return i, ok, nil
-	}
-	return t.disk.index(id)
-}

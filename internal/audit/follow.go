@@ -32,6 +32,16 @@ func (t *Trail) Follow(ctx context.Context, client *bus.Client, log *slog.Logger
 		func(m bus.Message) error { return t.take(m) })
 }
 
+// CheckResume fails if the trail's disk index has read further than the
+// topic holds: it is of an earlier topic of the same name (a broker
+// reset), and following from there would miss what the new one holds.
+func (t *Trail) CheckResume(ctx context.Context, client *bus.Client) error {
+	t.mu.RLock()
+	next := t.next
+	t.mu.RUnlock()
+	return t.store.checkResume(ctx, client, t, next)
+}
+
 // take adds a record read from the topic; a finding is logged and
 // counted, never fatal. The follower and catch-ups take records one at a
 // time: Add may wait, unlocked, for a save, and only one may.

@@ -42,29 +42,10 @@ func (t *Trail) Events(f Filter) ([]Entry, bool, error) {
 			return false
 		}
 		out = append(out, *e)
-		out[len(out)-1].Void = t.voided[e.Index]
 		return true
 	}
-	if t.disk != nil && f.After+1 < t.base {
-		full, err := t.disk.events(f, t.base, visit)
-		if err != nil || full {
-			return out, full, err
-		}
-	}
-	if f.Citizen != "" {
-		for _, i := range t.citizenLeaves(f.Citizen) {
-			if !visit(&t.events[i-t.base]) {
-				return out, true, nil
-			}
-		}
-		return out, false, nil
-	}
-	for i := max(f.After+1, t.base); i < t.base+int64(len(t.events)); i++ {
-		if !visit(&t.events[i-t.base]) {
-			return out, true, nil
-		}
-	}
-	return out, false, nil
+	full, err := t.store.events(f, visit)
+	return out, full, err
 }
 
 func (f *Filter) matches(e *Entry) bool {
@@ -84,20 +65,7 @@ func (f *Filter) matches(e *Entry) bool {
 func (t *Trail) Event(i int64) (Entry, bool, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	var e Entry
-	var err error
-	switch {
-	case i < 0 || i >= t.base+int64(len(t.events)):
-		return Entry{}, false, nil
-	case i >= t.base:
-		e = t.events[i-t.base]
-	default:
-		if e, _, err = t.disk.event(i); err != nil {
-			return Entry{}, false, err
-		}
-	}
-	e.Void = t.voided[i]
-	return e, true, nil
+	return t.store.entry(i)
 }
 
 // keep indexes the event parseEvent has just parsed into doc and settles
@@ -106,36 +74,22 @@ func (t *Trail) Event(i int64) (Entry, bool, error) {
 // second copy of an event, claims nothing: it is void as a duplicate.
 func (t *Trail) keep(index int64, r Record, doc *fastjson.Value, retry bool) error {
 	ev := eventOf(doc, string(r.Key), t.in)
-	ev.Citizen = string(doc.GetStringBytes("citizen")) // shared below through the citizen index
+	ev.Citizen = string(doc.GetStringBytes("citizen")) // shared by the store's citizen index
+	var void string
 	var err error
 	switch {
 	case retry:
-		t.setVoid(index, VoidDuplicate)
+		void = VoidDuplicate
 	case ev.Kind == KindVoid:
 		err = t.applyVoid(ev.Ref, ev.Code)
 	default:
-		err = t.arbitrate(index, &ev) // may let readers in while it counts
+		void, err = t.arbitrate(&ev) // may let readers in while it counts
 		t.forgetTokens(ev.Time)
 	}
 	if err != nil {
 		return err
 	}
-	if ev.Citizen != "" {
-		ci := t.byCitizen[ev.Citizen]
-		if ci == nil {
-			ci = &citizenLeaves{name: ev.Citizen}
-			t.byCitizen[ci.name] = ci
-		}
-		ev.Citizen = ci.name
-		ci.leaves = append(ci.leaves, index)
-	}
-	t.events = append(t.events, Entry{Index: index, Offset: r.Offset, Event: ev})
-	if t.disk != nil {
-		t.raws = append(t.raws, r.Value)
-	}
-	if !retry {
-		t.byID[ev.ID] = index
-	}
+	t.store.add(Entry{Index: index, Offset: r.Offset, Event: ev, Void: void}, r.Value, retry)
 	return nil
 }
 
@@ -165,13 +119,6 @@ func eventOf(doc *fastjson.Value, id string, in *interner) Event {
 	}
 	ev.Ref = string(doc.GetStringBytes("ref"))
 	return ev
-}
-
-// citizenLeaves are the leaves about one citizen; name is the pseudonym
-// the citizen's events share.
-type citizenLeaves struct {
-	name   string
-	leaves []int64
 }
 
 // maxInterned bounds the distinct values (and field lists) shared between
@@ -245,11 +192,4 @@ func (in *interner) reset() {
 // released: a view that released data, which the ceilings count.
 func released(kind, decision string) bool {
 	return kind == KindView && (decision == "allow" || decision == "partial")
-}
-
-func (t *Trail) citizenLeaves(citizen string) []int64 {
-	if ci := t.byCitizen[citizen]; ci != nil {
-		return ci.leaves
-	}
-	return nil
 }

@@ -81,9 +81,14 @@ func TestNothingGatheredForNoSave(t *testing.T) {
 	})
 }
 
-// toSave is how many settled claims the trail holds for its next save.
+// toSave is how many settled claims the trail holds for its next save:
+// the voids a disk index has yet to write (the tokens a save writes are
+// those of the events it saves); a store in memory holds none.
 func (t *Trail) toSave() int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return len(t.newVoids) + len(t.newTokens)
+	if s, ok := t.store.(*boltStore); ok {
+		return len(s.newVoids)
+	}
+	return 0
 }

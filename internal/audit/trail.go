@@ -102,17 +102,9 @@ type Trail struct {
 	next        int64        // offset after the last record added
 	nextSeen    atomic.Int64 // next, for readers that must not wait for t.mu
 
-	// Events kept for queries: all of them, or with a disk index those
-	// from leaf base on, not saved yet.
-	disk       *diskIndex
-	saving     bool           // a save is writing
-	saves      sync.WaitGroup // the save in flight
-	saveErr    error          // a save that failed: the trail stops
-	base       int64
-	events     []Entry
-	raws       [][]byte // with a disk index, each event's bytes
-	byID       map[string]int64
-	byCitizen  map[string]*citizenLeaves
+	// The events kept for queries and claims (store.go), and the strings
+	// the ones in memory share.
+	store      eventStore
 	in         *interner
 	duplicates int64
 	// copies are the second copies of events read since the last
@@ -121,16 +113,13 @@ type Trail struct {
 	// does not (and then the copy is what a finding names).
 	copies []copyOf
 
-	// What the claims of the events read so far settled (claims.go);
-	// the new* lists are what the next save to a disk index writes.
-	voided       map[int64]string  // leaf → void code
+	// What the claims of the events read so far settled (claims.go),
+	// beside the voids the store keeps with its events.
 	pendingVoids map[string]string // event id not read yet → void code
 	tokMu        sync.Mutex        // guards tokens, which requests read
 	tokens       map[string]int64  // token → its expiry
 	tokensSwept  time.Time
 	lastTime     time.Time // the latest event time read
-	newVoids     []int64
-	newTokens    []string
 
 	ready    chan struct{}
 	findings *prometheus.CounterVec
@@ -161,7 +150,7 @@ const maxCopies = 1024
 type writerState struct {
 	next int64
 	// The leaf of each seq from leaves.first on; those before it are in
-	// the disk index.
+	// the store (a disk index).
 	leaves leafRuns
 	lastID string // id of the event of seq next-1
 }
@@ -171,7 +160,7 @@ func (t *Trail) leafOf(writer string, w *writerState, seq int64) (int64, error) 
 	if seq >= w.leaves.first {
 		return w.leaves.at(seq), nil
 	}
-	return t.disk.leafOf(writer, seq)
+	return t.store.leafOf(writer, seq)
 }
 
 // NewTrail returns an empty trail trusting the gateways of registry.
@@ -180,15 +169,14 @@ func NewTrail(registry *trust.Store, o TrailOptions) *Trail {
 		o.Origin = o.Topic
 	}
 	t := &Trail{o: o, registry: registry, verifier: seal.NewVerifier(registry), writers: map[string]*writerState{},
-		ready: make(chan struct{}), log: slog.New(slog.DiscardHandler),
+		store: newMemoryStore(), ready: make(chan struct{}), log: slog.New(slog.DiscardHandler),
 		findings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "passerelle_audit_findings_total",
 			Help: "Records of the audit topic that are not what a gateway wrote, by what is wrong.",
 		}, []string{"finding"})}
 	if o.KeepEvents {
-		t.byID, t.byCitizen = map[string]int64{}, map[string]*citizenLeaves{}
 		t.in = newInterner()
-		t.voided, t.pendingVoids, t.tokens = map[int64]string{}, map[string]string{}, map[string]int64{}
+		t.pendingVoids, t.tokens = map[string]string{}, map[string]int64{}
 	}
 	if o.Metrics != nil {
 		o.Metrics.MustRegister(t.findings, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -221,20 +209,14 @@ func (t *Trail) Add(r Record) error {
 	p := t.prepare(r)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.disk != nil && t.disk.closed {
-		return ErrClosed
+	if err := t.store.writable(); err != nil {
+		return err
 	}
 	t.next = r.Offset + 1
 	t.nextSeen.Store(t.next)
 	err := t.add(r, p)
-	if n := len(t.events) + len(t.checkpoints); t.disk != nil && n >= t.o.SaveEvery {
-		mode := saveAsync
-		if n >= 4*t.o.SaveEvery {
-			mode = saveBehind
-		}
-		if serr := t.save(mode); serr != nil {
-			return serr
-		}
+	if serr := t.store.gathered(t); serr != nil {
+		return serr
 	}
 	return err
 }
@@ -454,6 +436,17 @@ func (t *Trail) Latest() (Published, bool) {
 	return *t.latest, true
 }
 
+// Close saves what the trail has gathered and closes its disk index, if
+// it has one. It waits for an Add in progress: only one may wait for a
+// save.
+func (t *Trail) Close() error {
+	t.addMu.Lock()
+	defer t.addMu.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.store.close(t)
+}
+
 // Tree is the trail's Merkle tree.
 func (t *Trail) Tree() *Tree { return &t.tree }
 
@@ -461,5 +454,6 @@ func (t *Trail) Tree() *Tree { return &t.tree }
 func (t *Trail) Index(id string) (int64, bool, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.indexLocked(id)
+	i, _, ok, err := t.store.index(id)
+	return i, ok, err
 }
