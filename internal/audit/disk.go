@@ -200,7 +200,7 @@ func (s *boltStore) load(t *Trail) error {
 		if err != nil {
 			return err
 		}
-		t.tree = Tree{base: from, hashes: hs, n: s.tail.base, disk: s.hashes}
+		t.tree = Tree{base: from, hashes: hs, n: s.tail.base, older: s.hashes}
 		return nil
 	})
 	if err != nil {
@@ -247,7 +247,7 @@ func (s *boltStore) checkTail(t *Trail, from int64) error {
 	if err != nil {
 		return err
 	}
-	redo := Tree{base: tlog.StoredHashCount(from), n: from, disk: s.hashes}
+	redo := Tree{base: tlog.StoredHashCount(from), n: from, older: s.hashes}
 	for _, h := range leaves {
 		if _, err := redo.AppendHash(h); err != nil {
 			return err

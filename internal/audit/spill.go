@@ -93,7 +93,7 @@ func (t *Tree) spillTo(f *hashFile, keep int) error {
 		return err
 	}
 	t.mu.Lock()
-	t.disk = f.read
+	t.older = f.read
 	t.mu.Unlock()
 	t.saved(from + int64(n))
 	return nil

@@ -18,7 +18,7 @@ type Tree struct {
 	base   int64 // stored index of hashes[0]; below it, on disk
 	hashes []tlog.Hash
 	n      int64
-	disk   func(idx []int64) ([]tlog.Hash, error)
+	older  func(idx []int64) ([]tlog.Hash, error) // the hashes below base: a disk index's, or a verifier's file
 }
 
 func (t *Tree) reader() tlog.HashReader {
@@ -38,14 +38,14 @@ func (t *Tree) reader() tlog.HashReader {
 		if len(saved) == 0 {
 			return out, nil
 		}
-		if t.disk == nil {
+		if t.older == nil {
 			return nil, fmt.Errorf("audit tree: hash %d not stored", idx[saved[0]])
 		}
 		xs := make([]int64, len(saved))
 		for j, i := range saved {
 			xs[j] = idx[i]
 		}
-		hs, err := t.disk(xs)
+		hs, err := t.older(xs)
 		if err != nil {
 			return nil, err
 		}
