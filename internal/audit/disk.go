@@ -86,10 +86,12 @@ var ErrIndex = errors.New("audit index unusable")
 // not saved yet, from leaf tail.base on: a save writes them, with the
 // trail's state, every SaveEvery records (save.go).
 type boltStore struct {
-	tail     memoryStore
-	raws     [][]byte         // the tail's events as on the topic
-	voids    map[int64]string // leaf below tail.base → void code
-	newVoids []int64          // the leaves voided since the last save began
+	tail memoryStore
+	raws [][]byte // the tail's events as on the topic
+	// The voids of leaves below tail.base that are not on disk yet: set
+	// since the last save began, or since the one before it, in flight.
+	voids    map[int64]string
+	newVoids []int64 // the leaves voided since the last save began
 
 	db     *bolt.DB
 	path   string

@@ -66,16 +66,16 @@ func (s *boltStore) index(id string) (int64, string, bool, error) {
 		return i, void, true, nil
 	}
 	var leaf int64
+	var void string
 	var ok bool
 	err := s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketIDs).Get([]byte(id))
-		leaf, ok = u64(v), v != nil
+		if leaf, ok = u64(v), v != nil; ok {
+			void = s.savedVoid(tx, leaf)
+		}
 		return nil
 	})
-	if err != nil || !ok {
-		return leaf, "", ok, err
-	}
-	return leaf, s.voids[leaf], true, nil
+	return leaf, void, ok, err
 }
 
 func (s *boltStore) entry(i int64) (Entry, bool, error) {
@@ -87,13 +87,24 @@ func (s *boltStore) entry(i int64) (Entry, bool, error) {
 		var p fastjson.Parser
 		var err error
 		e, err = readEvent(tx, &p, s.anchor, i)
+		e.Void = s.savedVoid(tx, i)
 		return err
 	})
 	if err != nil {
 		return Entry{}, false, err
 	}
-	e.Void = s.voids[i]
 	return e, true, nil
+}
+
+// savedVoid is the void of saved leaf i: one not on disk yet, or the
+// disk's.
+func (s *boltStore) savedVoid(tx *bolt.Tx, i int64) string {
+	if code, ok := s.voids[i]; ok {
+		return code
+	}
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], uint64(i))
+	return string(tx.Bucket(bucketVoids).Get(k[:]))
 }
 
 // readEvent reads leaf i back and proves it in the anchor (after it,
@@ -148,7 +159,7 @@ func (s *boltStore) saved(f Filter, visit func(*Entry) bool) (stopped bool, err 
 			if err != nil {
 				return false, err
 			}
-			e.Void = s.voids[leaf]
+			e.Void = s.savedVoid(tx, leaf)
 			return !visit(&e), nil
 		}
 		first := max(f.After+1, 0)
@@ -211,7 +222,7 @@ func (s *boltStore) countSaved(citizen string, u claimUses) (int, error) {
 			if !good {
 				return false, fmt.Errorf("%w: the summary of leaf %d is corrupt", ErrIndex, leaf)
 			}
-			e.Void = s.voids[leaf]
+			e.Void = s.savedVoid(tx, leaf)
 			if u.counts(&e) {
 				n++
 			}
@@ -222,15 +233,9 @@ func (s *boltStore) countSaved(citizen string, u claimUses) (int, error) {
 	return n, err
 }
 
-// loadClaims reads back what the claims of the saved events settled.
+// loadClaims reads back the tokens the saved events claimed; their voids
+// stay on disk, read with them.
 func (s *boltStore) loadClaims(tx *bolt.Tx, t *Trail) error {
-	err := tx.Bucket(bucketVoids).ForEach(func(k, v []byte) error {
-		s.voids[u64(k)] = string(v)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
 	return tx.Bucket(bucketTokens).ForEach(func(k, _ []byte) error {
 		if len(k) < 8 {
 			return fmt.Errorf("token entry %x: short", k)

@@ -250,9 +250,16 @@ func (s *boltStore) trim(t *Trail, snap *snapshot) {
 	}
 	stored := snap.hashFrom + int64(len(snap.hashes))
 	t.tree.saved(stored / hashChunk * hashChunk)
+	// The voids written are read from the disk from now on; those set
+	// since the snapshot wait in voids for the next save.
+	for i, code := range snap.voids {
+		if s.voids[i] == code {
+			delete(s.voids, i)
+		}
+	}
 	n := len(snap.events)
 	for k := range n {
-		if e := &s.tail.entries[k]; e.Void != "" {
+		if e := &s.tail.entries[k]; e.Void != "" && snap.voids[e.Index] != e.Void {
 			s.voids[e.Index] = e.Void
 		}
 	}

@@ -92,3 +92,62 @@ func (t *Trail) toSave() int {
 	}
 	return 0
 }
+
+// A disk index holds in memory only the voids it has not saved yet, and
+// reads the others from the file, as it reads the events they void: held
+// in memory, every void the log ever settled would be, and read back in
+// full at every start.
+func TestDiskHoldsNoSavedVoids(t *testing.T) {
+	recs, hashes := claimingEvents(t, 5000)
+	path := filepath.Join(t.TempDir(), "audit.db")
+	o := TrailOptions{Topic: "t", SaveEvery: 64}
+	tr, err := OpenTrail(registry(t), path, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Expect("w0", 0, hashes)
+	for _, r := range recs {
+		if err := tr.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := tr.heldVoids(); n != 0 {
+		t.Errorf("closed, saved, and still %d voids in memory", n)
+	}
+	if tr, err = OpenTrail(registry(t), path, o); err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if n := tr.heldVoids(); n != 0 {
+		t.Errorf("reopened with %d voids in memory", n)
+	}
+	for _, id := range []string{"e9", "e4999"} { // replays: void
+		if void, found, err := tr.Outcome(id); err != nil || !found || void != VoidToken {
+			t.Errorf("%s: void %q (found %v, %v), want %q", id, void, found, err, VoidToken)
+		}
+	}
+	if void, found, err := tr.Outcome("e8"); err != nil || !found || void != "" {
+		t.Errorf("e8: void %q (found %v, %v), want none", void, found, err)
+	}
+	if e, ok, err := tr.Event(4999); err != nil || !ok || e.Void != VoidToken {
+		t.Errorf("event 4999: void %q (%v, %v), want %q", e.Void, ok, err, VoidToken)
+	}
+	// c2 holds e2, e9, e16...: a tenth of them replays, and counts nothing.
+	if n, err := tr.Uses("c2", "cnaf", "", time.Time{}); err != nil || n != 642 {
+		t.Errorf("uses of c2: %d %v, want 642", n, err)
+	}
+	if es, _, err := tr.Events(Filter{After: -1, Citizen: "c2", Limit: 3}); err != nil || len(es) != 3 || es[1].Void != VoidToken {
+		t.Errorf("events of c2: %+v %v, want the second void", es, err)
+	}
+}
+
+// heldVoids is how many voids a disk index holds in memory apart from its
+// tail's events.
+func (t *Trail) heldVoids() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.store.(*boltStore).voids)
+}
