@@ -117,10 +117,11 @@ func (s *memoryStore) leafOf(writer string, seq int64) (int64, error) {
 	return 0, fmt.Errorf("%w: writer %s seq %d is not indexed", ErrIndex, writer, seq)
 }
 
-// dropBefore forgets the first n events, which a save has written; leaf
-// base is the first one left.
-func (s *memoryStore) dropBefore(n int, base int64, room int) {
-	for _, e := range s.entries[:n] {
+// drop forgets the first n events, which a save has written, leaving
+// room for a save's worth more; leaf base is the first one left.
+func (s *memoryStore) drop(n int, base int64, room int) {
+	for k := range n {
+		e := &s.entries[k]
 		if s.byID[e.ID] == e.Index {
 			delete(s.byID, e.ID)
 		}
@@ -140,8 +141,8 @@ func (s *memoryStore) dropBefore(n int, base int64, room int) {
 	s.base = base
 }
 
-// A memory store has nothing to save, nothing to close, and read the
-// topic from its beginning.
+// A memory store has nothing to save and nothing to close, and its trail
+// read the topic from the beginning: it resumes nowhere.
 
 func (s *memoryStore) writable() error         { return nil }
 func (s *memoryStore) gathered(t *Trail) error { return nil }

@@ -263,7 +263,7 @@ func (s *boltStore) trim(t *Trail, snap *snapshot) {
 			s.voids[e.Index] = e.Void
 		}
 	}
-	s.tail.dropBefore(n, snap.size, t.o.SaveEvery)
+	s.tail.drop(n, snap.size, t.o.SaveEvery)
 	s.raws = append(make([][]byte, 0, t.o.SaveEvery+len(s.raws)-n), s.raws[n:]...)
 	t.checkpoints = append([]Published(nil), t.checkpoints[len(snap.checkpoints):]...)
 	for name, sw := range snap.writers {
