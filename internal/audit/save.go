@@ -120,7 +120,7 @@ func (s *boltStore) snapshot(t *Trail) *snapshot {
 	snap := &snapshot{next: t.next, size: t.tree.Size(), duplicates: t.duplicates, latest: t.latest, lastTime: t.lastTime,
 		hashFrom: from, hashes: hs, events: s.tail.entries, raws: s.raws, checkpoints: t.checkpoints,
 		writers: make(map[string]writerState, len(t.writers)),
-		voids:   make(map[int64]string, len(s.newVoids)), tokens: make(map[string]int64, len(s.tail.entries))}
+		voids:   make(map[int64]string, len(s.newVoids))}
 	for _, i := range s.newVoids {
 		snap.voids[i] = s.voidOf(i)
 	}
@@ -129,10 +129,20 @@ func (s *boltStore) snapshot(t *Trail) *snapshot {
 	// the expiry one of them carries. (A retry's copy, or a replay with the
 	// same expiry, names a token already written: writing it again changes
 	// nothing.)
+	n := 0
+	for k := range snap.events {
+		if snap.events[k].Token != "" {
+			n++
+		}
+	}
+	snap.tokens = make(map[string]int64, n)
 	t.tokMu.Lock()
 	for k := range snap.events {
 		e := &snap.events[k]
-		if exp, ok := t.tokens[e.Token]; ok && e.Token != "" && exp == e.TokenExpiry {
+		if e.Token == "" {
+			continue
+		}
+		if exp, ok := t.tokens[e.Token]; ok && exp == e.TokenExpiry {
 			snap.tokens[e.Token] = exp
 		}
 	}
