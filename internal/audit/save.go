@@ -263,6 +263,7 @@ func (s *boltStore) trim(t *Trail, snap *snapshot) {
 	// The voids written are read from the disk from now on; those set
 	// since the snapshot wait in voids for the next save.
 	for i, code := range snap.voids {
+		s.onDisk.set(i)
 		if s.voids[i] == code {
 			delete(s.voids, i)
 		}

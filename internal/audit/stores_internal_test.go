@@ -151,3 +151,66 @@ func (t *Trail) heldVoids() int {
 	defer t.mu.RUnlock()
 	return len(t.store.(*boltStore).voids)
 }
+
+// A disk index reads every void as the trail in memory holds it, while it
+// runs and once reopened: by id, by leaf, in a citizen's events and in
+// their counts.
+func TestDiskVoidsAsInMemory(t *testing.T) {
+	recs, hashes := claimingEvents(t, 3000)
+	mem := NewTrail(registry(t), TrailOptions{Topic: "t", KeepEvents: true})
+	mem.Expect("w0", 0, hashes)
+	path := filepath.Join(t.TempDir(), "audit.db")
+	o := TrailOptions{Topic: "t", SaveEvery: 100}
+	disk, err := OpenTrail(registry(t), path, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk.Expect("w0", 0, hashes)
+	for _, r := range recs {
+		if err := mem.Add(r); err != nil {
+			t.Fatal(err)
+		}
+		if err := disk.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("running", func(t *testing.T) { sameVoids(t, mem, disk, len(recs)) })
+	if err := disk.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if disk, err = OpenTrail(registry(t), path, o); err != nil {
+		t.Fatal(err)
+	}
+	defer disk.Close()
+	t.Run("reopened", func(t *testing.T) { sameVoids(t, mem, disk, len(recs)) })
+}
+
+func sameVoids(t *testing.T, mem, disk *Trail, n int) {
+	for i := range int64(n) {
+		we, _, _ := mem.Event(i)
+		ge, ok, err := disk.Event(i)
+		if err != nil || !ok || ge.Void != we.Void {
+			t.Fatalf("event %d: void %q (%v, %v), want %q", i, ge.Void, ok, err, we.Void)
+		}
+		if void, found, err := disk.Outcome(we.ID); err != nil || !found || void != we.Void {
+			t.Fatalf("outcome of %s: %q (%v, %v), want %q", we.ID, void, found, err, we.Void)
+		}
+	}
+	for c := range 7 {
+		citizen := fmt.Sprintf("c%d", c)
+		wn, _ := mem.Uses(citizen, "cnaf", "", time.Time{})
+		if gn, err := disk.Uses(citizen, "cnaf", "", time.Time{}); err != nil || gn != wn {
+			t.Errorf("uses of %s: %d %v, want %d", citizen, gn, err, wn)
+		}
+		we, _, _ := mem.Events(Filter{After: -1, Citizen: citizen})
+		ge, _, err := disk.Events(Filter{After: -1, Citizen: citizen})
+		if err != nil || len(ge) != len(we) {
+			t.Fatalf("events of %s: %d %v, want %d", citizen, len(ge), err, len(we))
+		}
+		for k := range we {
+			if ge[k].Index != we[k].Index || ge[k].Void != we[k].Void {
+				t.Fatalf("events of %s, #%d: leaf %d void %q, want leaf %d void %q", citizen, k, ge[k].Index, ge[k].Void, we[k].Index, we[k].Void)
+			}
+		}
+	}
+}
