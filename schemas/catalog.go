@@ -1,6 +1,8 @@
-// Package schemas holds the Avro schemas of every record on the bus, the
-// registry that gives them ids, the compatibility rules between their
-// versions, and the Confluent wire format that carries them on Kafka.
+// Package schemas is the machinery of the Avro schemas on the bus: the
+// registry that gives them ids (read-only, Confluent-compatible), the
+// compatibility rules between their versions, and the Confluent wire
+// format that carries them on Kafka. The schemas themselves belong to the
+// domains, each in its folder (internal/domains/<name>).
 //
 // The registry is read-only and versioned with the code: each domain's
 // folder (internal/domains/<name>) holds a registry.yaml listing its

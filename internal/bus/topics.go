@@ -2,7 +2,7 @@ package bus
 
 import "fmt"
 
-// Fixed topic names of the contract (docs/DESIGN.md, "Contract"); each
+// Fixed topic names of the contract (docs/DESIGN.md, "Kafka"); each
 // domain's come from the domain registry (internal/domains).
 const (
 	TopicConsent = "passerelle.consent.v1"

@@ -1,4 +1,4 @@
-// Package gateway is Passerelle's HTTP API (DESIGN.md, "Contract / HTTP").
+// Package gateway is Passerelle's HTTP API (docs/DESIGN.md, "HTTP").
 package gateway
 
 import (

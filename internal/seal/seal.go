@@ -1,4 +1,4 @@
-// Package seal signs and verifies records (DESIGN.md, "Contract / Kafka").
+// Package seal signs and verifies records (docs/DESIGN.md, "Kafka").
 //
 // Per-record mode: header passerelle-sig holds a compact JWS with detached
 // payload (RFC 7515 appendix F) over the record value. Batch mode: one

@@ -53,7 +53,7 @@ func refuse(code, format string, args ...any) error {
 // Skew tolerated between the caller's clock and ours.
 const Skew = 30 * time.Second
 
-// Authenticator checks request JWTs (DESIGN.md, Contract): signed by the
+// Authenticator checks request JWTs (docs/DESIGN.md, "HTTP"): signed by the
 // calling member's key (EdDSA or ES256, kid in its JWKS), iss = sub = the
 // member, aud = this gateway, exp after iat and at most 5 minutes after
 // it, and a jti never seen before. A replay is detected here for this

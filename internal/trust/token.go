@@ -11,7 +11,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 )
 
-// MaxTokenTTL is the longest a request JWT may live (DESIGN.md, Contract).
+// MaxTokenTTL is the longest a request JWT may live (docs/DESIGN.md, "HTTP").
 const MaxTokenTTL = 5 * time.Minute
 
 // MintToken returns a request JWT for member, signed with its private key:
