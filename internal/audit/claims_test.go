@@ -184,3 +184,61 @@ func TestDiskForgetsExpiredTokens(t *testing.T) {
 		t.Error("tokens still valid are forgotten")
 	}
 }
+
+// What the trail says it has read (Next) it has counted: a reader that
+// finds Next past an event finds the event in every count. Counting a
+// claim lets readers in while the trail settles an event, and a gateway
+// drops its hold on a use once Next is past the use's event; had Next
+// moved first, a count in between would have missed both the hold and
+// the event, and a one-time consent been released twice.
+func TestReadMeansCounted(t *testing.T) {
+	store := trusttest.New(t, members).Store(t)
+	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	const n = 800
+	evs := make([]audit.Event, n)
+	for i := range evs {
+		evs[i] = audit.Event{ID: fmt.Sprintf("e%d", i), Time: at.Add(time.Duration(i) * time.Millisecond), Kind: audit.KindView,
+			Requester: "cnaf", Citizen: "cit-1", Purpose: "p", Decision: "allow", Released: []string{"health.scheme"},
+			Consent: &audit.ConsentClaim{ID: "cst-1", MaxUses: n + 1}}
+	}
+	recs, hashes := unsigned(t, evs)
+	for _, layout := range []string{"memory", "disk"} {
+		t.Run(layout, func(t *testing.T) {
+			tr := audit.NewTrail(store, audit.TrailOptions{Topic: "t", KeepEvents: true})
+			if layout == "disk" {
+				var err error
+				if tr, err = audit.OpenTrail(store, filepath.Join(t.TempDir(), "audit.db"), audit.TrailOptions{Topic: "t", SaveEvery: 64, KeepEvents: true}); err != nil {
+					t.Fatal(err)
+				}
+				defer tr.Close()
+			}
+			tr.Expect("w0", 0, hashes)
+			done := make(chan error, 1)
+			go func() {
+				for _, r := range recs {
+					if err := tr.Add(r); err != nil {
+						done <- err
+						return
+					}
+				}
+				done <- nil
+			}()
+			for {
+				read := tr.Next()
+				uses, err := tr.ConsentUses("cit-1", "cst-1", time.Time{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if int64(uses) < read {
+					t.Fatalf("the trail says it read %d events, and counts %d uses of them", read, uses)
+				}
+				if read == n {
+					break
+				}
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -213,8 +213,12 @@ func (t *Trail) Add(r Record) error {
 		return err
 	}
 	t.next = r.Offset + 1
-	t.nextSeen.Store(t.next)
 	err := t.add(r, p)
+	// Said read only once counted: settling an event lets readers in while
+	// it counts a claim (usesUnlocked), and a gateway drops its hold on a
+	// use once Next is past the use's event. Published before, a count in
+	// between would miss both the hold and the event.
+	t.nextSeen.Store(t.next)
 	if serr := t.store.gathered(t); serr != nil {
 		return serr
 	}
