@@ -79,7 +79,41 @@ type Error struct {
 	// RetryAfter, for ErrUnavailable, is how long to wait before asking
 	// again; zero if nothing says.
 	RetryAfter time.Duration
-	Err        error
+	// Parameter names the request parameter at fault, for ErrInvalid:
+	// nir, purpose or fields.
+	Parameter string
+	// Ceiling, for a refusal at a purpose's frequency ceiling, says which
+	// and when the next access can be answered.
+	Ceiling *CeilingState
+	// Consent, for a refusal for the consent's sake, says its state.
+	Consent *ConsentState
+	Err     error
+}
+
+// CeilingState is a purpose's frequency ceiling as it stood for a refused
+// request.
+type CeilingState struct {
+	Purpose       string `json:"purpose"`
+	Max           int    `json:"max"`
+	WindowSeconds int64  `json:"window_seconds"`
+	// Used is how many accesses the window holds.
+	Used int `json:"used"`
+	// RetryAt is when the oldest of them leaves the window, and the next
+	// access can be answered; absent if the log does not say yet.
+	RetryAt *time.Time `json:"retry_at,omitempty"`
+}
+
+// ConsentState is a consent as it stood for a refused request.
+type ConsentState struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Mode   string `json:"mode"`
+	// MaxUses is how many releases the consent allows (in each period, for
+	// a periodic one); Uses how many it has had, UsesLeft what remains.
+	MaxUses  int       `json:"max_uses"`
+	Uses     int       `json:"uses"`
+	UsesLeft int       `json:"uses_left"`
+	Expiry   time.Time `json:"expiry"`
 }
 
 func (e *Error) Error() string {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
@@ -130,18 +131,25 @@ var errNoField = errors.New("no field asked for")
 // *Error; nothing is released with it.
 func (s *Service) View(ctx context.Context, req Request) (Response, error) {
 	if err := pseudo.ValidateNIR(req.NIR); err != nil {
-		return Response{}, s.refuse(ctx, &req, CodeNIRMalformed, err.Error(), err)
+		return Response{}, s.refuse(ctx, &req, CodeNIRMalformed, "nir", err.Error(), err)
 	}
 	p, ok := s.Rules.Purpose(req.Purpose)
-	if !ok {
-		return Response{}, s.refuse(ctx, &req, CodeUnknownPurpose, fmt.Sprintf("%q is not in the register", req.Purpose), policy.ErrUnknownPurpose)
+	switch {
+	case req.Purpose == "":
+		return Response{}, s.refuse(ctx, &req, CodeUnknownPurpose, "purpose",
+			"purpose: required: the purpose the view is for, one of the register's (GET /v1/rules)", policy.ErrUnknownPurpose)
+	case !ok:
+		return Response{}, s.refuse(ctx, &req, CodeUnknownPurpose, "purpose",
+			fmt.Sprintf("purpose: %q is not in the register (GET /v1/rules lists its purposes)", req.Purpose), policy.ErrUnknownPurpose)
 	}
-	fields, err := policy.ParseFields(req.Fields)
-	if err == nil && fields.Empty() {
-		err = errNoField
+	names := slices.DeleteFunc(slices.Clone(req.Fields), func(n string) bool { return strings.TrimSpace(n) == "" })
+	if len(names) == 0 {
+		return Response{}, s.refuse(ctx, &req, CodeFieldUnknown, "fields",
+			"fields: required: the fields to read, comma-separated, e.g. fields=tax.reference_income,civilstatus.birth_date (GET /v1/rules lists them)", errNoField)
 	}
+	fields, err := policy.ParseFields(names)
 	if err != nil {
-		return Response{}, s.refuse(ctx, &req, CodeFieldUnknown, err.Error(), err)
+		return Response{}, s.refuse(ctx, &req, CodeFieldUnknown, "fields", "fields: "+err.Error()+" (GET /v1/rules lists the fields)", err)
 	}
 	auditIDs, err := s.Pseudo.Audit(ctx, []string{req.NIR})
 	if err != nil {
@@ -175,7 +183,7 @@ func (s *Service) View(ctx context.Context, req Request) (Response, error) {
 		if err := settled(void, err); err != nil {
 			return Response{}, err
 		}
-		return Response{}, &Error{Kind: ErrRefused, Code: d.Code, Detail: denyDetail(ev.ID, d.Code, p)}
+		return Response{}, s.refusal(ev, &d, p, &preq, citizen)
 	}
 
 	resp := Response{RequestID: ev.ID, Purpose: req.Purpose, Decision: d.Outcome.String(), Rule: d.Rule.ID,
@@ -281,13 +289,56 @@ func (s *Service) decide(citizen string, p *policy.Purpose, req *policy.Request,
 	return lk.Hold(req.Time, keys...), nil
 }
 
-// denyDetail says what a refusal means for the requester: for a ceiling,
-// which one and when the window lets the next access through.
-func denyDetail(id, code string, p *policy.Purpose) string {
-	if code == policy.CodeCeilingFrequency {
-		return fmt.Sprintf("request %s: at most %d accesses per citizen within %s for %s", id, p.MaxPerCitizen, p.Window, p.ID)
+// refusal is the error of a request the policy refused, saying what it
+// means for the requester: for a ceiling, which one and when the next
+// access can be answered; for a consent, its state and uses.
+func (s *Service) refusal(ev audit.Event, d *policy.Decision, p *policy.Purpose, req *policy.Request, citizen string) *Error {
+	e := &Error{Kind: ErrRefused, Code: d.Code, Detail: "request " + ev.ID}
+	switch d.Code {
+	case policy.CodeCeilingFrequency:
+		e.Ceiling = &CeilingState{Purpose: p.ID, Max: p.MaxPerCitizen, WindowSeconds: int64(p.Window / time.Second), Used: req.RecentAccesses}
+		if at, ok := s.oldestUse(citizen, req.Requester, p, req.Time); ok {
+			retry := at.Add(p.Window).UTC()
+			e.Ceiling.RetryAt = &retry
+		}
+		e.Detail = fmt.Sprintf("request %s: at most %d accesses per citizen within %s for %s", ev.ID, p.MaxPerCitizen, p.Window, p.ID)
+		if e.Ceiling.RetryAt != nil {
+			e.Detail += "; the next can be answered from " + e.Ceiling.RetryAt.Format(time.RFC3339)
+		}
+	case policy.CodeConsentOverused, policy.CodeConsentExpired, policy.CodeConsentRevoked, policy.CodeConsentPaused:
+		if c := req.Consent; c != nil {
+			e.Consent = &ConsentState{ID: c.ID, Status: c.Status, Mode: c.Mode, MaxUses: c.MaxUses, Uses: req.ConsentUses,
+				UsesLeft: max(c.MaxUses-req.ConsentUses, 0), Expiry: c.Expiry}
+			e.Detail = fmt.Sprintf("request %s: consent %s is %s, %d of %d uses left", ev.ID, c.ID, consentWord(d.Code), e.Consent.UsesLeft, c.MaxUses)
+		}
 	}
-	return "request " + id
+	return e
+}
+
+// consentWord says a consent refusal's reason as a state.
+func consentWord(code string) string {
+	return map[string]string{policy.CodeConsentOverused: "used up", policy.CodeConsentExpired: "expired",
+		policy.CodeConsentRevoked: "revoked", policy.CodeConsentPaused: "paused"}[code]
+}
+
+// oldestUse is the time of the oldest access still counted against the
+// purpose's ceiling for this citizen and requester, as the log has them.
+func (s *Service) oldestUse(citizen, requester string, p *policy.Purpose, now time.Time) (time.Time, bool) {
+	evs, _, err := s.Trail.Events(audit.Filter{Citizen: citizen, Requester: requester, Purpose: p.ID,
+		Kinds: []string{audit.KindView}, From: now.Add(-p.Window), After: -1})
+	if err != nil {
+		return time.Time{}, false
+	}
+	var oldest time.Time
+	for _, e := range evs {
+		if e.Void == "" && e.Ceiling != nil && len(e.Released) > 0 && (oldest.IsZero() || e.Time.Before(oldest)) {
+			oldest = e.Time
+		}
+	}
+	if !oldest.IsZero() {
+		return oldest, true
+	}
+	return time.Time{}, false
 }
 
 // assemble reads the granted fields from the view, domain by domain.
@@ -338,7 +389,7 @@ func ages(name string) bool {
 // recorded (kind refusal, with the citizen's audit pseudonym if the NIR is
 // valid, so that the attempt shows in the citizen's trail), and returns
 // its error.
-func (s *Service) refuse(ctx context.Context, req *Request, code, detail string, cause error) error {
+func (s *Service) refuse(ctx context.Context, req *Request, code, param, detail string, cause error) error {
 	ev := audit.Event{ID: audit.NewID(time.Now()), Time: req.Time, Kind: audit.KindRefusal, Requester: req.Requester,
 		Decision: "deny", Code: code}
 	if req.Route != "" {
@@ -353,7 +404,7 @@ func (s *Service) refuse(ctx context.Context, req *Request, code, detail string,
 	if err := settled(void, err); err != nil {
 		return err
 	}
-	return &Error{Kind: ErrInvalid, Code: code, Detail: detail, Err: cause}
+	return &Error{Kind: ErrInvalid, Code: code, Parameter: param, Detail: detail, Err: cause}
 }
 
 // record writes ev with the request's token and returns once the log has

@@ -50,7 +50,7 @@ func (c *Citizens) view(w http.ResponseWriter, r *http.Request) {
 // service's.
 var viewProblems = map[string]struct{ title, detail string }{
 	citizenview.CodeNIRMalformed:    {"The NIR is not valid", ""},
-	citizenview.CodeUnknownPurpose:  {"Unknown purpose", "see /v1/rules for the register"},
+	citizenview.CodeUnknownPurpose:  {"Unknown or missing purpose", ""},
 	citizenview.CodeFieldUnknown:    {"Unknown or missing field", ""},
 	citizenview.CodeKeysUnavailable: {"Pseudonym keys unavailable", ""},
 	citizenview.CodeViewLagging:     {"The view is still being built from the log", ""},
@@ -75,7 +75,8 @@ func viewProblem(w http.ResponseWriter, err error) {
 		answerVoid(w, e.Code)
 		return
 	case errors.Is(e.Kind, citizenview.ErrRefused):
-		writeProblem(w, http.StatusForbidden, e.Code, "Access refused by the policy", e.Detail)
+		writeProblemDoc(w, Problem{Status: http.StatusForbidden, Code: e.Code, Title: "Access refused by the policy",
+			Detail: e.Detail, Ceiling: e.Ceiling, Consent: e.Consent})
 		return
 	case errors.Is(e.Kind, citizenview.ErrIndexFailed):
 		writeIndexFailed(w, e.Err)
@@ -94,7 +95,7 @@ func viewProblem(w http.ResponseWriter, err error) {
 	if t.detail != "" {
 		detail = t.detail
 	}
-	writeProblem(w, status, e.Code, t.title, detail)
+	writeProblemDoc(w, Problem{Status: status, Code: e.Code, Title: t.title, Detail: detail, Parameter: e.Parameter})
 }
 
 // auditPseudonym validates a NIR and returns its audit pseudonym, or

@@ -15,6 +15,12 @@ type Problem struct {
 	Status int    `json:"status"`
 	Code   string `json:"code"`
 	Detail string `json:"detail,omitempty"`
+	// Extension members (RFC 9457, 3.2) that say what to do about it:
+	// the request parameter at fault, the ceiling reached and when it
+	// lets the next access through, the consent's state and uses left.
+	Parameter string                    `json:"parameter,omitempty"`
+	Ceiling   *citizenview.CeilingState `json:"ceiling,omitempty"`
+	Consent   *citizenview.ConsentState `json:"consent,omitempty"`
 }
 
 // problemBase prefixes every problem type; the page there explains the code.
@@ -45,7 +51,13 @@ func routerProblem(w http.ResponseWriter, status int) {
 }
 
 func writeProblem(w http.ResponseWriter, status int, code, title, detail string) {
+	writeProblemDoc(w, Problem{Title: title, Status: status, Code: code, Detail: detail})
+}
+
+// writeProblemDoc answers p, its type derived from its code.
+func writeProblemDoc(w http.ResponseWriter, p Problem) {
+	p.Type = problemBase + p.Code
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(Problem{Type: problemBase + code, Title: title, Status: status, Code: code, Detail: detail})
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
 }
