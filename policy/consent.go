@@ -13,6 +13,10 @@ const (
 	ConsentPaused  = "PAUSED"
 	ConsentRevoked = "REVOKED"
 	ConsentExpired = "EXPIRED"
+	// States a consent is in at a time without its status saying so: all
+	// its uses made (in its period, for a periodic one), or not yet begun.
+	ConsentExhausted = "EXHAUSTED"
+	ConsentPending   = "PENDING"
 )
 
 // Access modes of a consent.
@@ -84,6 +88,22 @@ func (c *Consent) Prepare() error {
 
 // refusal returns why the consent does not allow a use at t with uses
 // already made in its period, or "" if it does.
+// StateAt is the consent's state at t with uses made of it (in its
+// period): its status, or EXPIRED, EXHAUSTED or PENDING when time and use
+// have changed what it allows.
+func (c *Consent) StateAt(t time.Time, uses int) string {
+	switch c.refusal(t, uses) {
+	case CodeConsentExpired:
+		return ConsentExpired
+	case CodeConsentOverused:
+		return ConsentExhausted
+	}
+	if c.Status == ConsentActive && t.Before(c.Start) {
+		return ConsentPending
+	}
+	return c.Status
+}
+
 func (c *Consent) refusal(t time.Time, uses int) string {
 	switch {
 	case c.Status == ConsentRevoked:
@@ -101,3 +121,6 @@ func (c *Consent) refusal(t time.Time, uses int) string {
 	}
 	return ""
 }
+
+// FieldSet is the consent's fields, once prepared.
+func (c *Consent) FieldSet() FieldSet { return c.fields }

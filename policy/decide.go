@@ -140,6 +140,18 @@ func (rs *RuleSet) Decide(req *Request, d *Decision) {
 	}
 }
 
+// ConsentUsable reports whether a consent by requester for purpose on
+// fields could ever change a decision: some rule for them, whenever in
+// force, releases one of the fields only with the citizen's consent.
+func (rs *RuleSet) ConsentUsable(requester, purpose string, fields FieldSet) bool {
+	for _, r := range rs.index[pair{requester, purpose}] {
+		if !consentNeeded(r, r.fields).And(fields).Empty() {
+			return true
+		}
+	}
+	return false
+}
+
 // consentNeeded returns the allowed fields whose release needs consent.
 func consentNeeded(r *Rule, allowed FieldSet) FieldSet {
 	if r.ConsentRequired {

@@ -61,3 +61,63 @@ func TestTheRegisterSaysWhatTheDecisionDoes(t *testing.T) {
 		t.Fatalf("the shipped register exercises %v: want every kind of need", needs)
 	}
 }
+
+// A consent is usable only where a rule releases one of its fields only
+// with consent: for health under the disability review, not for a member
+// or a purpose no rule names, nor for a field the rule gives on its legal
+// basis alone.
+func TestConsentUsable(t *testing.T) {
+	rs, err := policy.Load(policy.Default, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(names ...string) policy.FieldSet {
+		s, err := policy.ParseFields(names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		requester, purpose string
+		fields             policy.FieldSet
+		want               bool
+	}{
+		{"cnaf", "disability-allowance-review", set("health.long_term_condition"), true},
+		{"cnaf", "disability-allowance-review", set("health.*"), true},
+		{"cnaf", "disability-allowance-review", set("tax.reference_income"), false},
+		{"cnaf", "housing-aid-eligibility", set("health.long_term_condition"), false},
+		{"drees", "disability-allowance-review", set("health.long_term_condition"), false},
+		{"dgafp", "sick-leave-management", set("health.long_term_condition"), false}, // its exception releases it
+	} {
+		if got := rs.ConsentUsable(tc.requester, tc.purpose, tc.fields); got != tc.want {
+			t.Errorf("%s %s %v: usable %v, want %v", tc.requester, tc.purpose, tc.fields.Names(), got, tc.want)
+		}
+	}
+}
+
+// A consent's state follows time and use: pending before its start,
+// exhausted when its uses are made, expired at its expiry, its status
+// otherwise.
+func TestConsentStateAt(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := policy.Consent{Start: start, Expiry: start.AddDate(1, 0, 0), MaxUses: 1, Mode: policy.ModeOneTime, Status: policy.ConsentActive}
+	for _, tc := range []struct {
+		at   time.Time
+		uses int
+		want string
+	}{
+		{start.Add(-time.Hour), 0, policy.ConsentPending},
+		{start.Add(time.Hour), 0, policy.ConsentActive},
+		{start.Add(time.Hour), 1, policy.ConsentExhausted},
+		{start.AddDate(1, 0, 0), 0, policy.ConsentExpired},
+	} {
+		if got := c.StateAt(tc.at, tc.uses); got != tc.want {
+			t.Errorf("at %s with %d uses: %s, want %s", tc.at, tc.uses, got, tc.want)
+		}
+	}
+	c.Status = policy.ConsentRevoked
+	if got := c.StateAt(start.Add(time.Hour), 0); got != policy.ConsentRevoked {
+		t.Errorf("revoked: %s", got)
+	}
+}

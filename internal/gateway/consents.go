@@ -85,8 +85,16 @@ func (c *Consents) create(w http.ResponseWriter, r *http.Request) {
 		g.reject(w, r, http.StatusBadRequest, "consent-malformed", "The consent is not valid", detail)
 	}
 	switch {
-	case cons.Prepare() != nil || len(req.Fields) == 0:
-		g.reject(w, r, http.StatusBadRequest, "field-unknown", "Unknown or missing field", "")
+	case len(req.Fields) == 0:
+		g.reject(w, r, http.StatusBadRequest, "field-unknown", "Missing field", "fields: required: the fields the citizen agrees to release, e.g. [\"health.*\"]")
+	case cons.Prepare() != nil:
+		g.reject(w, r, http.StatusBadRequest, "field-unknown", "Unknown field", "fields: "+cons.Prepare().Error()+" (GET /v1/rules lists them)")
+	case !c.Rules.ConsentUsable(cons.Requester, cons.Purpose, cons.FieldSet()):
+		// A consent no rule could use would sit on the citizen's list
+		// looking like a permission that changes nothing.
+		g.reject(w, r, http.StatusBadRequest, "consent-unusable", "No rule would ever use this consent",
+			fmt.Sprintf("no rule lets %s release any of %v for %s with the citizen's consent (GET /v1/rules: each rule's releases say which fields need it)",
+				cons.Requester, req.Fields, cons.Purpose))
 	case !cons.Expiry.After(cons.Start):
 		bad("expiry must be after start")
 	case mode != policy.ModeOneTime && mode != policy.ModePeriodic:
@@ -169,10 +177,42 @@ func (c *Consents) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list := c.Journal.Store().ForCitizen(citizen)
-	if list == nil {
-		list = []*policy.Consent{}
+	out := make([]map[string]any, 0, len(list))
+	now := c.Guard.Now()
+	for _, cons := range list {
+		item, err := c.state(cons, now)
+		if err != nil {
+			writeIndexFailed(w, err)
+			return
+		}
+		out = append(out, item)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"consents": list})
+	writeJSON(w, http.StatusOK, map[string]any{"consents": out})
+}
+
+// state is a consent as its citizen's portal shows it: as given, with the
+// uses the log counts (in its period, for a periodic one), the uses left,
+// and its state now (EXHAUSTED, EXPIRED or PENDING when use or time has
+// changed what it allows).
+func (c *Consents) state(cons *policy.Consent, now time.Time) (map[string]any, error) {
+	var since time.Time
+	if cons.Mode == policy.ModePeriodic && cons.Period > 0 {
+		since = now.Add(-cons.Period)
+	}
+	uses, err := c.Guard.Trail.ConsentUses(cons.Citizen, cons.ID, since)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(cons)
+	if err != nil {
+		return nil, err
+	}
+	var item map[string]any
+	if err := json.Unmarshal(b, &item); err != nil {
+		return nil, err
+	}
+	item["uses"], item["uses_left"], item["state"] = uses, max(cons.MaxUses-uses, 0), cons.StateAt(now, uses)
+	return item, nil
 }
 
 func newConsentID() string {
