@@ -21,7 +21,11 @@ import (
 const (
 	DefaultBatchSize = 1000
 	DefaultPoll      = time.Second
-	maxBackoff       = 5 * time.Second
+	// DefaultGiveUpAfter failed batches in a row, about 15 seconds of
+	// backing off, end a run until idle: an unreachable source is an
+	// error to report, not a job that never ends.
+	DefaultGiveUpAfter = 8
+	maxBackoff         = 5 * time.Second
 )
 
 // Options wire a Runner. Every field without a default is required.
@@ -45,8 +49,12 @@ type Options struct {
 	Checkpoint                *Checkpoint
 	BatchSize                 int
 	Poll                      time.Duration
-	Metrics                   *Metrics
-	Log                       *slog.Logger
+	// GiveUpAfter is how many batches in a row may fail before a run
+	// until idle (a batch job) returns the error instead of retrying:
+	// DefaultGiveUpAfter if zero. A polling run retries for ever.
+	GiveUpAfter int
+	Metrics     *Metrics
+	Log         *slog.Logger
 }
 
 // Stats count what a runner did since it started.
@@ -79,6 +87,9 @@ func NewRunner(o Options) (*Runner, error) {
 	}
 	if o.Poll <= 0 {
 		o.Poll = DefaultPoll
+	}
+	if o.GiveUpAfter <= 0 {
+		o.GiveUpAfter = DefaultGiveUpAfter
 	}
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
@@ -127,12 +138,16 @@ func (r *Runner) Position() Position { return r.pos }
 // a retried batch is recognisable downstream.
 func (r *Runner) Run(ctx context.Context, untilIdle bool) error {
 	backoff := 100 * time.Millisecond
+	failed := 0
 	for {
 		n, err := r.Step(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
+		case err != nil && untilIdle && failed+1 >= r.o.GiveUpAfter:
+			return fmt.Errorf("%d batches in a row failed, giving up: %w", failed+1, err)
 		case err != nil:
+			failed++
 			r.o.Log.Warn("batch failed; retrying from the checkpoint", "err", err, "retry_in", backoff)
 			if !sleep(ctx, backoff) {
 				return ctx.Err()
@@ -146,7 +161,7 @@ func (r *Runner) Run(ctx context.Context, untilIdle bool) error {
 				return ctx.Err()
 			}
 		}
-		backoff = 100 * time.Millisecond
+		backoff, failed = 100*time.Millisecond, 0
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -227,5 +228,48 @@ func TestRunnerResumesInsideAFile(t *testing.T) {
 	}
 	if len(byID) != len(validRows) {
 		t.Fatalf("%d distinct records, want %d", len(byID), len(validRows))
+	}
+}
+
+// unreachable is a source whose system does not answer.
+type unreachable struct{ reads int }
+
+func (u *unreachable) Read(context.Context, connectors.Position, int) ([]connectors.Row, connectors.Position, error) {
+	u.reads++
+	return nil, "", errors.New("dial tcp 10.0.0.1:5432: connection refused")
+}
+func (u *unreachable) Commit(context.Context, connectors.Position) error { return nil }
+func (u *unreachable) Reread(context.Context, string) (connectors.Row, error) {
+	return connectors.Row{}, errors.New("unreachable")
+}
+func (u *unreachable) Close() error { return nil }
+
+// A batch job (until idle) whose source does not answer ends with the
+// source's error after a few attempts, instead of retrying for ever; a
+// polling connector keeps retrying until it is stopped.
+func TestRunUntilIdleGivesUpOnAnUnreachableSource(t *testing.T) {
+	w := setup(t)
+	kr := pseudo.NewFileKeyring(filepath.Join(t.TempDir(), "pseudo"))
+	kr.Ensure(pseudo.KeyNames(domains.Names())...)
+	tw := trusttest.New(t, []trust.MemberSpec{{ID: "cnaf", Name: "CNAF", Roles: []string{"publisher:finance"}}})
+	wr := w.client.NewWriter(nil)
+	t.Cleanup(func() { wr.Close() })
+	src := &unreachable{}
+	r, err := connectors.NewRunner(connectors.Options{
+		Member: "cnaf", Domain: "finance", Subject: "passerelle.finance.payment.v1-value", Source: src, Mapping: finance.Mapping{},
+		Pseudo: pseudo.New(kr), Codec: w.codec, Sealer: seal.NewSealer(tw.Signer(t, "cnaf")), Writer: wr, Partitions: 3, DLQPartitions: 3,
+		Checkpoint: connectors.NewCheckpoint(filepath.Join(t.TempDir(), "cp.json")), GiveUpAfter: 3,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.Run(context.Background(), true)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") || src.reads != 3 {
+		t.Fatalf("until idle: %v after %d reads, want the source's error after 3", err, src.reads)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := r.Run(ctx, false); !errors.Is(err, context.DeadlineExceeded) || src.reads <= 6 {
+		t.Fatalf("polling: %v after %d reads, want retries until stopped", err, src.reads)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -110,7 +111,9 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 	rep, err := audit.Verify(ctx, client, store, audit.TrailOptions{Topic: *topic, Origin: *origin, Anchors: anchors})
 	if err != nil {
 		if audit.IsFinding(err) {
-			fmt.Fprintf(e.stdout, "%s: NOT VERIFIED: the first finding follows %d events\n", *topic, rep.Events)
+			// The finding is the command's result: on stdout, with it.
+			fmt.Fprintf(e.stdout, "%s: NOT VERIFIED: after %d good events: %v\n", *topic, rep.Events, err)
+			return errNotVerified
 		}
 		return err
 	}
@@ -134,6 +137,10 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 	}
 	return nil
 }
+
+// errNotVerified ends a verify whose finding it printed: exit 1, and a
+// one-line reason on stderr.
+var errNotVerified = errors.New("the audit log did not verify: the finding is printed above")
 
 // stringList is a repeatable flag.
 type stringList []string
@@ -197,8 +204,15 @@ func gatewayFlags(e *env, name, synopsis string) (*flag.FlagSet, *gatewayClient)
 func auditTrace(ctx context.Context, e *env, args []string) error {
 	fs, g := gatewayFlags(e, "audit trace", "audit trace [--gateway URL] [--data DIR] [--member ID] [--nir NIR] [--requester ID] [--purpose P] [--kind K] [--from RFC3339] [--to RFC3339] [--json]")
 	q := map[string]*string{}
-	for _, name := range []string{"nir", "requester", "purpose", "kind", "from", "to"} {
-		q[name] = fs.String(name, "", "only events with this "+name)
+	for _, f := range []struct{ name, usage string }{
+		{"nir", "only events about this citizen (the NIR; the gateway matches its audit pseudonym)"},
+		{"requester", "only events of this member's requests"},
+		{"purpose", "only events of this purpose"},
+		{"kind", "only events of this kind: view, consent, refusal, trace, access-log, consent-list, proof"},
+		{"from", "only events at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z)"},
+		{"to", "only events before this time (RFC 3339)"},
+	} {
+		q[f.name] = fs.String(f.name, "", f.usage)
 	}
 	asJSON := fs.Bool("json", false, "print the events as JSON lines")
 	if err := parseFlags(fs, args); err != nil {

@@ -35,12 +35,16 @@ func auditCheckpoint(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *witness != "" {
-		if err := witnessCheck(ctx, g, *witness, cp, store.Current()); err != nil {
+		said, err := witnessCheck(ctx, g, *witness, cp, store.Current())
+		if err != nil {
 			return err
 		}
 		if err := os.WriteFile(*witness, signed, 0o644); err != nil {
 			return err
 		}
+		// What the witness found goes with the checkpoint, on stderr:
+		// stdout stays the signed note, for a file or a pipe.
+		fmt.Fprintln(e.stderr, said)
 	}
 	_, err = e.stdout.Write(signed)
 	return err
@@ -48,36 +52,37 @@ func auditCheckpoint(ctx context.Context, e *env, args []string) error {
 
 // witnessCheck proves, with the gateway's consistency proof, that cp
 // extends the checkpoint kept in file: the log was only appended to.
-func witnessCheck(ctx context.Context, g *gatewayClient, file string, cp audit.Checkpoint, reg *trust.Registry) error {
+// It says what it found.
+func witnessCheck(ctx context.Context, g *gatewayClient, file string, cp audit.Checkpoint, reg *trust.Registry) (string, error) {
 	old, err := os.ReadFile(file)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return fmt.Sprintf("witness: first checkpoint kept in %s (%d events); the next run checks that the log extends it", file, cp.Size), nil
 	} else if err != nil {
-		return err
+		return "", err
 	}
 	prev, _, err := audit.OpenGatewayCheckpoint(old, reg)
 	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+		return "", fmt.Errorf("%s: %w", file, err)
 	}
 	switch {
 	case prev.Origin != cp.Origin:
-		return fmt.Errorf("checkpoint of %s, the witness file holds one of %s", cp.Origin, prev.Origin)
+		return "", fmt.Errorf("checkpoint of %s, the witness file holds one of %s", cp.Origin, prev.Origin)
 	case cp.Size < prev.Size:
-		return fmt.Errorf("%w: the gateway signs %d events, %d were signed before: the log was cut", audit.ErrDropped, cp.Size, prev.Size)
+		return "", fmt.Errorf("%w: the gateway signs %d events, %d were signed before: the log was cut", audit.ErrDropped, cp.Size, prev.Size)
 	case cp.Size == prev.Size:
 		if cp.Root != prev.Root {
-			return fmt.Errorf("%w: two roots for %d events", audit.ErrRootMismatch, cp.Size)
+			return "", fmt.Errorf("%w: two roots for %d events", audit.ErrRootMismatch, cp.Size)
 		}
-		return nil
+		return fmt.Sprintf("witness: the same %d events as the checkpoint kept in %s", cp.Size, file), nil
 	}
 	_, proof, err := g.proof(ctx, url.Values{"from": {fmt.Sprint(prev.Size)}, "size": {fmt.Sprint(cp.Size)}})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := tlog.CheckTree(proof, cp.Size, cp.Root, prev.Size, prev.Root); err != nil {
-		return fmt.Errorf("%w: the log of %d events does not extend the one of %d seen before: %w", audit.ErrRootMismatch, cp.Size, prev.Size, err)
+		return "", fmt.Errorf("%w: the log of %d events does not extend the one of %d seen before: %w", audit.ErrRootMismatch, cp.Size, prev.Size, err)
 	}
-	return nil
+	return fmt.Sprintf("witness: the log of %d events extends the %d kept in %s (consistency proof checked)", cp.Size, prev.Size, file), nil
 }
 
 func auditProve(ctx context.Context, e *env, args []string) error {

@@ -115,34 +115,34 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	var progress sync.WaitGroup
 	err = serve(ctx, f.listen, gw.Handler, func(addr net.Addr) {
 		base := "http://" + addr.String()
+		self := selfCommand()
 		fmt.Fprintf(e.stdout, `Passerelle demo is running.
-  Kafka brokers:  %s (%d topics, e.g. %s)
-  Gateway:        %s
-  Data:           %s
+  Kafka brokers:  %[1]s (%[2]d topics, e.g. %[3]s)
+  Gateway:        %[4]s
+  Data:           %[5]s
 
-Ask for a citizen's view as the benefits payer checking housing aid:
-  TOKEN=$(go run ./cmd/passerelle token --data %s --member cnaf)
-  curl -s -H "Authorization: Bearer $TOKEN" '%s/v1/citizens/%s/view?purpose=housing-aid-eligibility&fields=tax.reference_income,tax.shares,civilstatus.birth_date'
+Ask for a citizen's view as the benefits payer checking housing aid. A
+request token works once and for five minutes, so each request mints its own:
+  curl -s -H "Authorization: Bearer $(%[6]s token --data %[5]s --member cnaf)" '%[4]s/v1/citizens/%[7]s/view?purpose=housing-aid-eligibility&fields=tax.reference_income,tax.shares,civilstatus.birth_date'
 
 See who accessed that citizen's data, as the data-protection authority, and
 check that the audit log was not altered:
-  go run ./cmd/passerelle audit trace --data %s --gateway %s --nir %s
-  go run ./cmd/passerelle audit verify --data %s --brokers %s
+  %[6]s audit trace --data %[5]s --gateway %[4]s --nir %[7]s
+  %[6]s audit verify --data %[5]s --brokers %[1]s
 
 Also:
-  curl -s %s/readyz
-  curl -s %s/metrics | grep passerelle_
-  curl -s %s/registry/subjects
-  curl -s %s/v1/members
-  curl -s %s/v1/rules
-  kcat -b %s -L
+  curl -s %[4]s/readyz
+  curl -s %[4]s/metrics | grep passerelle_
+  curl -s %[4]s/registry/subjects
+  curl -s %[4]s/v1/members
+  curl -s %[4]s/v1/rules
+  kcat -b %[8]s -L
 
 Stop with Ctrl-C.
 
-`, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, f.data, base, pop.Example,
-			f.data, base, pop.Example, f.data, strings.Join(brokers, ","), base, base, base, base, base, brokers[0])
+`, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, self, pop.Example, brokers[0])
 
-		progress.Go(func() { showProgress(pctx, e.stdout, isTerminal(e.stdout), conns, rows) })
+		progress.Go(func() { showProgress(pctx, e.stdout, isTerminal(e.stdout), conns, rows, brokers[0]) })
 	})
 	stopProgress()
 	progress.Wait()
@@ -151,6 +151,18 @@ Stop with Ctrl-C.
 	err = errors.Join(err, stopParts(ctx, parts))
 	log.Info("stopped")
 	return err
+}
+
+// selfCommand is how to run this binary again from where it was started,
+// for the commands the demo prints: its path as invoked (bin/passerelle,
+// or passerelle from the PATH), or `go run ./cmd/passerelle` when `go run`
+// built it in a temporary directory.
+func selfCommand() string {
+	self := os.Args[0]
+	if strings.Contains(self, "go-build") {
+		return "go run ./cmd/passerelle"
+	}
+	return self
 }
 
 func isTerminal(w io.Writer) bool {

@@ -134,7 +134,7 @@ func connectorPart(domain string) string { return "connector/" + domain }
 
 // showProgress prints the connectors' counts until they stop moving: on a
 // terminal a bar redrawn in place, otherwise a line per second.
-func showProgress(ctx context.Context, w io.Writer, tty bool, cs []*connect.Connector, total int64) {
+func showProgress(ctx context.Context, w io.Writer, tty bool, cs []*connect.Connector, total int64, brokerHint string) {
 	var last connectors.Stats
 	for still := 0; still < 3; {
 		select {
@@ -168,6 +168,12 @@ func showProgress(ctx context.Context, w io.Writer, tty bool, cs []*connect.Conn
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w, "Connectors caught up; they keep polling their sources.")
+	if last.Rejected > 0 {
+		// The synthetic sources carry defects on purpose (passerelle
+		// synth --defects): a user should not take them for a failure.
+		fmt.Fprintf(w, "The %d rejected rows are the synthetic sources' deliberate defects (about 1%%: bad NIRs, dates, amounts...);\n"+
+			"each is on its domain's dead-letter topic with its reason: kcat -b %s -C -t passerelle.dlq.tax -e\n", last.Rejected, brokerHint)
+	}
 }
 
 // bar draws done out of total; after a restart the connectors resume from

@@ -70,7 +70,7 @@ func TestDemoServesHealthAndMetricsAndStopsCleanly(t *testing.T) {
 	}()
 	brokers := out.waitFor(t, regexp.MustCompile(`Kafka brokers:\s+(\S+)`))[1]
 	base := out.waitFor(t, regexp.MustCompile(`Gateway:\s+(http://\S+)`))[1]
-	example := out.waitFor(t, regexp.MustCompile(`curl -s -H "Authorization: Bearer \$TOKEN" '(\S+)'`))[1]
+	example := out.waitFor(t, regexp.MustCompile(`curl -s -H "Authorization: Bearer \$\([^)]*\)" '(\S+)'`))[1]
 	out.waitFor(t, regexp.MustCompile(`Connectors caught up`))
 
 	// The example request the demo prints works as printed.

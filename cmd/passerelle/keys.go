@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -19,6 +20,12 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 )
+
+// keysVerbs are the verbs' synopses, after --data DIR.
+var keysVerbs = map[string]string{
+	"gen": "--member ID [--alg EdDSA|ES256]", "rotate": "--member ID [--alg EdDSA|ES256]", "jwks": "--member ID",
+	"pseudo": "", "publish": "[--members FILE]",
+}
 
 const keysUsage = `usage: passerelle keys <verb> --data DIR [flags]
 
@@ -39,11 +46,24 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	verb := args[0]
-	fs := newFlags(e, "keys "+verb, "keys "+verb+" --data DIR [flags]")
-	data := fs.String("data", ".passerelle-demo", "data directory")
-	member := fs.String("member", "", "member id")
-	alg := fs.String("alg", seal.EdDSA, "signature algorithm: EdDSA or ES256")
-	members := fs.String("members", "", "member specs file (publish)")
+	synopsis, ok := keysVerbs[verb]
+	if !ok {
+		fmt.Fprintf(e.stderr, "unknown keys verb %q\n%s\n", verb, keysUsage)
+		return errUsage
+	}
+	// Each verb shows the flags it takes, and only those.
+	fs := newFlags(e, "keys "+verb, strings.TrimSpace("keys "+verb+" [--data DIR] "+synopsis))
+	data := fs.String("data", ".passerelle-demo", "data directory holding the keys and the member registry")
+	var member, alg, members *string
+	if verb == "gen" || verb == "rotate" || verb == "jwks" {
+		member = fs.String("member", "", "member id (required)")
+	}
+	if verb == "gen" || verb == "rotate" {
+		alg = fs.String("alg", seal.EdDSA, "signature algorithm: EdDSA or ES256")
+	}
+	if verb == "publish" {
+		members = fs.String("members", "", "member specs file (default DIR/trust/members.src.yaml)")
+	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -99,9 +119,6 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "member registry serial %d signed: %s\n", serial, d.MembersDoc())
-	default:
-		fmt.Fprintf(e.stderr, "unknown verb %q\n%s\n", verb, keysUsage)
-		return errUsage
 	}
 	return nil
 }

@@ -50,7 +50,7 @@ func TestGatewayStopsCleanlyOnSIGTERM(t *testing.T) {
 				return []string{"demo", "--citizens", "50", "--data", data, "--listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0"}, data, nil
 			},
 			func(t *testing.T, out *lines) string {
-				url := out.waitFor(t, regexp.MustCompile(`curl -s -H "Authorization: Bearer \$TOKEN" '(\S+)'`))[1]
+				url := out.waitFor(t, regexp.MustCompile(`curl -s -H "Authorization: Bearer \$\([^)]*\)" '(\S+)'`))[1]
 				out.waitFor(t, regexp.MustCompile(`Connectors caught up`))
 				return url
 			}},

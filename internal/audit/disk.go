@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
@@ -158,6 +159,9 @@ func OpenTrail(registry *trust.Store, path string, o TrailOptions) (*Trail, erro
 func openTrail(registry *trust.Store, path string, o TrailOptions) (*Trail, error) {
 	t := NewTrail(registry, o)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, InitialMmapSize: indexMmapSize})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("audit index %s is held by another process (a demo or a gateway on the same data?): stop it, or give this gateway an audit.index of its own: %w", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("audit index %s: %w", path, err)
 	}

@@ -87,9 +87,16 @@ func (s *Store) Reload() (bool, error) {
 	if cur := s.cur.Load(); cur != nil && r.Serial <= cur.Serial {
 		return false, fmt.Errorf("%w: serial %d, in use %d", ErrRollback, r.Serial, cur.Serial)
 	}
+	first := s.cur.Load() == nil
 	s.cur.Store(r)
 	s.digest = digest
-	s.log.Info("member registry installed", "serial", r.Serial, "members", len(r.members))
+	// The registry a command starts with is no news; a new one while it
+	// runs (a member revoked, a key rotated) is.
+	level := slog.LevelInfo
+	if first {
+		level = slog.LevelDebug
+	}
+	s.log.Log(context.Background(), level, "member registry installed", "serial", r.Serial, "members", len(r.members))
 	return true, nil
 }
 

@@ -13,8 +13,10 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Entry is one verified record: its value exactly as published, where it
@@ -128,7 +130,12 @@ const diskFlushEvery = 8192
 
 // OpenDisk opens (or creates) the index file at path.
 func OpenDisk(path string) (*Disk, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true})
+	// Timeout: a file another process holds is an error to report, not
+	// a wait forever.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true, Timeout: 5 * time.Second})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("view index %s is held by another process (a gateway on the same file?): stop it, or give this gateway an index of its own: %w", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("view index %s: %w", path, err)
 	}

@@ -1,9 +1,13 @@
 package view
 
 import (
+	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -85,5 +89,36 @@ func TestHeadOrder(t *testing.T) {
 		if got := tc.a.Order(tc.b); got != tc.want {
 			t.Errorf("%+v vs %+v: %d, want %d", tc.a, tc.b, got, tc.want)
 		}
+	}
+}
+
+// A file another process holds is refused within seconds, saying so, not
+// waited on forever.
+func TestDiskHeldElsewhereIsSaid(t *testing.T) {
+	if os.Getenv("PASSERELLE_HOLD_INDEX") != "" {
+		d, err := OpenDisk(os.Getenv("PASSERELLE_HOLD_INDEX"))
+		if err != nil {
+			os.Exit(3)
+		}
+		defer d.Close()
+		os.Stdout.WriteString("held\n")
+		time.Sleep(time.Minute)
+		return
+	}
+	path := filepath.Join(t.TempDir(), "view.db")
+	child := exec.Command(os.Args[0], "-test.run=^TestDiskHeldElsewhereIsSaid$")
+	child.Env = append(os.Environ(), "PASSERELLE_HOLD_INDEX="+path)
+	out, _ := child.StdoutPipe()
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { child.Process.Kill(); child.Wait() }()
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "held\n" {
+		t.Fatalf("the holder did not start: %q %v", buf, err)
+	}
+	_, err := OpenDisk(path)
+	if err == nil || !strings.Contains(err.Error(), "held by another process") {
+		t.Fatalf("got %v, want it said that another process holds the file", err)
 	}
 }
