@@ -33,7 +33,7 @@ func limitsOnALog(t *testing.T) *Limits {
 		t.Fatal(err)
 	}
 	trail := audit.NewTrail(w.Store(t), audit.TrailOptions{Topic: topic, KeepEvents: true})
-	go trail.Follow(ctx, client, nil)
+	bustest.Follow(t, ctx, func(ctx context.Context) { trail.Follow(ctx, client, nil) })
 	select {
 	case <-trail.Ready():
 	case <-time.After(time.Minute):

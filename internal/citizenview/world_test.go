@@ -105,7 +105,7 @@ func newWorld(t *testing.T) *world {
 	}
 	store := tw.Store(t)
 	ix := view.New(view.NewMemory(), codec, store, nil, nil)
-	go ix.Run(ctx, client)
+	bustest.Follow(t, ctx, func(ctx context.Context) { ix.Run(ctx, client) })
 	wait(t, "the view", ix.Ready())
 	rules, err := policy.Load(policy.Default, ".")
 	if err != nil {
@@ -151,7 +151,7 @@ func (w *world) trail(t *testing.T, ctx context.Context) *audit.Trail {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { trail.Close() })
-	go trail.Follow(ctx, w.client, nil)
+	bustest.Follow(t, ctx, func(ctx context.Context) { trail.Follow(ctx, w.client, nil) })
 	wait(t, "the audit trail", trail.Ready())
 	return trail
 }

@@ -555,7 +555,7 @@ func TestNoViewBeforeTheIndexCaughtUp(t *testing.T) {
 	if code, _ := call(t, srv, "", "GET", "/readyz", nil); code != 503 {
 		t.Fatalf("readyz before the index caught up: %d", code)
 	}
-	go ix.Run(f.ctx, f.client)
+	bustest.Follow(t, f.ctx, func(ctx context.Context) { ix.Run(ctx, f.client) })
 	waitFor(t, "the index", func() bool {
 		select {
 		case <-ix.Ready():

@@ -64,7 +64,7 @@ func consentLifecycle(t *testing.T, f *fixture) {
 	fresh := consent.NewJournal(consent.NewMemory(), nil, seal.NewSealer(f.world.Signer(t, "passerelle-gateway")), f.world.Store(t), nil, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go fresh.Follow(ctx, f.client)
+	bustest.Follow(t, ctx, func(ctx context.Context) { fresh.Follow(ctx, f.client) })
 	deadline := time.Now().Add(10 * time.Second)
 	for fresh.Ready() != nil && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)

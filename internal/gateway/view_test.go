@@ -113,7 +113,7 @@ func startAudit(t testing.TB, ctx context.Context, client *bus.Client, signer se
 	}
 	go log.Run(context.Background()) // Close stops it
 	t.Cleanup(func() { log.Close(); aw.Close() })
-	go trail.Follow(ctx, client, slog.New(slog.DiscardHandler))
+	bustest.Follow(t, ctx, func(ctx context.Context) { trail.Follow(ctx, client, slog.New(slog.DiscardHandler)) })
 	// A gateway serves once its trail has caught up (readyz says so): the
 	// fair-use counts come from it, and views fail closed until then.
 	select {
@@ -173,7 +173,7 @@ func newFixtureOf(t testing.TB, tg bustest.Target, citizens int, names ...string
 	}
 	store := w.Store(t)
 	ix := view.New(view.NewMemory(), codec, store, nil, nil)
-	go ix.Run(ctx, client)
+	bustest.Follow(t, ctx, func(ctx context.Context) { ix.Run(ctx, client) })
 	select {
 	case <-ix.Ready():
 	case <-time.After(3 * time.Minute): // a shared broker under -race is slow to replay
@@ -190,7 +190,7 @@ func newFixtureOf(t testing.TB, tg bustest.Target, citizens int, names ...string
 	cw := client.NewWriter(nil)
 	t.Cleanup(func() { cw.Close() })
 	f.journal = consent.NewJournal(f.consents, cw, seal.NewSealer(w.Signer(t, "passerelle-gateway")), store, nil, nil)
-	go f.journal.Follow(ctx, client)
+	bustest.Follow(t, ctx, func(ctx context.Context) { f.journal.Follow(ctx, client) })
 	for f.journal.Ready() != nil { // a shared broker may hold earlier runs' consents
 		select {
 		case <-time.After(10 * time.Millisecond):

@@ -98,3 +98,21 @@ func sanitize(s string) string {
 	}
 	return s
 }
+
+// Follow runs fn, a follower of a topic (a view, a trail, a journal),
+// until the test ends: its cleanup cancels fn's context and waits for fn
+// to return, before the broker's own cleanup closes it, so nothing a
+// test started outlives it (goleak checks every package).
+func Follow(t testing.TB, ctx context.Context, fn func(ctx context.Context)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
