@@ -22,6 +22,7 @@ type Broker struct {
 	t     testing.TB
 	env   []string
 	state string
+	ports []int // the broker's and its controller's
 }
 
 // Private starts a broker for the test and stops it, state removed, when the
@@ -33,7 +34,7 @@ func Private(t testing.TB) *Broker {
 	Real(t) // skips or fails as the shared broker's tests do
 	state := t.TempDir()
 	port, ctl := freePort(t), freePort(t)
-	b := &Broker{t: t, state: state, env: append(os.Environ(),
+	b := &Broker{t: t, state: state, ports: []int{port, ctl}, env: append(os.Environ(),
 		"PASSERELLE_STATE="+state, "KAFKA_PORT="+strconv.Itoa(port), "KAFKA_CONTROLLER_PORT="+strconv.Itoa(ctl),
 		"KAFKA_HEAP=-Xms128m -Xmx512m")}
 	b.Target = Target{Name: "private-kafka", Brokers: []string{fmt.Sprintf("127.0.0.1:%d", port)}}
@@ -63,6 +64,20 @@ func (b *Broker) Kill() {
 			break // a zombie of kafka.sh's nohup, reaped by init soon
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	// The leader can be a zombie while the JVM's other threads still tear
+	// down, its sockets with them: Start would find its ports taken.
+	for _, port := range b.ports {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err == nil {
+				ln.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				b.t.Fatalf("port %d still held 30s after the broker was killed: %v", port, err)
+			}
+		}
 	}
 }
 
