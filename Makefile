@@ -8,11 +8,13 @@ GOTESTSUM = $(GO) tool gotestsum --format testname --format-hide-empty-pkg
 
 .PHONY: build demo test test-with-services check fuzz bench bench-audit services-up services-down
 
+# bin/passerelle: the one binary every command in the README runs.
 build:
-	$(GO) build -o bin/passerelle ./cmd/passerelle
+	@deploy/local/build.sh bin/passerelle
 
-demo:
-	$(GO) run ./cmd/passerelle demo
+# The whole system on its embedded default; flags: make demo DEMO_FLAGS="--citizens 1000".
+demo: build
+	bin/passerelle demo $(DEMO_FLAGS)
 
 # Static checks first: they are fast and a failure there wastes no broker start.
 check:
@@ -22,8 +24,9 @@ check:
 	$(GO) run ./cmd/passerelle schema check --dir internal/domains
 	$(GO) run ./cmd/passerelle policy test --dir policy
 
-test: check fuzz
-	deploy/local/with-services.sh $(MAKE) --no-print-directory test-with-services
+# Everything, against the real services; deploy/local/test.sh says how.
+test:
+	@deploy/local/test.sh
 
 # Every fuzz target beyond its seeds, FUZZTIME each (default 5s): `go test`
 # alone only replays the seed corpus.
