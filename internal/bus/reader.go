@@ -216,8 +216,11 @@ func (c *Client) listOffsets(ctx context.Context, req *kafka.ListOffsetsRequest,
 				return resp.Topics[topic], nil
 			}
 		}
+		// A broker thawed from a freeze, or restarting, answers "not
+		// available" for a few seconds on a loaded machine: worth the wait
+		// (about 6 s), not a failure of the caller's request.
 		var kerr kafka.Error
-		retriable := errors.As(err, &kerr) && (kerr.Temporary() || (kerr == kafka.Unknown || kerr == kafka.BrokerNotAvailable) && attempt < 5)
+		retriable := errors.As(err, &kerr) && (kerr.Temporary() || (kerr == kafka.Unknown || kerr == kafka.BrokerNotAvailable) && attempt < 10)
 		if !retriable {
 			return nil, c.classify("list offsets of "+topic, err)
 		}
