@@ -48,10 +48,18 @@ func BenchmarkConnector(b *testing.B) {
 	}
 	defer db.Close()
 	files := b.TempDir()
-	db.ExecContext(ctx, "DROP TABLE IF EXISTS household_assessment, employment")
-	for _, err := range []error{synth.WriteTax(ctx, db, synth.Postgres, p), synth.WriteHR(ctx, db, synth.Postgres, p),
-		synth.WriteCivilStatus(files, p), synth.WriteFinance(files, p), synth.WriteHealth(files, p)} {
-		if err != nil {
+	rows := map[string]int64{}
+	for _, d := range domains.All() {
+		src := d.Synth(p)
+		rows[d.Name] = int64(src.Manifest.Total())
+		if src.Table == nil {
+			if err := src.WriteFiles(files); err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
+		db.ExecContext(ctx, "DROP TABLE IF EXISTS "+src.Table.Name)
+		if err := synth.WriteTable(ctx, db, synth.Postgres, *src.Table); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -61,15 +69,17 @@ func BenchmarkConnector(b *testing.B) {
 
 	for _, tc := range []struct{ domain, mode string }{
 		{"tax", "batch"}, {"tax", "record"}, {"civilstatus", "batch"}, {"hr", "batch"}, {"finance", "batch"}, {"health", "batch"},
+		{"pensions", "batch"},
 	} {
 		b.Run(tc.domain+"/"+tc.mode, func(b *testing.B) {
-			rows := int64(p.Manifest[synth.Domain(tc.domain)].Total())
+			rows := rows[tc.domain]
+			d, _ := domains.ByName(tc.domain)
 			for i := 0; b.Loop(); i++ {
 				// Each run starts from a fresh checkpoint; file drops are
 				// copied back into an inbox of their own.
 				state := b.TempDir()
 				src := fmt.Sprintf("dsn: %q\n  driver: pgx", pg)
-				if tc.domain != "tax" && tc.domain != "hr" {
+				if !d.Source.SQL() {
 					dir := b.TempDir()
 					if out, err := exec.Command("cp", "-r", filepath.Join(files, tc.domain, "inbox"), dir).CombinedOutput(); err != nil {
 						b.Fatalf("%v %s", err, out)

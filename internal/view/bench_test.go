@@ -2,7 +2,6 @@ package view_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,8 +27,8 @@ import (
 	"github.com/passerelle-bus/passerelle/schemas"
 )
 
-// BenchmarkIndexBuild rebuilds the view of a population published by the
-// five connectors into the real broker (PASSERELLE_BENCH_CITIZENS, default
+// BenchmarkIndexBuild rebuilds the view of a population published by every
+// domain's connector into the real broker (PASSERELLE_BENCH_CITIZENS, default
 // 100,000), into memory and into a bbolt file, and reports records/s and
 // the index's size. Run with -benchtime 1x.
 func BenchmarkIndexBuild(b *testing.B) {
@@ -52,28 +51,14 @@ func BenchmarkIndexBuild(b *testing.B) {
 	pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(domains.Names())...)
 	p := synth.Generate(n, 3, synth.Options{DefectRate: synth.NoDefects})
 	files := b.TempDir()
-	for _, d := range []string{"tax", "hr"} {
-		db, _ := sql.Open("sqlite", filepath.Join(files, d+".sqlite"))
-		write := map[string]func(context.Context, *sql.DB, synth.Dialect, *synth.Population) error{"tax": synth.WriteTax, "hr": synth.WriteHR}[d]
-		if err := write(ctx, db, synth.SQLite, p); err != nil {
-			b.Fatal(err)
-		}
-		db.Close()
-	}
-	for _, write := range []func(string, *synth.Population) error{synth.WriteCivilStatus, synth.WriteFinance, synth.WriteHealth} {
-		if err := write(files, p); err != nil {
-			b.Fatal(err)
-		}
-	}
 	cat, _ := domains.Catalog()
 	codec := schemas.NewCodec(cat)
-	for _, d := range domains.Names() {
-		cfg := connect.Config{Member: members[d], Domain: d, Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers}, BatchSize: 2000}
-		if d == "tax" || d == "hr" {
-			cfg.Source = connect.SourceConfig{Driver: "sqlite", DSN: filepath.Join(files, d+".sqlite")}
-		} else {
-			cfg.Source = connect.SourceConfig{Dir: filepath.Join(files, d)}
+	for _, d := range domains.All() {
+		if err := connect.WriteSynthetic(ctx, d, d.Synth(p), files); err != nil {
+			b.Fatal(err)
 		}
+		cfg := connect.Config{Member: members[d.Name], Domain: d.Name, Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers},
+			BatchSize: 2000, Source: connect.SyntheticSource(d, files)}
 		c, err := connect.Open(ctx, cfg, connect.Deps{Bus: client, Codec: codec})
 		if err != nil {
 			b.Fatal(err)
