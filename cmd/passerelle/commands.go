@@ -86,6 +86,8 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'passerelle <command> --help' for a command's flags.")
+	fmt.Fprintln(w, "Exit codes: 0 success, 1 failure (a one-line reason on stderr), 2 usage error.")
+	fmt.Fprintln(w, "Results go to stdout, diagnostics and logs to stderr.")
 }
 
 // newFlags returns a flag set whose parse errors are usage errors.

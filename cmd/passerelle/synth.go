@@ -28,7 +28,7 @@ func runSynth(ctx context.Context, e *env, args []string) error {
 	out := fs.String("out", DefaultSourcesDir, "directory of the source systems")
 	list := fs.Bool("list", false, "print the citizens' NIRs, one a line, and write nothing")
 	defects := fs.Float64("defects", synth.DefaultDefectRate, fmt.Sprintf("share of each source's rows that are defective, 0 to %g", synth.MaxDefectRate))
-	pgURL := fs.String("pg-url", "", "write the tax and hr tables into this PostgreSQL database instead of SQLite files")
+	pgURL := fs.String("pg-url", "", "write every SQL source's table (tax, hr, pensions...) into this PostgreSQL database instead of SQLite files")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

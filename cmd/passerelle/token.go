@@ -13,7 +13,7 @@ import (
 const DefaultGatewayID = "passerelle-gateway"
 
 func runToken(_ context.Context, e *env, args []string) error {
-	fs := newFlags(e, "token", "token --data DIR --member ID [--audience ID] [--ttl 5m]")
+	fs := newFlags(e, "token", "token [--data DIR] --member ID [--audience ID] [--ttl 5m]\n\nA request token works once (a replay is refused) and for at most five minutes:\nmint one per request, e.g. curl -H \"Authorization: Bearer $(passerelle token --member cnaf)\" ...")
 	data := fs.String("data", ".passerelle-demo", "data directory holding the member's key")
 	member := fs.String("member", "", "member id (required)")
 	aud := fs.String("audience", DefaultGatewayID, "gateway id the token is for")
