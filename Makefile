@@ -6,7 +6,7 @@ GOTEST_FLAGS ?= -race -shuffle=on -count=1 -timeout 40m
 # log shows which ran against the real broker and which were skipped, and why.
 GOTESTSUM = $(GO) tool gotestsum --format testname --format-hide-empty-pkg
 
-.PHONY: build demo test test-with-services check fuzz bench bench-audit services-up services-down
+.PHONY: build demo test test-with-services test-without-vault test-vault check fuzz bench bench-audit services-up services-down
 
 # bin/passerelle: the one binary every command in the README runs.
 build:
@@ -33,12 +33,21 @@ test:
 fuzz:
 	deploy/local/fuzz.sh
 
+# The packages whose tests need Vault; make test runs every other one while
+# Vault builds, then these.
+VAULT_PKGS = ./internal/pseudo/ ./internal/seal/ ./internal/transit/
+
 # Run by `make test` once the services are up. The race detector slows the
 # end-to-end runs tenfold, so they run small under -race and again at full
 # size (100,000 citizens) without it.
-test-with-services:
-	$(GOTESTSUM) -- $(GOTEST_FLAGS) ./...
+test-with-services: test-without-vault test-vault
+
+test-without-vault:
+	$(GOTESTSUM) -- $(GOTEST_FLAGS) $$($(GO) list ./... | grep -v -e /internal/pseudo -e /internal/seal -e /internal/transit)
 	$(GOTESTSUM) -- -count=1 -timeout 20m -run 'EndToEnd|Crash' ./internal/connect/
+
+test-vault:
+	$(GOTESTSUM) -- $(GOTEST_FLAGS) $(VAULT_PKGS)
 
 bench:
 	deploy/local/with-services.sh $(GO) test -run '^$$' -bench . -benchmem -benchtime $${BENCHTIME:-1s} ./...
