@@ -23,7 +23,7 @@ step "static checks"
 step "every fuzz target beyond its seeds"
 "$here/heartbeat.sh" "make fuzz" "$make" --no-print-directory fuzz
 step "every test that needs no Vault, against Kafka and PostgreSQL, while Vault builds"
-SERVICES="kafka postgres" "$here/heartbeat.sh" "make test" "$here/with-services.sh" "$make" --no-print-directory test-without-vault
+SERVICES="kafka postgres" "$here/heartbeat.sh" "tests" "$here/with-services.sh" "$make" --no-print-directory test-without-vault
 step "waiting for the Vault build, if it is still going"
 if ! wait "$vault_build"; then
   echo "make test: the Vault build failed (see above)" >&2
@@ -31,5 +31,5 @@ if ! wait "$vault_build"; then
 fi
 trap - EXIT
 step "the tests that need Vault"
-SERVICES=vault "$here/heartbeat.sh" "make test (vault)" "$here/with-services.sh" "$make" --no-print-directory test-vault
+SERVICES=vault "$here/heartbeat.sh" "tests that need Vault" "$here/with-services.sh" "$make" --no-print-directory test-vault
 step "done"
