@@ -21,7 +21,23 @@ n=$(wc -l <<<"$targets")
 echo "fuzz.sh: $n targets, $fuzztime each" >&2
 while read -r dir target; do
   echo "fuzz.sh: $dir $target" >&2
+  corpus="$dir/testdata/fuzz/$target"
+  before=$(ls "$corpus" 2>/dev/null | sort || true)
   if ! out=$("$go" test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$dir" 2>&1); then
+    after=$(ls "$corpus" 2>/dev/null | sort || true)
+    # Go's coordinator can fail a target with a bare "context deadline
+    # exceeded" when -fuzztime ends while a starved worker is mid-call: it
+    # found nothing and wrote nothing. That is told apart from a finding by
+    # the absence of a new crasher and of any other failure line, and the
+    # seeds are replayed to be sure.
+    if [[ "$before" == "$after" ]] &&
+      ! grep -v -e '^fuzz: ' -e '^--- FAIL: ' -e '^    context deadline exceeded$' \
+        -e '^FAIL' -e '^exit status' <<<"$out" | grep -q . &&
+      grep -q '^    context deadline exceeded$' <<<"$out" &&
+      "$go" test -run "^${target}\$" "$dir" >/dev/null 2>&1; then
+      echo "fuzz.sh: $dir $target: Go's fuzzing deadline race, no crasher written, seeds pass" >&2
+      continue
+    fi
     echo "$out" | tail -n 40 >&2
     echo "fuzz.sh: $dir $target failed; rerun: $go test -run '^\$' -fuzz '^${target}\$' $dir" >&2
     exit 1
