@@ -49,6 +49,7 @@ var load = sync.OnceValue(func() registry {
 		if err := d.Validate(); err != nil {
 			panic(err)
 		}
+		d.Prepare()
 		if _, dup := r.byName[d.Name]; dup {
 			panic(fmt.Sprintf("domains: %q registered twice", d.Name))
 		}
