@@ -46,6 +46,9 @@ type Domain struct {
 	// Fields are the domain's fields of the citizen view, in their
 	// published order: add at the end.
 	Fields []Field
+	// Breakdowns are the categories a statistic may group the domain's
+	// records by (its own and derived ones: an age band, a département).
+	Breakdowns []Breakdown
 	// Ages says whether a record describes a period or an event (a tax
 	// year, a payment), which a purpose's max_age bounds, rather than a
 	// present state however old its start.
@@ -105,6 +108,16 @@ func (d *Domain) Field(name string) (Field, bool) {
 		}
 	}
 	return Field{}, false
+}
+
+// Breakdown returns the domain's breakdown called name ("age_band").
+func (d *Domain) Breakdown(name string) (*Breakdown, bool) {
+	for i := range d.Breakdowns {
+		if d.Breakdowns[i].Name == name {
+			return &d.Breakdowns[i], true
+		}
+	}
+	return nil, false
 }
 
 // Decode reads a value of the domain's topic (Confluent wire format) into
@@ -202,6 +215,17 @@ func (d *Domain) Validate() error {
 			errs = append(errs, fmt.Errorf("domain %s: fields[%d]: %q listed twice", d.Name, i, f.Name))
 		}
 		seen[f.Name] = true
+	}
+	names := map[string]bool{}
+	for i := range d.Breakdowns {
+		b := &d.Breakdowns[i]
+		if err := b.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("domain %s: breakdowns[%d]: %w", d.Name, i, err))
+		}
+		if names[b.Name] {
+			errs = append(errs, fmt.Errorf("domain %s: breakdowns[%d]: %q listed twice", d.Name, i, b.Name))
+		}
+		names[b.Name] = true
 	}
 	return errors.Join(errs...)
 }

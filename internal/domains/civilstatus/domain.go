@@ -19,13 +19,14 @@ var schemaFiles embed.FS
 func Domain() *domain.Domain {
 	return &domain.Domain{
 		Name: "civilstatus", Entity: "person",
-		Doc:       "A person as the civil-status registry knows them: the latest state after births, marriages, deaths and address changes.",
-		Publisher: domain.Member{ID: "insee", Name: "INSEE — Répertoire national d'identification des personnes physiques"},
-		Schemas:   schemaFiles,
-		Record:    domain.RecordOf(func(p *Person) *schemas.Meta { return &p.Meta }),
-		Fields:    fields(),
-		Mapping:   Mapping{},
-		Source:    domain.Source{Files: &domain.FileDrop{Pattern: "*.jsonl", Parser: Layout}},
+		Doc:        "A person as the civil-status registry knows them: the latest state after births, marriages, deaths and address changes.",
+		Publisher:  domain.Member{ID: "insee", Name: "INSEE — Répertoire national d'identification des personnes physiques"},
+		Schemas:    schemaFiles,
+		Record:     domain.RecordOf(func(p *Person) *schemas.Meta { return &p.Meta }),
+		Fields:     fields(),
+		Breakdowns: breakdowns(),
+		Mapping:    Mapping{},
+		Source:     domain.Source{Files: &domain.FileDrop{Pattern: "*.jsonl", Parser: Layout}},
 		Synth: func(p *synth.Population) synth.Source {
 			return synth.Source{Manifest: p.Manifest[synth.DomainCivilStatus],
 				WriteFiles: func(dir string) error { return synth.WriteCivilStatus(dir, p) }}

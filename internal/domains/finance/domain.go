@@ -17,14 +17,15 @@ var schemaFiles embed.FS
 func Domain() *domain.Domain {
 	return &domain.Domain{
 		Name: "finance", Entity: "payment",
-		Doc:       "The latest benefit payment made to a citizen by the benefits payer.",
-		Publisher: domain.Member{ID: "cnaf", Name: "Caisse nationale des allocations familiales"},
-		Schemas:   schemaFiles,
-		Record:    domain.RecordOf(func(p *Payment) *schemas.Meta { return &p.Meta }),
-		Fields:    fields(),
-		Ages:      true, // a payment is for one month
-		Mapping:   Mapping{},
-		Source:    domain.Source{Files: &domain.FileDrop{Pattern: "*.csv", Parser: Layout}},
+		Doc:        "The latest benefit payment made to a citizen by the benefits payer.",
+		Publisher:  domain.Member{ID: "cnaf", Name: "Caisse nationale des allocations familiales"},
+		Schemas:    schemaFiles,
+		Record:     domain.RecordOf(func(p *Payment) *schemas.Meta { return &p.Meta }),
+		Fields:     fields(),
+		Breakdowns: breakdowns(),
+		Ages:       true, // a payment is for one month
+		Mapping:    Mapping{},
+		Source:     domain.Source{Files: &domain.FileDrop{Pattern: "*.csv", Parser: Layout}},
 		Synth: func(p *synth.Population) synth.Source {
 			return synth.Source{Manifest: p.Manifest[synth.DomainFinance],
 				WriteFiles: func(dir string) error { return synth.WriteFinance(dir, p) }}

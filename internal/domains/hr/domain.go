@@ -18,13 +18,14 @@ var schemaFiles embed.FS
 func Domain() *domain.Domain {
 	return &domain.Domain{
 		Name: "hr", Entity: "employment",
-		Doc:       "A citizen's current employment in the public service, as the payroll system knows it.",
-		Publisher: domain.Member{ID: "dgafp", Name: "Direction générale de l'administration et de la fonction publique"},
-		Schemas:   schemaFiles,
-		Record:    domain.RecordOf(func(e *Employment) *schemas.Meta { return &e.Meta }),
-		Fields:    fields(),
-		Mapping:   Mapping{},
-		Source:    domain.Source{Table: &Table},
+		Doc:        "A citizen's current employment in the public service, as the payroll system knows it.",
+		Publisher:  domain.Member{ID: "dgafp", Name: "Direction générale de l'administration et de la fonction publique"},
+		Schemas:    schemaFiles,
+		Record:     domain.RecordOf(func(e *Employment) *schemas.Meta { return &e.Meta }),
+		Fields:     fields(),
+		Breakdowns: breakdowns(),
+		Mapping:    Mapping{},
+		Source:     domain.Source{Table: &Table},
 		Synth: func(p *synth.Population) synth.Source {
 			t := synth.HRTable(p)
 			return synth.Source{Manifest: p.Manifest[synth.DomainHR], Table: &t}

@@ -18,14 +18,15 @@ var schemaFiles embed.FS
 func Domain() *domain.Domain {
 	return &domain.Domain{
 		Name: "pensions", Entity: "entitlement",
-		Doc:       "A citizen's basic retirement pension as the pension fund pays it: its terms and monthly amounts.",
-		Publisher: domain.Member{ID: "cnav", Name: "Caisse nationale d'assurance vieillesse"},
-		Schemas:   schemaFiles,
-		Record:    domain.RecordOf(func(e *Entitlement) *schemas.Meta { return &e.Meta }),
-		Fields:    fields(),
-		Mapping:   Mapping{},
-		Source:    domain.Source{Table: &Table},
-		Synth:     source,
-		Sample:    sample,
+		Doc:        "A citizen's basic retirement pension as the pension fund pays it: its terms and monthly amounts.",
+		Publisher:  domain.Member{ID: "cnav", Name: "Caisse nationale d'assurance vieillesse"},
+		Schemas:    schemaFiles,
+		Record:     domain.RecordOf(func(e *Entitlement) *schemas.Meta { return &e.Meta }),
+		Fields:     fields(),
+		Breakdowns: breakdowns(),
+		Mapping:    Mapping{},
+		Source:     domain.Source{Table: &Table},
+		Synth:      source,
+		Sample:     sample,
 	}
 }

@@ -18,14 +18,15 @@ var schemaFiles embed.FS
 func Domain() *domain.Domain {
 	return &domain.Domain{
 		Name: "tax", Entity: "household",
-		Doc:       "A citizen's tax household for one income year, as assessed by the tax office.",
-		Publisher: domain.Member{ID: "dgfip", Name: "Direction générale des Finances publiques"},
-		Schemas:   schemaFiles,
-		Record:    domain.RecordOf(func(h *Household) *schemas.Meta { return &h.Meta }),
-		Fields:    fields(),
-		Ages:      true, // an assessment is about one income year
-		Mapping:   Mapping{},
-		Source:    domain.Source{Table: &Table},
+		Doc:        "A citizen's tax household for one income year, as assessed by the tax office.",
+		Publisher:  domain.Member{ID: "dgfip", Name: "Direction générale des Finances publiques"},
+		Schemas:    schemaFiles,
+		Record:     domain.RecordOf(func(h *Household) *schemas.Meta { return &h.Meta }),
+		Fields:     fields(),
+		Breakdowns: breakdowns(),
+		Ages:       true, // an assessment is about one income year
+		Mapping:    Mapping{},
+		Source:     domain.Source{Table: &Table},
 		Synth: func(p *synth.Population) synth.Source {
 			t := synth.TaxTable(p)
 			return synth.Source{Manifest: p.Manifest[synth.DomainTax], Table: &t}
