@@ -24,6 +24,8 @@ type RuleSet struct {
 	order    []*Purpose
 	rules    []*Rule
 	index    map[pair][]*Rule
+	// aggregates are the decision-makers' rules (aggregates.go).
+	aggregates []*AggregateRule
 }
 
 type pair struct{ requester, purpose string }
@@ -108,6 +110,9 @@ func Load(fsys fs.FS, dir string) (*RuleSet, error) {
 		}
 		rs.index[k] = append(rs.index[k], r)
 		rs.rules = append(rs.rules, r)
+	}
+	if err := rs.loadAggregates(fsys, dir, read); err != nil {
+		return nil, err
 	}
 	rs.Version = hex.EncodeToString(digest.Sum(nil))[:12]
 	return rs, nil

@@ -15,8 +15,8 @@ func TestDefaultPolicyLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rs.Rules()) != 5 || len(rs.Purposes()) != 5 || len(rs.Version) != 12 {
-		t.Fatalf("%d rules, %d purposes, version %q", len(rs.Rules()), len(rs.Purposes()), rs.Version)
+	if len(rs.Rules()) != 5 || len(rs.Purposes()) != 7 || len(rs.Aggregates()) != 2 || len(rs.Version) != 12 {
+		t.Fatalf("%d rules, %d purposes, %d aggregate rules, version %q", len(rs.Rules()), len(rs.Purposes()), len(rs.Aggregates()), rs.Version)
 	}
 }
 
