@@ -44,7 +44,31 @@ type Index struct {
 
 	ready     chan struct{}
 	readyOnce sync.Once
+
+	observer Observer
 }
+
+// Observer hears of every record the view holds, as it takes it in: the
+// statistics index (internal/stats) keeps its own columns from them. A
+// disk index reading the log again tells it again of each record it
+// already held, so that an observer in memory is whole after a restart.
+type Observer interface {
+	Observe(domain string, o Observed)
+}
+
+// Observed is a record the view holds now.
+type Observed struct {
+	Meta *schemas.Meta
+	// Value is the decoded record, nil when Deleted.
+	Value   any
+	Deleted bool
+	KeyID   string
+	// Headers are the Kafka record's, the linkage token among them.
+	Headers []bus.Header
+}
+
+// Observe makes o hear of every record the view holds; call it before Run.
+func (ix *Index) Observe(o Observer) { ix.observer = o }
 
 // New returns an index over store; records are verified against keys.
 func New(store Store, codec *schemas.Codec, keys seal.Keys, reg prometheus.Registerer, log *slog.Logger) *Index {
@@ -130,7 +154,7 @@ func (ix *Index) Ingest(domainName string, m bus.Message) error {
 	if !ok {
 		return fmt.Errorf("view: unknown domain %q", domainName)
 	}
-	_, meta, err := d.Decode(ix.codec, m.Value)
+	value, meta, err := d.Decode(ix.codec, m.Value)
 	if err != nil {
 		ix.reject(d.Name, "undecodable", m, err)
 		return nil
@@ -140,6 +164,9 @@ func (ix *Index) Ingest(domainName string, m bus.Message) error {
 		return err
 	}
 	if holds && held.Partition == int32(m.Partition) && m.Offset <= held.Offset {
+		if m.Offset == held.Offset {
+			ix.rehear(d.Name, meta, value, m)
+		}
 		return nil
 	}
 	var sig, batch []byte
@@ -184,7 +211,30 @@ func (ix *Index) Ingest(domainName string, m bus.Message) error {
 		return err
 	}
 	ix.indexed.WithLabelValues(d.Name).Inc()
+	if ix.observer != nil {
+		if e.Deleted {
+			value = nil
+		}
+		ix.observer.Observe(d.Name, Observed{Meta: meta, Value: value, Deleted: e.Deleted, KeyID: k.ID, Headers: m.Headers})
+	}
 	return nil
+}
+
+// rehear tells the observer again of the record the view holds, read
+// again from the log by a disk index after a restart. Its signature was
+// verified when it was first taken in, and the store kept its key id.
+func (ix *Index) rehear(domainName string, meta *schemas.Meta, value any, m bus.Message) {
+	if ix.observer == nil {
+		return
+	}
+	e, ok, err := ix.store.Get(domainName, meta.Subject)
+	if err != nil || !ok {
+		return
+	}
+	if e.Deleted {
+		value = nil
+	}
+	ix.observer.Observe(domainName, Observed{Meta: meta, Value: value, Deleted: e.Deleted, KeyID: e.KeyID, Headers: m.Headers})
 }
 
 func (ix *Index) reject(domain, why string, m bus.Message, err error) {
