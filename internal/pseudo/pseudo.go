@@ -15,10 +15,17 @@ import (
 const (
 	keyRouting = "routing"
 	keyAudit   = "audit"
+	// KeyLink names the key of the linkage ids (internal/link): one id
+	// per citizen across domains, which never travels in clear.
+	KeyLink = "link"
 )
 
 // DomainKey names the key of a domain's pseudonyms.
 func DomainKey(domain string) string { return "domain-" + domain }
+
+// LinkSealKey names the key from which a domain's linkage-header key is
+// derived (internal/link): held by that domain's connector and the gateway.
+func LinkSealKey(domain string) string { return "link-seal-" + domain }
 
 // Keyring computes HMAC-SHA256 under named keys, many inputs per call. There
 // are two: key files on disk, and Vault Transit, where keys never leave
@@ -100,9 +107,9 @@ func (p *Pseudonymizer) Partitions(ctx context.Context, nirs []string, n int) ([
 
 // KeyNames lists every key a complete keyring holds for these domains.
 func KeyNames(domains []string) []string {
-	names := []string{keyRouting, keyAudit}
+	names := []string{keyRouting, keyAudit, KeyLink}
 	for _, d := range domains {
-		names = append(names, DomainKey(d))
+		names = append(names, DomainKey(d), LinkSealKey(d))
 	}
 	return names
 }
