@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs, if missing, the third-party implementations that Passerelle's
 # interoperability tests check our wire formats against, from Debian's
-# packages: kcat (a librdkafka CLI), and Avro, JOSE (jwcrypto) and
-# confluent-kafka for Python.
+# packages: kcat (a librdkafka CLI), and Avro, JOSE (jwcrypto),
+# confluent-kafka and pyca/cryptography (the linkage header) for Python.
 #
 #   deploy/local/tools.sh
 #
@@ -15,7 +15,7 @@ set -euo pipefail
 
 # python3-requests: confluent-kafka's SchemaRegistryClient needs it and the
 # package does not depend on it.
-packages=(kcat python3-avro python3-jwcrypto python3-confluent-kafka python3-requests)
+packages=(kcat python3-avro python3-jwcrypto python3-confluent-kafka python3-requests python3-cryptography)
 
 say() { echo "tools.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -27,7 +27,7 @@ installed() {
 # What the tests actually use, whichever way it got there.
 check() {
   command -v kcat >/dev/null &&
-    /usr/bin/python3 -c 'import avro.schema, jwcrypto.jwk, confluent_kafka.schema_registry, requests' 2>/dev/null
+    /usr/bin/python3 -c 'import avro.schema, jwcrypto.jwk, confluent_kafka.schema_registry, requests, cryptography.hazmat.primitives.ciphers.aead' 2>/dev/null
 }
 
 missing=()
