@@ -1,0 +1,191 @@
+// Package stats answers decision-makers' aggregate queries: cross-domain
+// tables of counts, sums, means and quantiles over the citizens the view
+// holds, joined by their linkage token (internal/link) without a NIR, and
+// protected before anything leaves by statistical disclosure control
+// (internal/stats/sdc) or, when asked, by noise under a privacy budget
+// (internal/stats/noise, internal/stats/budget).
+//
+// Every answer under an aggregate rule is cut from one table: the rule's
+// dimensions crossed, with all their margins, over the rule's population,
+// protected once per snapshot. An answer is a projection of that table;
+// a cell of it made of several of the table's cells is released only if
+// all of them are. So answers add nothing to what the protected table
+// says, and no two of them can be differenced into a suppressed cell:
+// that is the defence against trackers (docs/DESIGN.md, "Statistics").
+package stats
+
+import (
+	"errors"
+	"hash/maphash"
+	"log/slog"
+	"math"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/passerelle-bus/passerelle/internal/domain"
+	"github.com/passerelle-bus/passerelle/internal/domains"
+	"github.com/passerelle-bus/passerelle/internal/link"
+	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/internal/view"
+)
+
+// none marks a row without a value for a breakdown or a measure.
+const none = math.MinInt64
+
+// Index keeps, per domain, each citizen's current record as columns: the
+// raw value of every breakdown and every numeric field, and the citizen's
+// link id. It hears the view (view.Observer), so it holds what the view
+// holds and nothing the view refused.
+type Index struct {
+	opener  *link.Opener
+	keys    seal.Keys
+	seed    maphash.Seed
+	log     *slog.Logger
+	columns map[string]*column
+
+	unlinked *prometheus.CounterVec
+}
+
+// column is one domain's records.
+type column struct {
+	mu sync.RWMutex
+	d  *domain.Domain
+	// subjects finds a subject's row by a hash of its pseudonym (a
+	// collision among a domain's citizens has odds of 2^-24 at 10^8
+	// citizens), links a citizen's row by link id.
+	subjects map[uint64]int32
+	links    map[link.ID]int32
+	ids      []link.ID
+	linked   []bool
+	keys     []string
+	raw      [][]int64 // per breakdown, per row
+	num      [][]int64 // per numeric field, per row
+	numeric  map[string]int
+}
+
+// NewIndex returns an index that opens linkage tokens with opener; keys
+// tell, when a table is built, which records' publishers were revoked
+// since: their records are not counted, as the view no longer serves them.
+func NewIndex(opener *link.Opener, keys seal.Keys, reg prometheus.Registerer, log *slog.Logger) *Index {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ix := &Index{opener: opener, keys: keys, seed: maphash.MakeSeed(), log: log.With("component", "stats"), columns: map[string]*column{},
+		unlinked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "passerelle_view_records_unlinked_total",
+			Help: "Records the view holds that statistics cannot join to other domains, by reason (missing, malformed, forged linkage token).",
+		}, []string{"domain", "reason"}),
+	}
+	if reg != nil {
+		reg.MustRegister(ix.unlinked)
+	}
+	for _, d := range domains.All() {
+		c := &column{d: d, subjects: map[uint64]int32{}, links: map[link.ID]int32{}, numeric: map[string]int{},
+			raw: make([][]int64, len(d.Breakdowns))}
+		for _, f := range d.Fields {
+			if f.Numeric() {
+				c.numeric[f.Name] = len(c.num)
+				c.num = append(c.num, nil)
+			}
+		}
+		ix.columns[d.Name] = c
+	}
+	return ix
+}
+
+// Observe implements view.Observer.
+func (ix *Index) Observe(domainName string, o view.Observed) {
+	c := ix.columns[domainName]
+	if c == nil {
+		return
+	}
+	id, linked := link.ID{}, false
+	if !o.Deleted {
+		var header []byte
+		for _, h := range o.Headers {
+			if h.Key == link.Header {
+				header = h.Value
+			}
+		}
+		var err error
+		id, err = ix.opener.Open(domainName, o.Meta.Subject, o.Meta.RecordID, header)
+		if err != nil {
+			ix.unlinked.WithLabelValues(domainName, unlinkedReason(err)).Inc()
+			ix.log.Debug("record not linked", "domain", domainName, "record", o.Meta.RecordID, "err", err)
+		}
+		linked = err == nil
+	}
+	c.put(maphash.String(ix.seed, o.Meta.Subject), id, linked, o)
+}
+
+func unlinkedReason(err error) string {
+	switch {
+	case errors.Is(err, link.ErrMissing):
+		return "missing"
+	case errors.Is(err, link.ErrMalformed):
+		return "malformed"
+	default:
+		return "forged"
+	}
+}
+
+// put writes a subject's current record: a record that cannot be linked,
+// or a deletion, still replaces what the row held, so that no stale
+// record of the subject is ever counted.
+func (c *column) put(subject uint64, id link.ID, linked bool, o view.Observed) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	row, ok := c.subjects[subject]
+	if !ok {
+		row = int32(len(c.ids))
+		c.subjects[subject] = row
+		c.ids = append(c.ids, link.ID{})
+		c.linked = append(c.linked, false)
+		c.keys = append(c.keys, "")
+		for i := range c.raw {
+			c.raw[i] = append(c.raw[i], none)
+		}
+		for i := range c.num {
+			c.num[i] = append(c.num[i], none)
+		}
+	}
+	if c.linked[row] && (!linked || c.ids[row] != id) {
+		if c.links[c.ids[row]] == row {
+			delete(c.links, c.ids[row])
+		}
+	}
+	c.ids[row], c.linked[row], c.keys[row] = id, linked, o.KeyID
+	if linked {
+		c.links[id] = row
+	}
+	for i := range c.d.Breakdowns {
+		v := int64(none)
+		if !o.Deleted {
+			if raw, ok := c.d.Breakdowns[i].Raw(o.Value); ok {
+				v = raw
+			}
+		}
+		c.raw[i][row] = v
+	}
+	for _, f := range c.d.Fields {
+		i, ok := c.numeric[f.Name]
+		if !ok {
+			continue
+		}
+		v := int64(none)
+		if !o.Deleted {
+			if n, ok := f.Number(o.Value); ok {
+				v = n
+			}
+		}
+		c.num[i][row] = v
+	}
+}
+
+// Unlinked is the counter of records statistics cannot join, for tests.
+func (ix *Index) Unlinked(domainName, reason string) prometheus.Counter {
+	return ix.unlinked.WithLabelValues(domainName, reason)
+}
+
+var _ view.Observer = (*Index)(nil)
