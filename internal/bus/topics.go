@@ -7,6 +7,7 @@ import "fmt"
 const (
 	TopicConsent = "passerelle.consent.v1"
 	TopicAudit   = "passerelle.audit.v1"
+	TopicBudget  = "passerelle.stats.budget.v1"
 )
 
 // DomainTopic names the topic of one domain entity at a schema major
@@ -56,12 +57,20 @@ func DomainTopics(topic, deadLetters string, partitions int) []TopicSpec {
 }
 
 // FixedTopics is every topic of the contract that belongs to no domain:
-// the consents, compacted, and the audit log, kept forever.
+// the consents, compacted, and the audit log and the privacy budget
+// ledger, kept forever.
 func FixedTopics(partitions int) []TopicSpec {
 	return []TopicSpec{
 		{Name: TopicConsent, Partitions: partitions, Cleanup: CleanupCompact},
 		// One partition: the audit log is a single Merkle tree and needs a
 		// total order.
 		{Name: TopicAudit, Partitions: 1, Cleanup: CleanupDelete, KeepForever: true},
+		// One partition: a spend's verdict depends on every spend before
+		// it, so the ledger needs a total order. Not compacted: one
+		// tombstone under a requester's key would erase its spends and
+		// give its budget back, and with a unique key per spend compaction
+		// would have nothing to do anyway. Kept forever: a budget runs for
+		// a calendar year and its spends are evidence of how it was used.
+		{Name: TopicBudget, Partitions: 1, Cleanup: CleanupDelete, KeepForever: true},
 	}
 }
