@@ -32,15 +32,16 @@ func NewLaplace(num, den uint64) (*Laplace, error) {
 // or, with negligible probability, with ErrOutOfRange.
 func (l *Laplace) Sample(r io.Reader) (int64, error) {
 	t, s := l.num, l.den
+	src := &source{r: r}
 	for {
 		// X = U + t·V is geometric: P(X = x) ∝ exp(−x/t). U is its
 		// remainder mod t, accepted with probability exp(−U/t), V its
 		// quotient, geometric with ratio exp(−1).
-		u, err := uniform(r, t)
+		u, err := src.uniform(t)
 		if err != nil {
 			return 0, fmt.Errorf("sample laplace: %w", err)
 		}
-		d, err := bernoulliExp(r, u, t)
+		d, err := src.bernoulliExp(u, t)
 		if err != nil {
 			return 0, fmt.Errorf("sample laplace: %w", err)
 		}
@@ -49,7 +50,7 @@ func (l *Laplace) Sample(r io.Reader) (int64, error) {
 		}
 		var v uint64
 		for {
-			a, err := bernoulliExp(r, 1, 1)
+			a, err := src.bernoulliExp(1, 1)
 			if err != nil {
 				return 0, fmt.Errorf("sample laplace: %w", err)
 			}
@@ -71,7 +72,7 @@ func (l *Laplace) Sample(r io.Reader) (int64, error) {
 		}
 		// A random sign; −0 is rejected, or 0 would be drawn twice as often
 		// as the two-sided law wants.
-		neg, err := bernoulli(r, 1, 2)
+		neg, err := src.bernoulli(1, 2)
 		if err != nil {
 			return 0, fmt.Errorf("sample laplace: %w", err)
 		}

@@ -140,10 +140,10 @@ func TestBernoulliExp(t *testing.T) {
 	const n = 100_000
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%d/%d", tt.n, tt.d), func(t *testing.T) {
-			r := seeded(100 + byte(i))
+			r := &source{r: seeded(100 + byte(i))}
 			hits := 0
 			for range n {
-				ok, err := bernoulliExp(r, tt.n, tt.d)
+				ok, err := r.bernoulliExp(tt.n, tt.d)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -164,11 +164,11 @@ func TestUniformUnbiased(t *testing.T) {
 	// m = 3·2⁶² leaves 2⁶⁴ mod m = 2⁶² values to reject: without rejection,
 	// residues below 2⁶² would come twice as often as the others.
 	const m = 3 << 62
-	r := seeded(200)
+	r := &source{r: seeded(200)}
 	const n = 60_000
 	low := 0
 	for range n {
-		u, err := uniform(r, m)
+		u, err := r.uniform(m)
 		if err != nil {
 			t.Fatal(err)
 		}
