@@ -1,6 +1,7 @@
 package sdc
 
 import (
+	"cmp"
 	"math"
 	"slices"
 )
@@ -23,6 +24,15 @@ type search struct {
 	signs   []int8      // sign of each corner under a +1 shift of the primary
 	mins    [][]float64 // per depth: min over negative corners, then over positive ones
 	partner []int       // partner being visited per dimension
+	order   []int       // dimensions in the order the search extends the cube
+	// restCost and restFresh bound from below what dimensions dim.. still
+	// add: each cube contains, per dimension, the corner that differs from
+	// the primary in that dimension alone, and it costs at least the
+	// cheapest such corner.
+	restCost  []int64
+	restFresh []int
+
+	visited int // cube extensions tried, over all primaries: the search's work
 
 	found     bool
 	bestCost  int64
@@ -34,16 +44,19 @@ func newSearch(t *Table) *search {
 	d, m := len(t.Sizes), 1+t.measures()
 	s := &search{
 		t: t, d: d, m: m,
-		strides: t.strides(),
-		vals:    make([]float64, len(t.Cells)*m),
-		c:       make([]int, d),
-		need:    make([]float64, m),
-		cand:    make([][]int, d),
-		corners: make([]int, 1<<d),
-		signs:   make([]int8, 1<<d),
-		mins:    make([][]float64, d+1),
-		partner: make([]int, d),
-		best:    make([]int, d),
+		strides:   t.strides(),
+		vals:      make([]float64, len(t.Cells)*m),
+		c:         make([]int, d),
+		need:      make([]float64, m),
+		cand:      make([][]int, d),
+		corners:   make([]int, 1<<d),
+		signs:     make([]int8, 1<<d),
+		mins:      make([][]float64, d+1),
+		partner:   make([]int, d),
+		order:     make([]int, d),
+		restCost:  make([]int64, d+1),
+		restFresh: make([]int, d+1),
+		best:      make([]int, d),
 	}
 	for i := range t.Cells {
 		v := s.vals[i*m : (i+1)*m]
@@ -85,6 +98,21 @@ func (s *search) run(p int) bool {
 		if len(s.cand[dim]) == 0 {
 			return false
 		}
+	}
+	for dim := range s.d {
+		s.order[dim] = dim
+	}
+	// Fewest candidates first: the wide dimension comes last, where the
+	// bounds are tightest, instead of multiplying every level below it.
+	// Measured on BenchmarkProtect: half the extensions of index order, a
+	// quarter of the reverse.
+	slices.SortStableFunc(s.order, func(a, b int) int { return cmp.Compare(len(s.cand[a]), len(s.cand[b])) })
+	for depth := s.d - 1; depth >= 0; depth-- {
+		// Candidates are sorted by (cost, fresh): the first is the least.
+		dim := s.order[depth]
+		i := p + (s.cand[dim][0]-s.c[dim])*s.strides[dim]
+		s.restCost[depth] = s.restCost[depth+1] + s.cost(i)
+		s.restFresh[depth] = s.restFresh[depth+1] + s.fresh(i)
 	}
 	s.corners[0], s.signs[0] = p, 1
 	s.dfs(0, 0, 0)
@@ -133,15 +161,15 @@ func (s *search) partners(p, dim int, out []int) []int {
 		}
 	}
 	base := p - s.c[dim]*s.strides[dim]
+	// Cheapest first, and among equals a suppressed cell before a released
+	// zero, so that the first candidate is also the least by the search's
+	// own order and bounds the deeper dimensions correctly.
 	slices.SortStableFunc(out, func(a, b int) int {
-		ca, cb := s.cost(base+a*s.strides[dim]), s.cost(base+b*s.strides[dim])
-		switch {
-		case ca < cb:
-			return -1
-		case ca > cb:
-			return 1
+		ia, ib := base+a*s.strides[dim], base+b*s.strides[dim]
+		if c := cmp.Compare(s.cost(ia), s.cost(ib)); c != 0 {
+			return c
 		}
-		return 0 // stable: ties keep ascending partner order
+		return cmp.Compare(s.fresh(ia), s.fresh(ib)) // stable: then ascending partner
 	})
 	return out
 }
@@ -153,6 +181,14 @@ func (s *search) cost(i int) int64 {
 		return 0
 	}
 	return s.t.Cells[i].Count
+}
+
+// fresh is 1 if suppressing cell i is a new suppression.
+func (s *search) fresh(i int) int {
+	if s.t.Cells[i].Status.Suppressed() {
+		return 0
+	}
+	return 1
 }
 
 // add folds the values of the corner at cell i with sign sg into mins.
@@ -195,33 +231,50 @@ func (s *search) better(cost int64, fresh int) bool {
 // dfs extends the cube by one dimension: choosing partner b along dim
 // doubles the known corners, each copy shifted to b and its sign
 // multiplied by that of the dimension.
-func (s *search) dfs(dim int, cost int64, fresh int) {
-	if dim == s.d {
+func (s *search) dfs(depth int, cost int64, fresh int) {
+	if depth == s.d {
 		s.found, s.bestCost, s.bestFresh = true, cost, fresh
 		copy(s.best, s.partner)
 		return
 	}
-	n := 1 << dim
-	cur, next := s.mins[dim], s.mins[dim+1]
+	dim := s.order[depth]
+	n := 1 << depth
+	cur, next := s.mins[depth], s.mins[depth+1]
 	for _, b := range s.cand[dim] {
+		s.visited++
 		sg := s.sign(dim, b)
 		shift := (b - s.c[dim]) * s.strides[dim]
 		copy(next, cur)
-		c, f := cost, fresh
+		// Lower bound of the cube's cost: what it has so far plus the
+		// cheapest of what the deeper dimensions must add. Checked per
+		// corner, so a costly branch stops at its first costly corner.
+		c, f := cost+s.restCost[depth+1], fresh+s.restFresh[depth+1]
+		cut := -1
 		for k := range n {
 			i := s.corners[k] + shift
 			s.corners[n+k], s.signs[n+k] = i, s.signs[k]*sg
 			if !s.t.Cells[i].Status.Suppressed() {
 				c += s.t.Cells[i].Count
 				f++
+				if !s.better(c, f) {
+					cut = k
+					break
+				}
 			}
 			s.add(next, i, s.signs[n+k])
 		}
-		if !s.better(c, f) || !s.feasible(next) {
+		if cut == 0 {
+			// Corner 0 is the primary shifted along dim alone, the key
+			// the candidates are sorted by: every later one costs as
+			// much or more.
+			break
+		}
+		if cut > 0 || !s.feasible(next) {
 			continue
 		}
+		c, f = c-s.restCost[depth+1], f-s.restFresh[depth+1]
 		s.partner[dim] = b
-		s.dfs(dim+1, c, f)
+		s.dfs(depth+1, c, f)
 	}
 }
 
