@@ -25,7 +25,7 @@ type search struct {
 	mins    [][]float64 // per depth: min over negative corners, then over positive ones
 	partner []int       // partner being visited per dimension
 	order   []int       // dimensions in the order the search extends the cube
-	// restCost and restFresh bound from below what dimensions dim.. still
+	// restCost and restFresh bound from below what depths depth.. still
 	// add: each cube contains, per dimension, the corner that differs from
 	// the primary in that dimension alone, and it costs at least the
 	// cheapest such corner.

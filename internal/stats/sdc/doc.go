@@ -32,7 +32,8 @@
 // count and for each sum alike. A cube with no negative corner (every
 // partner a total) leaves the primary unbounded above.
 //
-// Protect visits the primaries in index order and, for each, picks the
+// Protect visits the primaries in index order (row-major: cells before
+// their totals) and, for each, picks the
 // feasible cube (wide enough for the count and every sum) of least cost:
 // the counts of the corners it must newly suppress, then the fewest new
 // suppressions, then the first in a fixed visiting order. Its corners
@@ -40,7 +41,11 @@
 // cube stays fully suppressed to the end and its proof holds in the final
 // table. The search is a branch and bound over the partners, dimension by
 // dimension: minima only fall and costs only rise as corners are added, so
-// a partial cube that is already too narrow or too costly is cut.
+// a partial cube that is already too narrow or too costly is cut. Partners
+// that make the cube too narrow alone are dropped before the search, and
+// the dimension with the most partners is extended last. On the benchmark
+// table (3 × 11 × 102 × 6 categories, 34,608 cells with margins, about 6,900
+// primaries) Protect takes about half a second.
 //
 // Zero cells need nothing special: a released zero is fine, and a zero
 // corner simply makes its side of the interval zero, which the width test
@@ -67,8 +72,13 @@
 //     caller's primary rules to prevent.
 //   - Need is a width, not a side: the interval may start or end at the
 //     true value.
-//   - A primary with no feasible cube (e.g. its Need is larger than any cube
-//     allows) is counted as unproven and left to the caller.
+//   - Protect returns the primaries it found no feasible cube for, but with
+//     margins in the table there always is one: taking the total as partner
+//     wherever the primary is a category (and a category where it is a
+//     total) gives a cube with no negative corner, whose interval is
+//     unbounded above. The count stays in the API as the caller's check and
+//     is 0; that cube is the most costly one and is chosen only when
+//     nothing cheaper is wide enough.
 //   - A primary whose needs are all zero is still kept from being exact: it
 //     gets a count width of one.
 package sdc
