@@ -299,3 +299,22 @@ func (rs *RuleSet) Aggregate(requester, purpose string, t time.Time) (*Aggregate
 	}
 	return nil, false
 }
+
+// BreakdownInfo is a breakdown as GET /v1/rules publishes it.
+type BreakdownInfo struct {
+	Name       string   `json:"name"`
+	Kind       string   `json:"kind"`
+	Doc        string   `json:"doc"`
+	Categories []string `json:"categories"`
+}
+
+// Breakdowns lists every breakdown of the domain registry, in its order.
+func Breakdowns() []BreakdownInfo {
+	var out []BreakdownInfo
+	for _, d := range domains.All() {
+		for _, b := range d.Breakdowns {
+			out = append(out, BreakdownInfo{Name: d.Name + "." + b.Name, Kind: string(b.Kind), Doc: b.Doc, Categories: slices.Clone(b.Categories)})
+		}
+	}
+	return out
+}

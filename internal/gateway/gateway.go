@@ -36,6 +36,8 @@ type Options struct {
 	Consents *Consents
 	// Audit, when set, serves the audit trail and citizens' access logs.
 	Audit *Audit
+	// Aggregates, when set, serves decision-makers' statistics.
+	Aggregates *Aggregates
 	// Policy, when set, is published at /v1/rules: the register of
 	// exchanges is public.
 	Policy *policy.RuleSet
@@ -105,6 +107,9 @@ func NewHandler(o Options) http.Handler {
 	if o.Audit != nil {
 		o.Audit.Routes(mux)
 	}
+	if o.Aggregates != nil {
+		o.Aggregates.Routes(mux)
+	}
 	if o.Policy != nil {
 		mux.HandleFunc("GET /v1/rules", func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]any{
@@ -113,6 +118,9 @@ func NewHandler(o Options) http.Handler {
 				// special-category field needs the citizen's consent or a
 				// rule's named legal exception (each rule's releases).
 				"fields": policy.Catalogue(),
+				// What decision-makers may compute, and what they may
+				// group statistics by.
+				"aggregates": o.Policy.Aggregates(), "breakdowns": policy.Breakdowns(),
 			})
 		})
 	}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -13,8 +14,12 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/citizenview"
 	"github.com/passerelle-bus/passerelle/internal/consent"
+	"github.com/passerelle-bus/passerelle/internal/domains"
+	"github.com/passerelle-bus/passerelle/internal/link"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/internal/stats"
+	"github.com/passerelle-bus/passerelle/internal/stats/budget"
 	"github.com/passerelle-bus/passerelle/internal/supervise"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/internal/view"
@@ -42,6 +47,12 @@ type Parts struct {
 	// AuditTopic defaults to passerelle.audit.v1; tests give each run its
 	// own, created if missing.
 	AuditTopic string
+	// BudgetTopic defaults to passerelle.stats.budget.v1; tests give each
+	// run its own, created if missing.
+	BudgetTopic string
+	// StatsPeriod is how long a statistics snapshot serves
+	// (stats.DefaultPeriod if zero).
+	StatsPeriod time.Duration
 	// CheckpointInterval defaults to audit.DefaultCheckpointInterval.
 	CheckpointInterval time.Duration
 	// AuditIndex is the bbolt file of the audit trail (audit.OpenTrail);
@@ -62,6 +73,7 @@ const (
 	PartAuditLog    = "audit-log"   // the audit log's group commit
 	PartCheckpoints = "checkpoints" // the checkpoint publisher
 	PartConsents    = "consents"    // the consent state following its topic
+	PartBudget      = "budget"      // the privacy budget ledger following its topic
 )
 
 // stopOnError bounds the stop of a group of the gateway's own when Start
@@ -129,6 +141,19 @@ func Start(ctx context.Context, p Parts) (_ *Gateway, err error) {
 		return nil, errors.Join(err, w.Close(), trail.Close(), p.Index.Close())
 	}
 	ix := view.New(p.Index, schemas.NewCodec(p.Schemas), p.Trust, p.Metrics, p.Log)
+	opener, err := link.NewOpener(ctx, p.Pseudo.Keyring(), domains.Names())
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("gateway: linkage keys: %w", err), w.Close(), trail.Close(), p.Index.Close())
+	}
+	statsIx := stats.NewIndex(opener, p.Trust, p.Metrics, p.Log)
+	ix.Observe(statsIx)
+	budgetTopic := p.BudgetTopic
+	if budgetTopic == "" {
+		budgetTopic = bus.TopicBudget
+	} else if err := p.Bus.EnsureTopics(ctx, bus.TopicSpec{Name: budgetTopic, Partitions: 1, Cleanup: bus.CleanupDelete, KeepForever: true}); err != nil {
+		return nil, errors.Join(err, w.Close(), trail.Close(), p.Index.Close())
+	}
+	ledger := budget.New(p.Bus, budgetTopic, p.Log)
 	publisher := audit.NewPublisher(trail, noteSigner, auditLog, p.Log)
 	journal := consent.NewJournal(consent.NewMemory(), w, sealer, p.Trust, p.Metrics, p.Log)
 	// Closed in reverse: the writer once the log and the consents are
@@ -139,6 +164,7 @@ func Start(ctx context.Context, p Parts) (_ *Gateway, err error) {
 		{Name: PartAuditLog, Run: auditLog.Run, Close: func() error { auditLog.Close(); return w.Close() }},
 		{Name: PartCheckpoints, Run: func(ctx context.Context) error { publisher.Run(ctx, p.CheckpointInterval); return nil }},
 		{Name: PartConsents, Run: func(ctx context.Context) error { return journal.Follow(ctx, p.Bus) }},
+		{Name: PartBudget, Run: ledger.Run, Ready: ledger.Ready()},
 	}
 	for i, part := range parts {
 		if err := p.Group.Start(ctx, part); err != nil {
@@ -159,8 +185,10 @@ func Start(ctx context.Context, p Parts) (_ *Gateway, err error) {
 			Audit: auditLog, Trail: trail, Limits: citizenview.NewLimits(trail), Log: p.Log}},
 		Consents: &Consents{Guard: guard, Journal: journal, Rules: p.Rules, Pseudo: p.Pseudo, Trust: p.Trust},
 		Audit:    &Audit{Guard: guard, Trail: trail, Publisher: publisher, Pseudo: p.Pseudo, Trust: p.Trust},
-		Ready:    Readiness(p.Bus, topic, auditLog, journal, trail, ix, partFailure(p.Group, PartView)),
-		Parts:    p.Group,
+		Aggregates: &Aggregates{Guard: guard, Rules: p.Rules, Stats: &stats.Service{Index: statsIx, Period: p.StatsPeriod},
+			Ready: ix.Ready(), Ledger: ledger},
+		Ready: Readiness(p.Bus, topic, auditLog, journal, trail, ix, partFailure(p.Group, PartView)),
+		Parts: p.Group,
 	})
 	return &Gateway{Handler: h, parts: p.Group}, nil
 }

@@ -42,6 +42,10 @@ type Pseudonymizer struct {
 // New returns a pseudonymizer over kr.
 func New(kr Keyring) *Pseudonymizer { return &Pseudonymizer{kr: kr} }
 
+// Keyring is the keyring the pseudonyms are computed with: the gateway
+// derives the linkage tokens' keys from it too (internal/link).
+func (p *Pseudonymizer) Keyring() Keyring { return p.kr }
+
 // NIRError says which input of a batch was not a valid NIR.
 type NIRError struct {
 	Index int

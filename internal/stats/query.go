@@ -11,11 +11,11 @@ import (
 
 // Query is a decision-maker's request (POST /v1/aggregates).
 type Query struct {
-	Purpose  string          `json:"purpose"`
-	GroupBy  []string        `json:"group_by"`
-	Measures []MeasureQuery  `json:"measures"`
-	Filters  []Filter        `json:"filters,omitempty"`
-	Noise    *NoiseQuery     `json:"noise,omitempty"`
+	Purpose  string         `json:"purpose"`
+	GroupBy  []string       `json:"group_by"`
+	Measures []MeasureQuery `json:"measures"`
+	Filters  []Filter       `json:"filters,omitempty"`
+	Noise    *NoiseQuery    `json:"noise,omitempty"`
 }
 
 // MeasureQuery asks for one figure per cell.

@@ -24,14 +24,14 @@ import (
 
 // citizen is what the oracle knows of a synthetic citizen.
 type citizen struct {
-	sex      string
-	born     time.Time
-	commune  string
-	income   int64
-	taxDue   int64
-	benefit  string
-	amount   int64
-	inTax    bool
+	sex       string
+	born      time.Time
+	commune   string
+	income    int64
+	taxDue    int64
+	benefit   string
+	amount    int64
+	inTax     bool
 	inFinance bool
 }
 
