@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/link"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/schemas"
@@ -39,8 +40,11 @@ type Options struct {
 	Source          Source
 	Mapping         Mapping
 	Pseudo          *pseudo.Pseudonymizer
-	Codec           *schemas.Codec
-	Sealer          *seal.Sealer
+	// Link seals each record's link id into its passerelle-link header,
+	// for the gateway's cross-domain statistics; its domain is Domain.
+	Link   *link.Sealer
+	Codec  *schemas.Codec
+	Sealer *seal.Sealer
 	// BatchSigning signs one Merkle root per batch instead of each record.
 	BatchSigning bool
 	Writer       *bus.Writer
@@ -76,9 +80,11 @@ type Runner struct {
 // NewRunner validates o and loads the checkpoint.
 func NewRunner(o Options) (*Runner, error) {
 	switch {
-	case o.Member == "", o.Domain == "", o.Subject == "", o.Source == nil, o.Mapping == nil, o.Pseudo == nil, o.Codec == nil,
+	case o.Member == "", o.Domain == "", o.Subject == "", o.Source == nil, o.Mapping == nil, o.Pseudo == nil, o.Link == nil, o.Codec == nil,
 		o.Sealer == nil, o.Writer == nil, o.Checkpoint == nil:
-		return nil, errors.New("connector: member, domain, subject, source, mapping, pseudo, codec, sealer, writer and checkpoint are required")
+		return nil, errors.New("connector: member, domain, subject, source, mapping, pseudo, link, codec, sealer, writer and checkpoint are required")
+	case o.Link.Domain() != o.Domain:
+		return nil, fmt.Errorf("connector: link sealer of domain %s for a connector of %s", o.Link.Domain(), o.Domain)
 	case o.Partitions <= 0 || o.DLQPartitions <= 0:
 		return nil, errors.New("connector: partitions of the topic and of its dead-letter topic are required")
 	}
@@ -247,8 +253,8 @@ type good struct {
 	m   Mapped
 }
 
-// build maps, pseudonymises, encodes and signs a batch; rows that fail
-// become dead letters.
+// build maps, pseudonymises, encodes, signs and seals the link ids of a
+// batch; rows that fail become dead letters.
 func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead []bus.Message, err error) {
 	var ok []good
 	for _, row := range rows {
@@ -279,11 +285,17 @@ func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead
 	if err != nil {
 		return nil, nil, err
 	}
+	ids, err := r.o.Link.IDs(ctx, nirs)
+	if err != nil {
+		return nil, nil, err
+	}
 	values := make([][]byte, 0, len(ok))
+	links := make([][]byte, 0, len(ok))
 	keptSubjects, keptParts := subjects[:0], parts[:0]
 	for i, g := range ok {
+		recordID := RecordID(r.o.Member, r.o.Domain, g.row.Key, g.row.Version)
 		*g.m.Meta = schemas.Meta{
-			RecordID:  RecordID(r.o.Member, r.o.Domain, g.row.Key, g.row.Version),
+			RecordID:  recordID,
 			Subject:   subjects[i],
 			Source:    r.o.Member,
 			EventTime: g.m.EventTime.UTC().Truncate(time.Millisecond),
@@ -294,7 +306,14 @@ func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead
 			dead = append(dead, r.deadLetter(g.row, &Defect{Code: DefectEncode, Msg: err.Error()}, attempt))
 			continue
 		}
+		// The signature covers key and value; the AEAD binds the link
+		// to this record (domain, subject, record id).
+		l, err := r.o.Link.Seal(ids[i], subjects[i], recordID)
+		if err != nil {
+			return nil, nil, err
+		}
 		values = append(values, v)
+		links = append(links, l)
 		keptSubjects = append(keptSubjects, subjects[i])
 		keptParts = append(keptParts, parts[i])
 	}
@@ -319,7 +338,7 @@ func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead
 			Partition: keptParts[i],
 			Key:       []byte(keptSubjects[i]),
 			Value:     values[i],
-			Headers:   []bus.Header{{Key: name, Value: hdrs[i]}},
+			Headers:   []bus.Header{{Key: name, Value: hdrs[i]}, {Key: link.Header, Value: links[i]}},
 		}
 	}
 	return msgs, dead, nil

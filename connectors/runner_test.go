@@ -18,6 +18,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/domains/finance"
+	"github.com/passerelle-bus/passerelle/internal/link"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/trust"
@@ -44,6 +45,8 @@ var badRows = map[string]string{
 }
 
 type world struct {
+	kr     *pseudo.FileKeyring
+	signer *seal.KeySigner
 	tg     bustest.Target
 	client *bus.Client
 	store  *trust.Store
@@ -65,7 +68,7 @@ func setup(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	cat, _ := domains.Catalog()
-	w := &world{tg: tg, client: c, store: tw.Store(t), codec: schemas.NewCodec(cat), dir: t.TempDir()}
+	w := &world{kr: kr, signer: tw.Signer(t, "cnaf"), tg: tg, client: c, store: tw.Store(t), codec: schemas.NewCodec(cat), dir: t.TempDir()}
 	state := filepath.Join(t.TempDir(), "checkpoint.json")
 	w.runner = func(t *testing.T, batch int) (*connectors.Runner, *filedrop.Source) {
 		src, err := filedrop.New(w.dir, "*.csv", finance.Layout)
@@ -76,7 +79,7 @@ func setup(t *testing.T) *world {
 		t.Cleanup(func() { wr.Close() })
 		r, err := connectors.NewRunner(connectors.Options{
 			Member: "cnaf", Domain: "finance", Subject: "passerelle.finance.payment.v1-value", Source: src, Mapping: finance.Mapping{}, Pseudo: pseudo.New(kr),
-			Codec: w.codec, Sealer: seal.NewSealer(tw.Signer(t, "cnaf")), BatchSigning: true,
+			Link: linker(t, kr, "finance"), Codec: w.codec, Sealer: seal.NewSealer(w.signer), BatchSigning: true,
 			Writer: wr, Partitions: 3, DLQPartitions: 3,
 			Checkpoint: connectors.NewCheckpoint(state), BatchSize: batch,
 		})
@@ -86,6 +89,15 @@ func setup(t *testing.T) *world {
 		return r, src
 	}
 	return w
+}
+
+func linker(t *testing.T, kr pseudo.Keyring, domain string) *link.Sealer {
+	t.Helper()
+	s, err := link.NewSealer(context.Background(), kr, domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func drop(t *testing.T, dir, name string, rows ...string) {
@@ -257,7 +269,7 @@ func TestRunUntilIdleGivesUpOnAnUnreachableSource(t *testing.T) {
 	src := &unreachable{}
 	r, err := connectors.NewRunner(connectors.Options{
 		Member: "cnaf", Domain: "finance", Subject: "passerelle.finance.payment.v1-value", Source: src, Mapping: finance.Mapping{},
-		Pseudo: pseudo.New(kr), Codec: w.codec, Sealer: seal.NewSealer(tw.Signer(t, "cnaf")), Writer: wr, Partitions: 3, DLQPartitions: 3,
+		Pseudo: pseudo.New(kr), Link: linker(t, kr, "finance"), Codec: w.codec, Sealer: seal.NewSealer(tw.Signer(t, "cnaf")), Writer: wr, Partitions: 3, DLQPartitions: 3,
 		Checkpoint: connectors.NewCheckpoint(filepath.Join(t.TempDir(), "cp.json")), GiveUpAfter: 3,
 	})
 	if err != nil {

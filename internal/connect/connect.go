@@ -19,6 +19,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/domain"
 	"github.com/passerelle-bus/passerelle/internal/domains"
+	"github.com/passerelle-bus/passerelle/internal/link"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/transit"
@@ -133,9 +134,13 @@ func Open(ctx context.Context, cfg Config, deps Deps) (_ *Connector, err error) 
 		return nil, err
 	}
 	c.Source = src
-	sealer, pseudonymizer, err := keys(ctx, cfg)
+	sealer, kr, err := keys(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	linker, err := link.NewSealer(ctx, kr, d.Name)
+	if err != nil {
+		return nil, fmt.Errorf("%w (pseudonym keys of an older release: run passerelle keys pseudo, or create it in Vault)", err)
 	}
 	parts, err := deps.Bus.Partitions(ctx, d.Topic())
 	if err != nil {
@@ -156,7 +161,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (_ *Connector, err error) 
 		metrics = connectors.NewMetrics(deps.Registerer)
 	}
 	c.Runner, err = connectors.NewRunner(connectors.Options{
-		Member: cfg.Member, Domain: d.Name, Subject: d.Subject(), Source: src, Mapping: d.Mapping, Pseudo: pseudonymizer,
+		Member: cfg.Member, Domain: d.Name, Subject: d.Subject(), Source: src, Mapping: d.Mapping, Pseudo: pseudo.New(kr), Link: linker,
 		Codec: deps.Codec, Sealer: sealer, BatchSigning: cfg.Signing != SignRecord, Writer: w,
 		Partitions: parts, DLQPartitions: dlqParts,
 		Checkpoint: connectors.NewCheckpoint(filepath.Join(state, "checkpoint.json")),
@@ -177,7 +182,9 @@ func openSource(cfg Config, d *domain.Domain, c *Connector) (connectors.Source, 
 	return d.Source.Open(db, cfg.Source.Dir)
 }
 
-func keys(ctx context.Context, cfg Config) (*seal.Sealer, *pseudo.Pseudonymizer, error) {
+// keys returns the member's record sealer and the pseudonym keyring, which
+// also holds the link keys.
+func keys(ctx context.Context, cfg Config) (*seal.Sealer, pseudo.Keyring, error) {
 	if v := cfg.Vault; v != nil {
 		t, err := transit.New(v.Config)
 		if err != nil {
@@ -187,12 +194,12 @@ func keys(ctx context.Context, cfg Config) (*seal.Sealer, *pseudo.Pseudonymizer,
 		if err != nil {
 			return nil, nil, err
 		}
-		return seal.NewSealer(signer), pseudo.New(pseudo.NewVaultKeyring(t, v.PseudoPrefix)), nil
+		return seal.NewSealer(signer), pseudo.NewVaultKeyring(t, v.PseudoPrefix), nil
 	}
 	d := datadir.Dir(cfg.Data)
 	signer, err := d.Keys().Signer(cfg.Member)
 	if err != nil {
 		return nil, nil, err
 	}
-	return seal.NewSealer(signer), pseudo.New(pseudo.NewFileKeyring(d.Pseudo())), nil
+	return seal.NewSealer(signer), pseudo.NewFileKeyring(d.Pseudo()), nil
 }
