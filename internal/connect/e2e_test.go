@@ -138,6 +138,7 @@ func TestEveryConnectorEndToEnd(t *testing.T) {
 		checkDomain(t, consume(t, client, store, codec, d, members[d]), sources[d].Manifest, d)
 	}
 	t.Logf("consumed and verified in %s", time.Since(start).Round(time.Millisecond))
+	checkLinks(t, client, pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")), codec, p, members)
 	start = time.Now()
 	noNIR(t, client, p)
 	t.Logf("scanned for NIRs in %s", time.Since(start).Round(time.Millisecond))

@@ -12,6 +12,8 @@ import (
 	"github.com/passerelle-bus/passerelle/connectors"
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/domains"
+	"github.com/passerelle-bus/passerelle/internal/link"
+	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 	"github.com/passerelle-bus/passerelle/internal/trust"
@@ -85,6 +87,72 @@ func consume(t *testing.T, client *bus.Client, keys seal.Keys, codec *schemas.Co
 		t.Fatal(err)
 	}
 	return out
+}
+
+// checkLinks opens the link header of every record member published in
+// each domain and checks it holds the link id of the citizen whose domain
+// pseudonym is the record's key: one id per citizen across domains.
+func checkLinks(t *testing.T, client *bus.Client, kr pseudo.Keyring, codec *schemas.Codec, p *synth.Population, members map[string]string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	nirs := make([]string, len(p.Citizens))
+	for i, c := range p.Citizens {
+		nirs[i] = c.NIR
+	}
+	ids, err := link.IDs(ctx, kr, nirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opener, err := link.NewOpener(ctx, kr, domains.Names())
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := map[link.ID]map[string]bool{}
+	var mu sync.Mutex
+	for _, d := range domains.All() {
+		subjects, err := pseudo.New(kr).Domain(ctx, d.Name, nirs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make(map[string]link.ID, len(subjects))
+		for i, s := range subjects {
+			want[s] = ids[i]
+		}
+		err = client.Replay(ctx, d.Topic(), bus.ReplayOptions{}, func(m bus.Message) error {
+			_, meta, err := d.Decode(codec, m.Value)
+			if err != nil || meta.Source != members[d.Name] {
+				return err
+			}
+			id, err := opener.Open(d.Name, meta.Subject, meta.RecordID, header(m, link.Header))
+			if err != nil {
+				return fmt.Errorf("%s record %s: %w", d.Name, meta.RecordID, err)
+			}
+			if w, ok := want[meta.Subject]; !ok || id != w {
+				return fmt.Errorf("%s record %s: link id is not its citizen's", d.Name, meta.RecordID)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if linked[id] == nil {
+				linked[id] = map[string]bool{}
+			}
+			linked[id][d.Name] = true
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	across := 0
+	for _, ds := range linked {
+		if len(ds) > 1 {
+			across++
+		}
+	}
+	if across == 0 {
+		t.Error("no citizen's records link across two domains")
+	}
+	t.Logf("link headers open: %d citizens, %d of them in two domains or more", len(linked), across)
 }
 
 // checkDomain compares what the bus holds with what the source held.
