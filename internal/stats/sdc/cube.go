@@ -197,6 +197,12 @@ func (s *search) add(mins []float64, i int, sg int8) {
 	if sg > 0 {
 		off = s.m
 	}
+	if s.t.Cells[i].Known {
+		for j := range mins {
+			mins[j] = 0
+		}
+		return
+	}
 	v := s.vals[i*s.m : (i+1)*s.m]
 	for j, x := range v {
 		if x < mins[off+j] {

@@ -34,6 +34,10 @@ type Cell struct {
 	// NeedSums needs no protection of the sums.
 	NeedCount float64
 	NeedSums  []float64
+	// Known marks a cell the attacker knows exactly from elsewhere (an
+	// empty cell, whose zero count and sums are published): it moves with
+	// no shift, so no cube may use it as a corner.
+	Known bool
 }
 
 // NewTable allocates every cell, margins included, each with Sums of length
