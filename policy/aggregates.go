@@ -35,6 +35,7 @@ const (
 	DefaultDominanceN     = 1
 	DefaultDominanceShare = 0.85
 	DefaultProtection     = 0.15
+	DefaultCountProtect   = 2
 )
 
 // AggregateRule lets a decision-maker compute statistics for a purpose: the
@@ -75,9 +76,13 @@ type Disclosure struct {
 	DominanceN     int     `yaml:"dominance_n" json:"dominance_n"`
 	DominanceShare float64 `yaml:"dominance_share" json:"dominance_share"`
 	// Protection: no suppressed sum may be narrowed to an interval
-	// narrower than this share of its value; no suppressed count to one
-	// narrower than K.
+	// narrower than this share of its value.
 	Protection float64 `yaml:"protection" json:"protection"`
+	// CountProtection: no suppressed count may be narrowed to an interval
+	// narrower than this (2: at least three possible values). Its label
+	// already says a k-threshold cell is under k; what must not leak is
+	// its value.
+	CountProtection int `yaml:"count_protection" json:"count_protection"`
 }
 
 // NoisePolicy allows answers with discrete Laplace noise.
@@ -255,6 +260,9 @@ func (rs *RuleSet) checkAggregate(r *AggregateRule) error {
 	if dc.Protection == 0 {
 		dc.Protection = DefaultProtection
 	}
+	if dc.CountProtection == 0 {
+		dc.CountProtection = DefaultCountProtect
+	}
 	switch {
 	case dc.K < 2:
 		return fmt.Errorf("disclosure.k: %d, want at least 2", dc.K)
@@ -264,6 +272,8 @@ func (rs *RuleSet) checkAggregate(r *AggregateRule) error {
 		return fmt.Errorf("disclosure.dominance_share: %v, want within (0, 1)", dc.DominanceShare)
 	case dc.Protection <= 0 || dc.Protection >= 1:
 		return fmt.Errorf("disclosure.protection: %v, want within (0, 1)", dc.Protection)
+	case dc.CountProtection < 1 || dc.CountProtection > dc.K:
+		return fmt.Errorf("disclosure.count_protection: %d, want within [1, k]", dc.CountProtection)
 	}
 	if n := r.Noise; n != nil {
 		switch {

@@ -51,6 +51,8 @@ type Disclosure struct {
 	DominanceN     int     `json:"dominance_n"`
 	DominanceShare float64 `json:"dominance_share"`
 	Protection     float64 `json:"protection"`
+	// CountProtection is the least width of a suppressed count's interval.
+	CountProtection int `json:"count_protection"`
 	// Secondary names the secondary suppression method.
 	Secondary string `json:"secondary"`
 	// Table are the dimensions of the rule's table the answer is cut from.
@@ -127,7 +129,7 @@ func (p *Plan) header(t *Table, at time.Time) Answer {
 	r := p.Rule
 	a := Answer{Rule: r.ID, LegalBasis: r.LegalBasis, Purpose: r.Purpose, SnapshotAt: at,
 		Disclosure: Disclosure{K: r.Disclosure.K, DominanceN: r.Disclosure.DominanceN, DominanceShare: r.Disclosure.DominanceShare,
-			Protection: r.Disclosure.Protection, Secondary: SecondaryMethod, Table: slices.Clone(r.Dimensions), FiguresUnproven: t.Unproven}}
+			Protection: r.Disclosure.Protection, CountProtection: r.Disclosure.CountProtection, Secondary: SecondaryMethod, Table: slices.Clone(r.Dimensions), FiguresUnproven: t.Unproven}}
 	for _, g := range p.GroupBy {
 		a.GroupBy = append(a.GroupBy, t.Dims[g].Name)
 	}
@@ -185,7 +187,7 @@ func Exact(p *Plan, t *Table, at time.Time) Answer {
 			c.Count = &count
 		}
 		for mi, m := range p.Measures {
-			st := countStatus
+			st := countStatus // a figure is never shown where the count is hidden
 			if m.Op == policy.OpSum || m.Op == policy.OpMean {
 				st = worse(st, sumStatus[m.Measure])
 			}

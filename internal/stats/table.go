@@ -179,12 +179,8 @@ rows:
 		}
 	}
 	t.aggregate()
-	for i, cube := range append([]*sdc.Table{t.Counts}, t.Sums...) {
-		unproven, err := cube.Protect()
-		if err != nil {
-			return nil, fmt.Errorf("stats: rule %s: secondary suppression of figure %d: %w", r.ID, i, err)
-		}
-		t.Unproven += unproven
+	if err := t.protect(); err != nil {
+		return nil, fmt.Errorf("stats: rule %s: %w", r.ID, err)
 	}
 	return t, nil
 }
@@ -302,7 +298,7 @@ func (t *Table) aggregate() {
 		cc := &t.Counts.Cells[k]
 		cc.Count = counts[k]
 		if small {
-			cc.Status, cc.NeedCount = sdc.KThreshold, float64(dc.K)
+			cc.Status, cc.NeedCount = sdc.KThreshold, float64(dc.CountProtection)
 		}
 		for j := range m {
 			sc := &t.Sums[j].Cells[k]
@@ -320,6 +316,30 @@ func (t *Table) aggregate() {
 			}
 		}
 	}
+}
+
+// protect adds the secondary suppressions, counts first: an empty cell
+// whose zero count is released tells the attacker its sums too, so the
+// sums' tables may not hide it in a cube (sdc.Cell.Known). The other way
+// round, a sum is never shown where the count is hidden (Exact).
+func (t *Table) protect() error {
+	unproven, err := t.Counts.Protect()
+	if err != nil {
+		return fmt.Errorf("secondary suppression of the counts: %w", err)
+	}
+	t.Unproven += unproven
+	for j, st := range t.Sums {
+		for k := range st.Cells {
+			c := &t.Counts.Cells[k]
+			st.Cells[k].Known = c.Count == 0 && c.Status == sdc.Released
+		}
+		unproven, err := st.Protect()
+		if err != nil {
+			return fmt.Errorf("secondary suppression of %s: %w", t.Measures[j].Name, err)
+		}
+		t.Unproven += unproven
+	}
+	return nil
 }
 
 // rows is how many citizens are in some cell.
