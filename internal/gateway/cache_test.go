@@ -41,7 +41,9 @@ func TestProtectedAnswersAreNotStored(t *testing.T) {
 		events    = "/v1/audit/events"
 		cp        = "/v1/audit/checkpoint"
 		proof     = "/v1/audit/proof"
+		stats     = "/v1/aggregates"
 	)
+	statsBody := []byte(`{"purpose":"housing-policy-evaluation","group_by":["civilstatus.sex"],"measures":[{"op":"count"}]}`)
 	citizen := "/v1/citizens/" + f.nir
 	answered := map[string]bool{} // "METHOD op success|refusal"
 	for _, tc := range []struct {
@@ -84,6 +86,10 @@ func TestProtectedAnswersAreNotStored(t *testing.T) {
 		{"proof of nothing", proof, "cnil", "GET", proof + "?index=999999", nil, 404},
 		{"malformed proof query", proof, "cnil", "GET", proof + "?index=0&size=x", nil, 400},
 		{"proof without a token", proof, "", "GET", proof + "?index=0", nil, 401},
+		{"aggregates", stats, "drees", "POST", stats, statsBody, 200},
+		{"aggregates without the role", stats, "cnaf", "POST", stats, statsBody, 403},
+		{"malformed aggregates query", stats, "drees", "POST", stats, []byte(`{"purpose":`), 400},
+		{"aggregates without a token", stats, "", "POST", stats, statsBody, 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			header := http.Header{"Content-Type": {"application/json"}}

@@ -25,8 +25,11 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/consent"
 	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
+	"github.com/passerelle-bus/passerelle/internal/link"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/internal/stats"
+	"github.com/passerelle-bus/passerelle/internal/stats/budget"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
@@ -44,6 +47,7 @@ var viewMembers = append(publishers(),
 	trust.MemberSpec{ID: "passerelle-gateway", Name: "Passerelle gateway", Roles: []string{"gateway"}},
 	// tracer reads every field under a rule of its own (values_test.go).
 	trust.MemberSpec{ID: "tracer", Name: "Test reader of every field", Roles: []string{"reader"}},
+	trust.MemberSpec{ID: "drees", Name: "DREES", Roles: []string{"decision-maker"}},
 )
 
 func publishers() []trust.MemberSpec {
@@ -83,6 +87,10 @@ type fixture struct {
 	auditLog     *audit.Log
 	trail        *audit.Trail
 	publisher    *audit.Publisher
+	// stats hears the view; each instance spends privacy budget on
+	// budgetTopic, shared as one deployment's instances share theirs.
+	stats       *stats.Index
+	budgetTopic string
 }
 
 // startAudit gives a gateway its own audit topic (a shared broker's
@@ -173,6 +181,12 @@ func newFixtureOf(t testing.TB, tg bustest.Target, citizens int, names ...string
 	}
 	store := w.Store(t)
 	ix := view.New(view.NewMemory(), codec, store, nil, nil)
+	opener, err := link.NewOpener(ctx, kr, domains.Names())
+	if err != nil {
+		t.Fatal(err)
+	}
+	statsIx := stats.NewIndex(opener, store, nil, nil)
+	ix.Observe(statsIx)
 	bustest.Follow(t, ctx, func(ctx context.Context) { ix.Run(ctx, client) })
 	select {
 	case <-ix.Ready():
@@ -183,7 +197,8 @@ func newFixtureOf(t testing.TB, tg bustest.Target, citizens int, names ...string
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{world: w, client: client, consents: consent.NewMemory(), pseudo: pseudo.New(kr), pop: p}
+	f := &fixture{world: w, client: client, consents: consent.NewMemory(), pseudo: pseudo.New(kr), pop: p,
+		stats: statsIx, budgetTopic: bustest.Topic(t, client, 1)}
 	f.auditMetrics = prometheus.NewRegistry()
 	f.store, f.rules, f.ctx, f.codec = store, rules, ctx, codec
 	f.auditLog, f.trail, f.publisher, f.auditTopic = startAudit(t, ctx, client, w.Signer(t, gatewayID), store, f.auditMetrics, "")
@@ -219,9 +234,12 @@ func (f *fixture) instance(t testing.TB, ix *view.Index, log *audit.Log, trail *
 		Audit: log, Trail: trail, Limits: citizenview.NewLimits(trail), Log: slog.New(slog.DiscardHandler)}}
 	cs := &gateway.Consents{Guard: guard, Journal: f.journal, Rules: f.rules, Pseudo: f.pseudo, Trust: f.store}
 	au := &gateway.Audit{Guard: guard, Trail: trail, Publisher: pub, Pseudo: f.pseudo, Trust: f.store}
+	ledger := budget.New(f.client, f.budgetTopic, nil)
+	bustest.Follow(t, f.ctx, func(ctx context.Context) { ledger.Run(ctx) })
+	ag := &gateway.Aggregates{Guard: guard, Rules: f.rules, Stats: &stats.Service{Index: f.stats}, Ready: ix.Ready(), Ledger: ledger}
 	ready := gateway.Readiness(f.client, trail.Topic(), log, f.journal, trail, ix, func() error { return nil })
 	srv := httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Log: slog.New(slog.DiscardHandler),
-		Citizens: cz, Consents: cs, Audit: au, Trust: f.store, Policy: f.rules, Ready: ready}))
+		Citizens: cz, Consents: cs, Audit: au, Aggregates: ag, Trust: f.store, Policy: f.rules, Ready: ready}))
 	t.Cleanup(srv.Close)
 	return guard, cz, srv
 }
