@@ -39,6 +39,7 @@ func commands() []command {
 		{"policy", "run the example requests written beside the policy rules", runPolicy},
 		{"token", "print a short-lived request JWT for a member, for curl", runToken},
 		{"audit", "verify the audit log, trace accesses, witness checkpoints", runAudit},
+		{"stats", "compute a statistic as a decision-maker: protected table, CSV or JSON", runStats},
 	}
 }
 

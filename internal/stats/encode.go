@@ -116,10 +116,13 @@ func (a Answer) header() []string {
 func (a Answer) row(c Cell, suppressedMark string) []string {
 	r := append([]string{}, c.Group...)
 	show := func(v *float64) string {
-		if v == nil {
-			return suppressedMark
+		switch {
+		case v != nil:
+			return number(v)
+		case c.Suppressed == "" && suppressedMark != "":
+			return "-" // undefined, a mean of nobody
 		}
-		return number(v)
+		return suppressedMark
 	}
 	r = append(r, show(c.Count))
 	for mi, name := range a.Columns {
@@ -147,7 +150,8 @@ func (a Answer) WriteCSV(w io.Writer) error {
 }
 
 // WriteTable writes the answer as an aligned table for a terminal, each
-// suppressed value shown as "x", then what protected it.
+// suppressed value shown as "x" (an undefined one, the mean of an empty
+// cell, as "-"), then what protected it.
 func (a Answer) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, strings.Join(a.header(), "\t")+"\t")
@@ -170,4 +174,59 @@ func (a Answer) WriteTable(w io.Writer) error {
 	_, err := fmt.Fprintf(w, "x: suppressed (k = %d; dominance %d at %v; %s secondary suppression); %d released, %d k-threshold, %d dominance, %d secondary\n",
 		d.K, d.DominanceN, d.DominanceShare, d.Secondary, d.Counts.Released, d.Counts.KThreshold, d.Counts.Dominance, d.Counts.Secondary)
 	return err
+}
+
+// UnmarshalJSON reads an answer as MarshalJSON writes it: what a client
+// such as passerelle stats decodes.
+func (a *Answer) UnmarshalJSON(b []byte) error {
+	var doc struct {
+		DecisionID string                       `json:"decision_id"`
+		Rule       string                       `json:"rule"`
+		LegalBasis string                       `json:"legal_basis"`
+		Purpose    string                       `json:"purpose"`
+		SnapshotAt time.Time                    `json:"snapshot_at"`
+		GroupBy    []string                     `json:"group_by"`
+		Measures   []string                     `json:"measures"`
+		Cells      []map[string]json.RawMessage `json:"cells"`
+		Disclosure Disclosure                   `json:"disclosure"`
+		Budget     *Budget                      `json:"budget"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return err
+	}
+	*a = Answer{DecisionID: doc.DecisionID, Rule: doc.Rule, LegalBasis: doc.LegalBasis, Purpose: doc.Purpose, SnapshotAt: doc.SnapshotAt,
+		GroupBy: doc.GroupBy, Columns: doc.Measures, Disclosure: doc.Disclosure, Budget: doc.Budget}
+	for i, raw := range doc.Cells {
+		var c Cell
+		var group map[string]string
+		if err := json.Unmarshal(raw["group"], &group); err != nil {
+			return fmt.Errorf("cells[%d].group: %w", i, err)
+		}
+		for _, g := range a.GroupBy {
+			c.Group = append(c.Group, group[g])
+		}
+		if err := json.Unmarshal(raw["count"], &c.Count); err != nil {
+			return fmt.Errorf("cells[%d].count: %w", i, err)
+		}
+		for _, m := range a.Columns {
+			var v *float64
+			if m == policy.OpCount {
+				v = c.Count
+			} else if err := json.Unmarshal(raw[m], &v); err != nil && raw[m] != nil {
+				return fmt.Errorf("cells[%d].%s: %w", i, m, err)
+			}
+			c.Values = append(c.Values, v)
+		}
+		if s, ok := raw["suppressed"]; ok {
+			var why *string
+			if err := json.Unmarshal(s, &why); err != nil {
+				return fmt.Errorf("cells[%d].suppressed: %w", i, err)
+			}
+			if why != nil {
+				c.Suppressed = *why
+			}
+		}
+		a.Cells = append(a.Cells, c)
+	}
+	return nil
 }
