@@ -133,6 +133,9 @@ func check(t *testing.T, line, out string) {
 		if strings.Contains(line, "audit trace") && !strings.Contains(out, "cnaf") {
 			t.Fatalf("the trace does not show the benefits payer's access:\n%s", out)
 		}
+		if strings.Contains(line, " stats ") && (!strings.Contains(out, "hypercube") || !regexp.MustCompile(`\n +F +35-44 +\d{2,}`).MatchString(out)) {
+			t.Fatalf("the statistic released no figure of women aged 35-44, or says nothing of its protection:\n%s", out)
+		}
 		return
 	}
 	var doc map[string]any
