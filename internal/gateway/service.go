@@ -150,7 +150,10 @@ func Start(ctx context.Context, p Parts) (_ *Gateway, err error) {
 	budgetTopic := p.BudgetTopic
 	if budgetTopic == "" {
 		budgetTopic = bus.TopicBudget
-	} else if err := p.Bus.EnsureTopics(ctx, bus.TopicSpec{Name: budgetTopic, Partitions: 1, Cleanup: bus.CleanupDelete, KeepForever: true}); err != nil {
+	}
+	// Created if missing, whatever its name: a cluster set up before
+	// statistics existed has every other topic but this one.
+	if err := p.Bus.EnsureTopics(ctx, bus.TopicSpec{Name: budgetTopic, Partitions: 1, Cleanup: bus.CleanupDelete, KeepForever: true}); err != nil {
 		return nil, errors.Join(err, w.Close(), trail.Close(), p.Index.Close())
 	}
 	ledger := budget.New(p.Bus, budgetTopic, p.Log)
