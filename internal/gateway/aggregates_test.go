@@ -350,3 +350,36 @@ func TestPrivacyBudgetHoldsAcrossInstances(t *testing.T) {
 		t.Fatalf("exact after the budget: %d %v", code, out)
 	}
 }
+
+// The register publishes the aggregate rules and every breakdown with its
+// categories, as it publishes the view's rules and fields.
+func TestRulesPublishStatistics(t *testing.T) {
+	f := newFixture(t)
+	code, doc := f.get(t, "", "/v1/rules")
+	if code != http.StatusOK {
+		t.Fatalf("%d %v", code, doc)
+	}
+	rules, _ := doc["aggregates"].([]any)
+	found := false
+	for _, r := range rules {
+		m := r.(map[string]any)
+		if m["id"] == "drees-housing-policy-evaluation" {
+			found = m["legal_basis"] == "public-task" && len(m["dimensions"].([]any)) == 4 &&
+				m["disclosure"].(map[string]any)["k"] == float64(11) && m["noise"].(map[string]any)["budget"] == float64(10)
+		}
+	}
+	if !found {
+		t.Fatalf("aggregate rules %v", rules)
+	}
+	breakdowns, _ := doc["breakdowns"].([]any)
+	for _, b := range breakdowns {
+		m := b.(map[string]any)
+		if m["name"] == "tax.department" {
+			if cats := m["categories"].([]any); len(cats) != 101 || m["kind"] != "category" {
+				t.Fatalf("tax.department: %v", m)
+			}
+			return
+		}
+	}
+	t.Fatalf("no tax.department among %d breakdowns", len(breakdowns))
+}
