@@ -190,21 +190,12 @@ func overlapsIn(aFrom, aUntil, bFrom, bUntil time.Time) bool {
 // checkAggregate validates one aggregate rule against the register and
 // the domain registry, and fills its defaults.
 func (rs *RuleSet) checkAggregate(r *AggregateRule) error {
+	if err := rs.checkHeader(r.ID, r.Requester, r.Purpose, r.LegalReference, r.ValidFrom, r.ValidUntil); err != nil {
+		return err
+	}
 	switch {
-	case r.ID == "":
-		return fmt.Errorf("id: required")
-	case r.Requester == "":
-		return fmt.Errorf("requester: required")
-	case rs.purposes[r.Purpose] == nil:
-		return fmt.Errorf("purpose: %w %q (not in %s)", ErrUnknownPurpose, r.Purpose, PurposesFile)
-	case r.LegalReference == "":
-		return fmt.Errorf("legal_reference: required: the legal text the statistics rest on")
 	case r.LegalBasis != BasisLegalObligation && r.LegalBasis != BasisPublicTask:
 		return fmt.Errorf("legal_basis: %q, want legal-obligation or public-task", r.LegalBasis)
-	case r.ValidFrom.IsZero():
-		return fmt.Errorf("valid_from: required")
-	case !r.ValidUntil.IsZero() && !r.ValidUntil.After(r.ValidFrom):
-		return fmt.Errorf("valid_until: must be after valid_from")
 	case len(r.Dimensions) == 0 || len(r.Dimensions) > MaxDimensions:
 		return fmt.Errorf("dimensions: between 1 and %d", MaxDimensions)
 	}

@@ -9,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -124,21 +125,30 @@ func strict(b []byte, out any) error {
 	return dec.Decode(out)
 }
 
+// checkHeader validates what every kind of rule says of itself: who, for
+// which purpose of the register, on which legal text, from when.
+func (rs *RuleSet) checkHeader(id, requester, purpose, legalReference string, from, until time.Time) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("id: required")
+	case requester == "":
+		return fmt.Errorf("requester: required")
+	case rs.purposes[purpose] == nil:
+		return fmt.Errorf("purpose: %w %q (not in %s)", ErrUnknownPurpose, purpose, PurposesFile)
+	case legalReference == "":
+		return fmt.Errorf("legal_reference: required: the legal text the rule rests on")
+	case from.IsZero():
+		return fmt.Errorf("valid_from: required")
+	case !until.IsZero() && !until.After(from):
+		return fmt.Errorf("valid_until: must be after valid_from")
+	}
+	return nil
+}
+
 // check validates one rule against the register.
 func (rs *RuleSet) check(r *Rule) error {
-	switch {
-	case r.ID == "":
-		return fmt.Errorf("id: required")
-	case r.Requester == "":
-		return fmt.Errorf("requester: required")
-	case rs.purposes[r.Purpose] == nil:
-		return fmt.Errorf("purpose: %w %q (not in %s)", ErrUnknownPurpose, r.Purpose, PurposesFile)
-	case r.LegalReference == "":
-		return fmt.Errorf("legal_reference: required: the legal text the exchange rests on")
-	case r.ValidFrom.IsZero():
-		return fmt.Errorf("valid_from: required")
-	case !r.ValidUntil.IsZero() && !r.ValidUntil.After(r.ValidFrom):
-		return fmt.Errorf("valid_until: must be after valid_from")
+	if err := rs.checkHeader(r.ID, r.Requester, r.Purpose, r.LegalReference, r.ValidFrom, r.ValidUntil); err != nil {
+		return err
 	}
 	switch r.LegalBasis {
 	case BasisLegalObligation, BasisPublicTask, BasisVitalInterest:
