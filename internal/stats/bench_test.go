@@ -216,3 +216,52 @@ func heapAlloc() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+// BenchmarkIndexHeap1M builds the statistics index of a million citizens
+// (PASSERELLE_BENCH_CITIZENS) in three domains and reports the live heap
+// it holds: linked, every record with its link header; unlinked, none, so
+// that no citizen enters the join's map. The difference is the join map;
+// the link ids and flags (17 bytes a row) are held either way. Run with
+// -benchtime 1x: each iteration builds a whole index.
+func BenchmarkIndexHeap1M(b *testing.B) {
+	pop := population(benchCitizens(), 42)
+	lk := newLinkKeys(b)
+	for _, kind := range []string{"linked", "unlinked"} {
+		b.Run(kind, func(b *testing.B) {
+			recs := lk.records(b, pop, kind == "linked")
+			var grown uint64
+			for b.Loop() {
+				before := heapAlloc()
+				ix := stats.NewIndex(lk.opener, nil, nil, nil)
+				for _, r := range recs {
+					ix.Observe(r.domain, r.o)
+				}
+				after := heapAlloc()
+				runtime.KeepAlive(ix)
+				grown = after - before
+			}
+			runtime.KeepAlive(recs)
+			b.ReportMetric(float64(grown)/(1<<20), "index-MB")
+			b.ReportMetric(float64(grown)/float64(len(pop)), "B/citizen")
+			b.ReportMetric(float64(grown)/float64(len(recs)), "B/record")
+		})
+	}
+}
+
+// BenchmarkLinkOpen is the per-record cost of the linkage at ingest:
+// opening one passerelle-link header (base64, AES-GCM, the record's
+// binding checked). internal/link has no benchmark of its own.
+func BenchmarkLinkOpen(b *testing.B) {
+	lk := newLinkKeys(b)
+	recs := lk.records(b, population(1024, 42), true)
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		r := recs[i%len(recs)]
+		if _, err := lk.opener.Open(r.domain, r.o.Meta.Subject, r.o.Meta.RecordID, r.o.Headers[0].Value); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "opens/s")
+}
