@@ -180,7 +180,36 @@ func (rs *RuleSet) loadAggregates(fsys fs.FS, dir string, read func(string) ([]b
 		}
 		rs.aggregates = append(rs.aggregates, r)
 	}
+	return checkPopulations(rs.aggregates)
+}
+
+// checkPopulations refuses two rules in force together, whoever their
+// requesters, where one's population contains the other's: each table is
+// protected on its own, and the difference of two answers would describe
+// the citizens counted by one and not the other — a man of 75 with taxes
+// and no benefit, say. Requesters are not trusted not to collude.
+func checkPopulations(rules []*AggregateRule) error {
+	for i, a := range rules {
+		for _, b := range rules[i+1:] {
+			if !overlapsIn(a.ValidFrom, a.ValidUntil, b.ValidFrom, b.ValidUntil) {
+				continue
+			}
+			if subset(a.domains, b.domains) || subset(b.domains, a.domains) {
+				return fmt.Errorf("%w: %s: population: %v and the population %v of %s (%s) contain one another: the difference of two answers would single out the citizens in one and not the other; make them one rule, or populations neither of which holds the other",
+					ErrInvalidRules, b.file, b.domains, a.domains, a.ID, a.file)
+			}
+		}
+	}
 	return nil
+}
+
+func subset(a, b []string) bool {
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 func overlapsIn(aFrom, aUntil, bFrom, bUntil time.Time) bool {

@@ -31,6 +31,11 @@ func TestAggregateRuleNamesFileAndField(t *testing.T) {
 			}
 		})
 	}
+	nested := strings.NewReplacer("id: a", "id: b", "requester: drees", "requester: insee", "[civilstatus.sex, tax.department]", "[civilstatus.sex]", "[tax.reference_income]", "[]").Replace(rule)
+	if _, err := policy.Load(fstest.MapFS{"purposes.yaml": {Data: []byte(purposes)}, "aggregates/a.yaml": {Data: []byte(rule)},
+		"aggregates/b.yaml": {Data: []byte(nested)}}, "."); !errors.Is(err, policy.ErrInvalidRules) || !strings.Contains(err.Error(), "contain one another") {
+		t.Fatalf("a population inside another's, even another requester's: %v", err)
+	}
 	rs, err := policy.Load(fstest.MapFS{"purposes.yaml": {Data: []byte(purposes)}, "aggregates/a.yaml": {Data: []byte(rule)}}, ".")
 	if err != nil {
 		t.Fatal(err)

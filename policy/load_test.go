@@ -15,7 +15,7 @@ func TestDefaultPolicyLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rs.Rules()) != 5 || len(rs.Purposes()) != 8 || len(rs.Aggregates()) != 3 || len(rs.Version) != 12 {
+	if len(rs.Rules()) != 5 || len(rs.Purposes()) != 7 || len(rs.Aggregates()) != 2 || len(rs.Version) != 12 {
 		t.Fatalf("%d rules, %d purposes, %d aggregate rules, version %q", len(rs.Rules()), len(rs.Purposes()), len(rs.Aggregates()), rs.Version)
 	}
 }

@@ -188,7 +188,10 @@ func Exact(p *Plan, t *Table, at time.Time) Answer {
 		}
 		for mi, m := range p.Measures {
 			st := countStatus // a figure is never shown where the count is hidden
-			if m.Op == policy.OpSum || m.Op == policy.OpMean {
+			if m.Op != policy.OpCount {
+				// Nor a quantile where the field's sum is hidden: the
+				// largest values of a dominated sum are what the
+				// dominance rule protects.
 				st = worse(st, sumStatus[m.Measure])
 			}
 			cellStatus = worse(cellStatus, st)
@@ -221,13 +224,30 @@ func exactValue(m PlannedMeasure, t *Table, count float64, sums []float64, quant
 		}
 		v = round2(unit(t.Measures[m.Measure].Field, sums[m.Measure]) / count)
 	case policy.OpQuantile:
+		// A quantile is a citizen's own value, not a sum of the table's
+		// cells, so the table's protection does not cover it: it is
+		// released only with k citizens on each side of it, and rounded
+		// to three significant digits, so that no set of quantiles of
+		// nested cells gives back one citizen's value.
 		vals := quantiles[m.Measure][cell]
-		if len(vals) < t.Rule.Disclosure.K {
+		if float64(len(vals))*min(m.Q, 1-m.Q) < float64(t.Rule.Disclosure.K) {
 			return nil
 		}
-		v = round2(unit(t.Measures[m.Measure].Field, quantile(vals, m.Q)))
+		v = significant(unit(t.Measures[m.Measure].Field, quantile(vals, m.Q)), quantileDigits)
 	}
 	return &v
+}
+
+// quantileDigits are the significant digits a released quantile keeps.
+const quantileDigits = 3
+
+// significant rounds v to n significant digits.
+func significant(v float64, n int) float64 {
+	if v == 0 {
+		return 0
+	}
+	scale := math.Pow(10, float64(n)-math.Ceil(math.Log10(math.Abs(v))))
+	return math.Round(v*scale) / scale
 }
 
 // cellValues gathers, per measure and answer cell, the values of the

@@ -15,6 +15,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/domains/civilstatus"
+	"github.com/passerelle-bus/passerelle/internal/domains/finance"
 	"github.com/passerelle-bus/passerelle/internal/domains/tax"
 	"github.com/passerelle-bus/passerelle/internal/link"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
@@ -52,7 +53,7 @@ func newLinker(t *testing.T, keys seal.Keys) *linker {
 		t.Fatal(err)
 	}
 	l := &linker{sealers: map[string]*link.Sealer{}, ix: stats.NewIndex(opener, keys, nil, nil)}
-	for _, d := range []string{"civilstatus", "tax"} {
+	for _, d := range []string{"civilstatus", "tax", "finance"} {
 		if l.sealers[d], err = link.NewSealer(ctx, kr, d); err != nil {
 			t.Fatal(err)
 		}
@@ -78,12 +79,15 @@ func (l *linker) observe(t *testing.T, d string, n int, recordID, kid string, va
 	l.ix.Observe(d, view.Observed{Meta: meta, Value: value, KeyID: kid, Headers: headers})
 }
 
-func territorial(t *testing.T) *policy.AggregateRule {
+func housing(t *testing.T) *policy.AggregateRule {
 	rs, err := policy.Load(policy.Default, ".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _ := rs.Aggregate("drees", "territorial-statistics", day)
+	r, ok := rs.Aggregate("drees", "housing-policy-evaluation", day)
+	if !ok {
+		t.Fatal("no housing rule")
+	}
 	return r
 }
 
@@ -97,6 +101,8 @@ func TestOnlyLinkedCurrentRecordsCount(t *testing.T) {
 	for n := range 40 {
 		p := &civilstatus.Person{Sex: "F", BirthDate: time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC), Address: &civilstatus.Address{CommuneCode: "75056"}}
 		l.observe(t, "civilstatus", n, "cs-1", "k-cs", p, &p.Meta, same)
+		pay := &finance.Payment{Benefit: "HOUSING_AID", AmountCents: 20_000, Status: "PAID"}
+		l.observe(t, "finance", n, "fin-1", "k-fin", pay, &pay.Meta, same)
 		header, kid := same, "k-tax"
 		switch {
 		case n < 3:
@@ -131,7 +137,7 @@ func TestOnlyLinkedCurrentRecordsCount(t *testing.T) {
 			t.Errorf("unlinked %s: %v, want %v", reason, got, want)
 		}
 	}
-	r := territorial(t)
+	r := housing(t)
 	tab, err := l.ix.Freeze(day).Table(r)
 	if err != nil {
 		t.Fatal(err)

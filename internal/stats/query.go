@@ -37,6 +37,11 @@ type NoiseQuery struct {
 	Epsilon   float64 `json:"epsilon"`
 }
 
+// QuantileLevels are the quantiles a query may ask for: deciles 1 and 9,
+// quartiles and the median. A free q would let a query ask for every
+// order statistic of a cell, that is every citizen's value.
+var QuantileLevels = []float64{0.1, 0.25, 0.5, 0.75, 0.9}
+
 // MechanismLaplace is the one noise mechanism: discrete Laplace, sampled
 // exactly (internal/stats/noise).
 const MechanismLaplace = "discrete-laplace"
@@ -208,8 +213,8 @@ func planMeasure(r *policy.AggregateRule, m MeasureQuery) (PlannedMeasure, error
 	}
 	pm := PlannedMeasure{Op: m.Op, Measure: i, Name: m.Op + "(" + m.Field + ")"}
 	if m.Op == policy.OpQuantile {
-		if !(m.Q > 0 && m.Q < 1) {
-			return PlannedMeasure{}, refuse(CodeQuantileInvalid, "q %v, want within (0, 1)", m.Q)
+		if !slices.Contains(QuantileLevels, m.Q) {
+			return PlannedMeasure{}, refuse(CodeQuantileInvalid, "q %v, want one of %v", m.Q, QuantileLevels)
 		}
 		pm.Q = m.Q
 		pm.Name = "quantile(" + m.Field + "," + strconv.FormatFloat(m.Q, 'f', -1, 64) + ")"
