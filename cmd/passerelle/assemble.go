@@ -75,7 +75,7 @@ func assemble(ctx context.Context, e *env, parts *supervise.Group, client *bus.C
 	gw, err := gateway.Start(ctx, gateway.Parts{ID: cfg.ID, Log: log, Metrics: reg, Bus: client, Trust: store,
 		Rules: rules, Schemas: cat, Pseudo: pseudo.New(pseudo.NewFileKeyring(d.Pseudo())), Signer: signer, Index: index,
 		AuditTopic: cfg.Audit.Topic, CheckpointInterval: cfg.Audit.CheckpointInterval, AuditIndex: cfg.Audit.Index,
-		Group: parts})
+		StatsPeriod: cfg.Stats.Period, Group: parts})
 	if err != nil {
 		return nil, nil, err
 	}

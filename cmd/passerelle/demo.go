@@ -97,6 +97,10 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	// The demo's gateway is the gateway command's, configured by flags.
 	cfg := gatewayConfig{ID: DefaultGatewayID, Listen: f.listen, Data: f.data}
 	cfg.Audit.Index = filepath.Join(f.data, "audit.db")
+	// Statistics see what the connectors published within a minute: a
+	// first query while they still publish would otherwise hold a partial
+	// table for the hour a deployment keeps one.
+	cfg.Stats.Period = time.Minute
 	parts := supervise.New(log)
 	defer stopParts(ctx, parts) // on the way out early; a second Stop returns the first's result
 	gw, _, err := assemble(ctx, e, parts, client, reg, cfg, log)

@@ -34,6 +34,11 @@ type gatewayConfig struct {
 		// (it grows with the log) and rereads the topic at each start.
 		Index string `yaml:"index"`
 	} `yaml:"audit"`
+	Stats struct {
+		// Period is how long a statistics snapshot serves: answers within
+		// it are cut from the same protected tables (1h if zero).
+		Period time.Duration `yaml:"period"`
+	} `yaml:"stats"`
 }
 
 func (c *gatewayConfig) Validate() error {
@@ -46,6 +51,8 @@ func (c *gatewayConfig) Validate() error {
 		return errors.New("data: required")
 	case c.Audit.CheckpointInterval < 0:
 		return errors.New("audit.checkpoint_interval: must be positive")
+	case c.Stats.Period < 0:
+		return errors.New("stats.period: must be positive")
 	}
 	return c.Kafka.Validate()
 }
