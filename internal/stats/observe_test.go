@@ -187,3 +187,34 @@ func TestNoisyAnswers(t *testing.T) {
 		t.Fatal("two noisy answers drew the same noise in every cell")
 	}
 }
+
+// Deciles split the domain's records into ten groups of equal size, each
+// income in the group its rank says.
+func TestIncomeDeciles(t *testing.T) {
+	f := newFixture(t, population(5000, 17)[1:]) // without the one rich citizen
+	r := smallRule(t, []string{"tax.income_decile"}, []string{"tax.reference_income"}, "")
+	tab, err := f.ix.Freeze(day).Table(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := stats.Compile(r, stats.Query{Purpose: r.Purpose, GroupBy: []string{"tax.income_decile"},
+		Measures: []stats.MeasureQuery{{Op: "count"}, {Op: "mean", Field: "tax.reference_income"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := stats.Exact(p, tab, day)
+	total := float64(tab.Population)
+	last := 0.0
+	for i, c := range a.Cells {
+		if c.Group[0] != fmt.Sprintf("D%d", i+1) || c.Count == nil {
+			t.Fatalf("cell %d: %+v", i, c)
+		}
+		if share := *c.Count / total; share < 0.095 || share > 0.105 {
+			t.Fatalf("%s holds %.3f of the households", c.Group[0], share)
+		}
+		if *c.Values[1] <= last {
+			t.Fatalf("%s: mean income %v not above the decile before's %v", c.Group[0], *c.Values[1], last)
+		}
+		last = *c.Values[1]
+	}
+}
