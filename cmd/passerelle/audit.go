@@ -208,7 +208,7 @@ func auditTrace(ctx context.Context, e *env, args []string) error {
 		{"nir", "only events about this citizen (the NIR; the gateway matches its audit pseudonym)"},
 		{"requester", "only events of this member's requests"},
 		{"purpose", "only events of this purpose"},
-		{"kind", "only events of this kind: view, consent, refusal, trace, access-log, consent-list, proof"},
+		{"kind", "only events of this kind: view, aggregate, consent, refusal, trace, access-log, consent-list, proof"},
 		{"from", "only events at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z)"},
 		{"to", "only events before this time (RFC 3339)"},
 	} {
