@@ -15,6 +15,7 @@
 package stats
 
 import (
+	"encoding/binary"
 	"errors"
 	"hash/maphash"
 	"log/slog"
@@ -53,9 +54,11 @@ type column struct {
 	d  *domain.Domain
 	// subjects finds a subject's row by a hash of its pseudonym (a
 	// collision among a domain's citizens has odds of 2^-24 at 10^8
-	// citizens), links a citizen's row by link id.
+	// citizens), links a citizen's row by joinKey of its link id. The
+	// row's id is checked on every lookup (row below): two ids of one key
+	// can lose a join, never make a wrong one.
 	subjects map[uint64]int32
-	links    map[link.ID]int32
+	links    map[uint64]int32
 	ids      []link.ID
 	linked   []bool
 	keys     []string
@@ -81,7 +84,7 @@ func NewIndex(opener *link.Opener, keys seal.Keys, reg prometheus.Registerer, lo
 		reg.MustRegister(ix.unlinked)
 	}
 	for _, d := range domains.All() {
-		c := &column{d: d, subjects: map[uint64]int32{}, links: map[link.ID]int32{}, numeric: map[string]int{},
+		c := &column{d: d, subjects: map[uint64]int32{}, links: map[uint64]int32{}, numeric: map[string]int{},
 			raw: make([][]int64, len(d.Breakdowns))}
 		for _, f := range d.Fields {
 			if f.Numeric() {
@@ -151,13 +154,13 @@ func (c *column) put(subject uint64, id link.ID, linked bool, o view.Observed) {
 		}
 	}
 	if c.linked[row] && (!linked || c.ids[row] != id) {
-		if c.links[c.ids[row]] == row {
-			delete(c.links, c.ids[row])
+		if r, ok := c.links[joinKey(c.ids[row])]; ok && r == row {
+			delete(c.links, joinKey(c.ids[row]))
 		}
 	}
 	c.ids[row], c.linked[row], c.keys[row] = id, linked, o.KeyID
 	if linked {
-		c.links[id] = row
+		c.links[joinKey(id)] = row
 	}
 	for i := range c.d.Breakdowns {
 		v := int64(none)
@@ -181,6 +184,25 @@ func (c *column) put(subject uint64, id link.ID, linked bool, o view.Observed) {
 		}
 		c.num[i][row] = v
 	}
+}
+
+// joinKey is what the join's maps are keyed by: a uint64, which the
+// runtime's maps hash and compare much faster than a 16-byte array (the
+// lookups are most of a cold table's join). A link id is an HMAC output,
+// so its halves are uniform; both are folded in all the same, so that
+// ids differing in one half only (as test fixtures make them) do not
+// collide.
+func joinKey(id link.ID) uint64 {
+	return binary.LittleEndian.Uint64(id[:8]) ^ binary.LittleEndian.Uint64(id[8:])
+}
+
+// row is the linked row of citizen id, if any.
+func (c *column) row(id link.ID) (int32, bool) {
+	r, ok := c.links[joinKey(id)]
+	if !ok || !c.linked[r] || c.ids[r] != id {
+		return 0, false
+	}
+	return r, true
 }
 
 // Unlinked is the counter of records statistics cannot join, for tests.

@@ -151,8 +151,8 @@ rows:
 		}
 		rows[0] = int32(row)
 		for i := 1; i < len(cols); i++ {
-			r, ok := cols[i].links[base.ids[row]]
-			if !ok || !cols[i].linked[r] || !valid[i][cols[i].keys[r]] {
+			r, ok := cols[i].row(base.ids[row])
+			if !ok || !valid[i][cols[i].keys[r]] {
 				continue rows
 			}
 			rows[i] = r
