@@ -61,10 +61,15 @@ type column struct {
 	links    map[uint64]int32
 	ids      []link.ID
 	linked   []bool
-	keys     []string
-	raw      [][]int64 // per breakdown, per row
-	num      [][]int64 // per numeric field, per row
-	numeric  map[string]int
+	// keys is each row's signing key, as an index in keyIDs: a build
+	// checks a key's validity once, not once per row, and the rows hold
+	// no string for the collector to scan.
+	keys    []uint32
+	keyIDs  []string
+	keyOf   map[string]uint32
+	raw     [][]int64 // per breakdown, per row
+	num     [][]int64 // per numeric field, per row
+	numeric map[string]int
 }
 
 // NewIndex returns an index that opens linkage tokens with opener; keys
@@ -84,7 +89,7 @@ func NewIndex(opener *link.Opener, keys seal.Keys, reg prometheus.Registerer, lo
 		reg.MustRegister(ix.unlinked)
 	}
 	for _, d := range domains.All() {
-		c := &column{d: d, subjects: map[uint64]int32{}, links: map[uint64]int32{}, numeric: map[string]int{},
+		c := &column{d: d, subjects: map[uint64]int32{}, links: map[uint64]int32{}, keyOf: map[string]uint32{}, numeric: map[string]int{},
 			raw: make([][]int64, len(d.Breakdowns))}
 		for _, f := range d.Fields {
 			if f.Numeric() {
@@ -145,7 +150,7 @@ func (c *column) put(subject uint64, id link.ID, linked bool, o view.Observed) {
 		c.subjects[subject] = row
 		c.ids = append(c.ids, link.ID{})
 		c.linked = append(c.linked, false)
-		c.keys = append(c.keys, "")
+		c.keys = append(c.keys, 0)
 		for i := range c.raw {
 			c.raw[i] = append(c.raw[i], none)
 		}
@@ -158,7 +163,7 @@ func (c *column) put(subject uint64, id link.ID, linked bool, o view.Observed) {
 			delete(c.links, joinKey(c.ids[row]))
 		}
 	}
-	c.ids[row], c.linked[row], c.keys[row] = id, linked, o.KeyID
+	c.ids[row], c.linked[row], c.keys[row] = id, linked, c.key(o.KeyID)
 	if linked {
 		c.links[joinKey(id)] = row
 	}
@@ -184,6 +189,17 @@ func (c *column) put(subject uint64, id link.ID, linked bool, o view.Observed) {
 		}
 		c.num[i][row] = v
 	}
+}
+
+// key is the index of signing key kid in c.keyIDs.
+func (c *column) key(kid string) uint32 {
+	k, ok := c.keyOf[kid]
+	if !ok {
+		k = uint32(len(c.keyIDs))
+		c.keyIDs = append(c.keyIDs, kid)
+		c.keyOf[kid] = k
+	}
+	return k
 }
 
 // joinKey is what the join's maps are keyed by: a uint64, which the

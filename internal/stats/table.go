@@ -186,15 +186,13 @@ rows:
 }
 
 // validKeys says, per domain of the join, which signing keys may still
-// publish it: a revoked key's records are not counted.
-func (ix *Index) validKeys(doms []string, cols []*column) []map[string]bool {
-	out := make([]map[string]bool, len(cols))
+// publish it: a revoked key's records are not counted. It is indexed
+// like column.keyIDs.
+func (ix *Index) validKeys(doms []string, cols []*column) [][]bool {
+	out := make([][]bool, len(cols))
 	for i, c := range cols {
-		out[i] = map[string]bool{}
-		for _, kid := range c.keys {
-			if _, seen := out[i][kid]; seen {
-				continue
-			}
+		out[i] = make([]bool, len(c.keyIDs))
+		for k, kid := range c.keyIDs {
 			ok := false
 			if ix.keys != nil {
 				if k, err := ix.keys.SigningKey(kid); err == nil {
@@ -203,7 +201,7 @@ func (ix *Index) validKeys(doms []string, cols []*column) []map[string]bool {
 			} else {
 				ok = true
 			}
-			out[i][kid] = ok
+			out[i][k] = ok
 		}
 	}
 	return out
@@ -211,7 +209,7 @@ func (ix *Index) validKeys(doms []string, cols []*column) []map[string]bool {
 
 // cuts are the upper bounds of a rank breakdown's groups but the last,
 // over every counted record of the domain.
-func (c *column) cuts(breakdown, groups int, valid map[string]bool) []int64 {
+func (c *column) cuts(breakdown, groups int, valid []bool) []int64 {
 	var all []int64
 	for row, v := range c.raw[breakdown] {
 		if v != none && c.linked[row] && valid[c.keys[row]] {
