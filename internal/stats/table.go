@@ -2,6 +2,8 @@ package stats
 
 import (
 	"fmt"
+	"math/bits"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -262,34 +264,27 @@ func (t *Table) aggregate() {
 	}
 	cells := len(t.Counts.Cells)
 	n := t.Rule.Disclosure.DominanceN
-	counts := make([]int64, cells)
-	sums := make([]float64, cells*m)
-	top := make([]int64, cells*m*n) // each cell's n largest contributions per measure
 	stride := make([]int, d)
 	s := 1
 	for i := d - 1; i >= 0; i-- {
 		stride[i] = s
 		s *= sizes[i] + 1
 	}
-	masks := 1 << d
-	for row := range t.rows() {
-		for mask := range masks {
-			k := 0
-			for i := range d {
-				c := int(t.cats[i][row])
-				if mask&(1<<i) != 0 {
-					c = sizes[i]
-				}
-				k += c * stride[i]
-			}
-			counts[k]++
-			for j := range m {
-				v := t.vals[j][row]
-				sums[k*m+j] += float64(v)
-				insertTop(top[(k*m+j)*n:(k*m+j+1)*n], v)
-			}
-		}
+	// The rows are split among the cores, each summing into its own
+	// arrays; the integer sums make the result the same however many.
+	rows := t.rows()
+	workers := max(1, min(runtime.GOMAXPROCS(0), rows/minRowsPerWorker))
+	parts := make([]partial, workers)
+	var wg sync.WaitGroup
+	for w := range parts {
+		parts[w] = newPartial(cells, m, n)
+		wg.Go(func() { t.accumulate(parts[w], rows*w/workers, rows*(w+1)/workers, sizes, stride) })
 	}
+	wg.Wait()
+	for _, p := range parts[1:] {
+		parts[0].merge(p)
+	}
+	counts, sums, top := parts[0].counts, parts[0].sums, parts[0].top
 	dc := t.Rule.Disclosure
 	for k := range cells {
 		small := counts[k] > 0 && counts[k] < int64(dc.K)
@@ -300,7 +295,7 @@ func (t *Table) aggregate() {
 		}
 		for j := range m {
 			sc := &t.Sums[j].Cells[k]
-			sc.Count, sc.Sums[0] = counts[k], sums[k*m+j]
+			sc.Count, sc.Sums[0] = counts[k], float64(sums[k*m+j])
 			sc.NeedSums = []float64{dc.Protection * sc.Sums[0]}
 			var largest int64
 			for _, v := range top[(k*m+j)*n : (k*m+j+1)*n] {
@@ -312,6 +307,81 @@ func (t *Table) aggregate() {
 			case sc.Sums[0] > 0 && float64(largest) > dc.DominanceShare*sc.Sums[0]:
 				sc.Status = sdc.Dominance
 			}
+		}
+	}
+}
+
+// minRowsPerWorker is the fewest rows worth a goroutine of aggregate.
+const minRowsPerWorker = 1 << 15
+
+// partial is a share of the rows' aggregation: per cell, the count, per
+// cell and measure the sum and the n largest contributions (descending).
+type partial struct {
+	n      int
+	counts []int64
+	sums   []int64
+	top    []int64
+}
+
+func newPartial(cells, measures, n int) partial {
+	return partial{n: n, counts: make([]int64, cells), sums: make([]int64, cells*measures),
+		top: make([]int64, cells*measures*n)}
+}
+
+// accumulate adds rows [lo, hi) to p, each in its cell and every margin
+// of it: the 2^d cells of a row differ from its own cell by one term per
+// dimension replaced with its margin, so each is one addition away from
+// another.
+func (t *Table) accumulate(p partial, lo, hi int, sizes, stride []int) {
+	d, m, n := len(sizes), len(t.Measures), p.n
+	keys := make([]int, 1<<d)
+	delta := make([]int, d)
+	vals := make([]int64, m)
+	for row := lo; row < hi; row++ {
+		k := 0
+		for i := range d {
+			c := int(t.cats[i][row])
+			k += c * stride[i]
+			delta[i] = (sizes[i] - c) * stride[i]
+		}
+		keys[0] = k
+		for mask := 1; mask < len(keys); mask++ {
+			keys[mask] = keys[mask&(mask-1)] + delta[bits.TrailingZeros(uint(mask))]
+		}
+		for j := range vals {
+			vals[j] = t.vals[j][row]
+		}
+		for _, k := range keys {
+			p.counts[k]++
+			sums := p.sums[k*m : k*m+m]
+			for j, v := range vals {
+				sums[j] += v
+			}
+			if n == 1 { // the default: the largest contribution alone
+				top := p.top[k*m : k*m+m]
+				for j, v := range vals {
+					top[j] = max(top[j], v)
+				}
+				continue
+			}
+			for j, v := range vals {
+				insertTop(p.top[(k*m+j)*n:(k*m+j+1)*n], v)
+			}
+		}
+	}
+}
+
+// merge adds q to p.
+func (p partial) merge(q partial) {
+	for k, c := range q.counts {
+		p.counts[k] += c
+	}
+	for k, s := range q.sums {
+		p.sums[k] += s
+	}
+	for i := 0; i < len(q.top); i += p.n {
+		for _, v := range q.top[i : i+p.n] {
+			insertTop(p.top[i:i+p.n], v)
 		}
 	}
 }
