@@ -81,8 +81,8 @@ type Table struct {
 	// prove protected; answers report it.
 	Unproven int
 	// Population is how many citizens the join holds; Excluded how many
-	// of them lack a category of some dimension (no address, say) and are
-	// in no cell.
+	// of them lack a category of some dimension (no address, say) or
+	// carry a negative amount, and are in no cell.
 	Population, Excluded int
 
 	cats [][]uint16 // per dimension, per row
@@ -145,6 +145,7 @@ func (ix *Index) build(r *policy.AggregateRule, at time.Time) (*Table, error) {
 	t.cats = make([][]uint16, len(t.Dims))
 	t.vals = make([][]int64, len(t.Measures))
 	rows := make([]int32, len(cols))
+	vals := make([]int64, len(msrc))
 	base := cols[0]
 rows:
 	for row := range base.ids {
@@ -160,6 +161,21 @@ rows:
 			rows[i] = r
 		}
 		t.Population++
+		// Sums are of non-negative amounts (the attacker's bounds in sdc
+		// rest on it, and connectors refuse negative ones): a record that
+		// carries one anyway, validly signed, leaves its citizen out of
+		// the table instead of failing it for everyone.
+		for i, ms := range msrc {
+			v := cols[ms.col].num[ms.field][rows[ms.col]]
+			if v == none {
+				v = 0
+			}
+			if v < 0 {
+				t.Excluded++
+				continue rows
+			}
+			vals[i] = v
+		}
 		for i, ds := range dsrc {
 			raw := cols[ds.col].raw[ds.breakdown][rows[ds.col]]
 			cat, ok := category(t.Dims[i].Breakdown, raw, ds.cuts, at)
@@ -172,12 +188,8 @@ rows:
 			}
 			t.cats[i] = append(t.cats[i], uint16(cat))
 		}
-		for i, ms := range msrc {
-			v := cols[ms.col].num[ms.field][rows[ms.col]]
-			if v == none {
-				v = 0
-			}
-			t.vals[i] = append(t.vals[i], v)
+		for i := range msrc {
+			t.vals[i] = append(t.vals[i], vals[i])
 		}
 	}
 	t.aggregate()
