@@ -146,6 +146,7 @@ func Start(ctx context.Context, p Parts) (_ *Gateway, err error) {
 		return nil, errors.Join(fmt.Errorf("gateway: linkage keys: %w", err), w.Close(), trail.Close(), p.Index.Close())
 	}
 	statsIx := stats.NewIndex(opener, p.Trust, p.Metrics, p.Log)
+	statsIx.Keep(p.Rules.Aggregates())
 	ix.Observe(statsIx)
 	budgetTopic := p.BudgetTopic
 	if budgetTopic == "" {

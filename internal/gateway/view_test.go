@@ -185,17 +185,18 @@ func newFixtureOf(t testing.TB, tg bustest.Target, citizens int, names ...string
 	if err != nil {
 		t.Fatal(err)
 	}
+	rules, err := policy.Load(policy.Default, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
 	statsIx := stats.NewIndex(opener, store, nil, nil)
+	statsIx.Keep(rules.Aggregates())
 	ix.Observe(statsIx)
 	bustest.Follow(t, ctx, func(ctx context.Context) { ix.Run(ctx, client) })
 	select {
 	case <-ix.Ready():
 	case <-time.After(3 * time.Minute): // a shared broker under -race is slow to replay
 		t.Fatal("view never caught up")
-	}
-	rules, err := policy.Load(policy.Default, ".")
-	if err != nil {
-		t.Fatal(err)
 	}
 	f := &fixture{world: w, client: client, consents: consent.NewMemory(), pseudo: pseudo.New(kr), pop: p,
 		stats: statsIx, budgetTopic: bustest.Topic(t, client, 1)}

@@ -228,13 +228,22 @@ func heapAlloc() uint64 {
 func BenchmarkIndexHeap1M(b *testing.B) {
 	pop := population(benchCitizens(), 42)
 	lk := newLinkKeys(b)
-	for _, kind := range []string{"linked", "unlinked"} {
+	rs, err := policy.Load(policy.Default, ".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// linked-kept is the index as the gateway ships it: only what the
+	// default aggregate rules ask for (Index.Keep).
+	for _, kind := range []string{"linked", "unlinked", "linked-kept"} {
 		b.Run(kind, func(b *testing.B) {
-			recs := lk.records(b, pop, kind == "linked")
+			recs := lk.records(b, pop, kind != "unlinked")
 			var grown uint64
 			for b.Loop() {
 				before := heapAlloc()
 				ix := stats.NewIndex(lk.opener, nil, nil, nil)
+				if kind == "linked-kept" {
+					ix.Keep(rs.Aggregates())
+				}
 				for _, r := range recs {
 					ix.Observe(r.domain, r.o)
 				}

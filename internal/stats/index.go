@@ -29,6 +29,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/link"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/view"
+	"github.com/passerelle-bus/passerelle/policy"
 )
 
 // none marks a row without a value for a breakdown or a measure.
@@ -67,9 +68,13 @@ type column struct {
 	keys    []uint32
 	keyIDs  []string
 	keyOf   map[string]uint32
-	raw     [][]int64 // per breakdown, per row
-	num     [][]int64 // per numeric field, per row
+	raw     [][]int64 // per breakdown, per row; nil for one not kept
+	num     [][]int64 // per numeric field kept, per row
 	numeric map[string]int
+	// kept are the breakdowns (indexes in d.Breakdowns) and the numeric
+	// fields a record's values are read for.
+	kept   []int
+	fields []domain.Field
 }
 
 // NewIndex returns an index that opens linkage tokens with opener; keys
@@ -91,15 +96,70 @@ func NewIndex(opener *link.Opener, keys seal.Keys, reg prometheus.Registerer, lo
 	for _, d := range domains.All() {
 		c := &column{d: d, subjects: map[uint64]int32{}, links: map[uint64]int32{}, keyOf: map[string]uint32{}, numeric: map[string]int{},
 			raw: make([][]int64, len(d.Breakdowns))}
+		for i := range d.Breakdowns {
+			c.kept = append(c.kept, i)
+		}
 		for _, f := range d.Fields {
 			if f.Numeric() {
-				c.numeric[f.Name] = len(c.num)
-				c.num = append(c.num, nil)
+				c.keep(f)
 			}
 		}
 		ix.columns[d.Name] = c
 	}
 	return ix
+}
+
+func (c *column) keep(f domain.Field) {
+	c.numeric[f.Name] = len(c.num)
+	c.num = append(c.num, nil)
+	c.fields = append(c.fields, f)
+}
+
+// Keep makes the index hold only what rules can ask for: the domains of
+// their populations, their dimensions and their measures. The view hears
+// every record, and reading every breakdown and number of every domain
+// cost its build a quarter of its speed. Call it before the first Observe.
+func (ix *Index) Keep(rules []*policy.AggregateRule) {
+	breakdowns, measures := map[string]map[string]bool{}, map[string]map[string]bool{}
+	add := func(m map[string]map[string]bool, dn, name string) {
+		if m[dn] == nil {
+			m[dn] = map[string]bool{}
+		}
+		if name != "" {
+			m[dn][name] = true
+		}
+	}
+	for _, r := range rules {
+		for _, dn := range r.Domains() {
+			add(breakdowns, dn, "")
+		}
+		for _, s := range r.Dimensions {
+			dn, name, _ := policy.SplitName(s)
+			add(breakdowns, dn, name)
+		}
+		for _, s := range r.Measures {
+			dn, name, _ := policy.SplitName(s)
+			add(measures, dn, name)
+		}
+	}
+	for dn, c := range ix.columns {
+		if breakdowns[dn] == nil {
+			delete(ix.columns, dn) // no rule joins it: its records are not even opened
+			continue
+		}
+		c.kept, c.raw = nil, make([][]int64, len(c.d.Breakdowns))
+		for i, b := range c.d.Breakdowns {
+			if breakdowns[dn][b.Name] {
+				c.kept = append(c.kept, i)
+			}
+		}
+		c.num, c.fields, c.numeric = nil, nil, map[string]int{}
+		for _, f := range c.d.Fields {
+			if measures[dn][f.Name] {
+				c.keep(f)
+			}
+		}
+	}
 }
 
 // Observe implements view.Observer.
@@ -151,7 +211,7 @@ func (c *column) put(subject uint64, id link.ID, linked bool, o view.Observed) {
 		c.ids = append(c.ids, link.ID{})
 		c.linked = append(c.linked, false)
 		c.keys = append(c.keys, 0)
-		for i := range c.raw {
+		for _, i := range c.kept {
 			c.raw[i] = append(c.raw[i], none)
 		}
 		for i := range c.num {
@@ -167,7 +227,7 @@ func (c *column) put(subject uint64, id link.ID, linked bool, o view.Observed) {
 	if linked {
 		c.links[joinKey(id)] = row
 	}
-	for i := range c.d.Breakdowns {
+	for _, i := range c.kept {
 		v := int64(none)
 		if !o.Deleted {
 			if raw, ok := c.d.Breakdowns[i].Raw(o.Value); ok {
@@ -176,11 +236,7 @@ func (c *column) put(subject uint64, id link.ID, linked bool, o view.Observed) {
 		}
 		c.raw[i][row] = v
 	}
-	for _, f := range c.d.Fields {
-		i, ok := c.numeric[f.Name]
-		if !ok {
-			continue
-		}
+	for i, f := range c.fields {
 		v := int64(none)
 		if !o.Deleted {
 			if n, ok := f.Number(o.Value); ok {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -226,5 +227,25 @@ func TestIncomeDeciles(t *testing.T) {
 			t.Fatalf("%s: mean income %v not above the decile before's %v", c.Group[0], *c.Values[1], last)
 		}
 		last = *c.Values[1]
+	}
+}
+
+// An index told the rules keeps only what they ask for: a domain no rule
+// joins is not even opened, and a rule it was not told of cannot build.
+func TestKeepOnlyWhatRulesAsk(t *testing.T) {
+	l := newLinker(t, nil)
+	l.ix.Keep([]*policy.AggregateRule{smallRule(t, []string{"civilstatus.sex"}, nil, "")})
+	p := &civilstatus.Person{Sex: "F", BirthDate: time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l.observe(t, "civilstatus", 1, "cs-1", "k", p, &p.Meta, nil)
+	h := &tax.Household{CommuneCode: "75056", ReferenceIncomeCents: 1, Role: "DECLARANT"}
+	l.observe(t, "tax", 1, "tax-1", "k", h, &h.Meta, nil)
+	if got := testutil.ToFloat64(l.ix.Unlinked("civilstatus", "missing")); got != 1 {
+		t.Fatalf("the kept domain's unlinked record counted %v times", got)
+	}
+	if got := testutil.ToFloat64(l.ix.Unlinked("tax", "missing")); got != 0 {
+		t.Fatalf("a domain no rule joins was opened: %v", got)
+	}
+	if _, err := l.ix.Freeze(day).Table(housing(t)); err == nil || !strings.Contains(err.Error(), "keeps no") {
+		t.Fatalf("a rule the index was not told of: %v", err)
 	}
 }

@@ -109,6 +109,11 @@ func (ix *Index) build(r *policy.AggregateRule, at time.Time) (*Table, error) {
 	}
 	doms := r.Domains()
 	cols := make([]*column, len(doms))
+	for _, dn := range doms {
+		if ix.columns[dn] == nil {
+			return nil, fmt.Errorf("stats: rule %s: the index keeps no %s records (Index.Keep)", r.ID, dn)
+		}
+	}
 	for i, dn := range doms {
 		cols[i] = ix.columns[dn]
 		cols[i].mu.RLock() // in registry order, as every build does: no deadlock
@@ -131,6 +136,9 @@ func (ix *Index) build(r *policy.AggregateRule, at time.Time) (*Table, error) {
 	for i, dm := range t.Dims {
 		ci, c := colOf(dm.domain)
 		bi := slices.IndexFunc(c.d.Breakdowns, func(b domain.Breakdown) bool { return b.Name == dm.Breakdown.Name })
+		if !slices.Contains(c.kept, bi) {
+			return nil, fmt.Errorf("stats: rule %s: the index keeps no %s (Index.Keep)", r.ID, dm.Name)
+		}
 		dsrc[i] = dimSrc{col: ci, breakdown: bi}
 		if dm.Breakdown.Kind == domain.KindRank {
 			dsrc[i].cuts = c.cuts(bi, len(dm.Breakdown.Categories), valid[ci])
@@ -140,7 +148,11 @@ func (ix *Index) build(r *policy.AggregateRule, at time.Time) (*Table, error) {
 	msrc := make([]measSrc, len(t.Measures))
 	for i, m := range t.Measures {
 		ci, c := colOf(m.domain)
-		msrc[i] = measSrc{col: ci, field: c.numeric[m.Field.Name]}
+		f, ok := c.numeric[m.Field.Name]
+		if !ok {
+			return nil, fmt.Errorf("stats: rule %s: the index keeps no %s (Index.Keep)", r.ID, m.Name)
+		}
+		msrc[i] = measSrc{col: ci, field: f}
 	}
 	t.cats = make([][]uint16, len(t.Dims))
 	t.vals = make([][]int64, len(t.Measures))

@@ -23,6 +23,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
 	"github.com/passerelle-bus/passerelle/internal/view"
+	"github.com/passerelle-bus/passerelle/policy"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
 
@@ -96,14 +97,24 @@ func BenchmarkIngestLink(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, kind := range []string{"nolink", "link"} {
+	rules, err := policy.Load(policy.Default, ".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// nolink: the view alone; link: with the statistics index as the
+	// gateway ships it, keeping what the aggregate rules ask for; link-all:
+	// keeping every breakdown and number of every domain.
+	for _, kind := range []string{"nolink", "link", "link-all"} {
 		b.Run(kind, func(b *testing.B) {
 			var elapsed time.Duration
 			for b.Loop() {
 				ix := view.New(view.NewMemory(), codec, store, prometheus.NewRegistry(), nil)
 				var sx *stats.Index
-				if kind == "link" {
+				if kind != "nolink" {
 					sx = stats.NewIndex(opener, store, prometheus.NewRegistry(), nil)
+					if kind == "link" {
+						sx.Keep(rules.Aggregates())
+					}
 					ix.Observe(sx)
 				}
 				start := time.Now()
