@@ -19,11 +19,14 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/connect"
 	"github.com/passerelle-bus/passerelle/internal/domains"
+	"github.com/passerelle-bus/passerelle/internal/link"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/stats"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/internal/trust/trusttest"
 	"github.com/passerelle-bus/passerelle/internal/view"
+	"github.com/passerelle-bus/passerelle/policy"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
 
@@ -48,7 +51,8 @@ func BenchmarkIndexBuild(b *testing.B) {
 		specs = append(specs, trust.MemberSpec{ID: members[d], Name: d, Roles: []string{trust.PublisherRole(d)}})
 	}
 	w := trusttest.New(b, specs)
-	pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(domains.Names())...)
+	kr := pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo"))
+	kr.Ensure(pseudo.KeyNames(domains.Names())...)
 	p := synth.Generate(n, 3, synth.Options{DefectRate: synth.NoDefects})
 	files := b.TempDir()
 	cat, _ := domains.Catalog()
@@ -74,7 +78,17 @@ func BenchmarkIndexBuild(b *testing.B) {
 	p = nil
 	runtime.GC()
 	debug.FreeOSMemory()
-	for _, kind := range []string{"memory", "disk"} {
+	opener, err := link.NewOpener(ctx, kr, domains.Names())
+	if err != nil {
+		b.Fatal(err)
+	}
+	rules, err := policy.Load(policy.Default, ".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// memory+stats is the gateway's build: the view in memory and the
+	// statistics index hearing it, keeping what the aggregate rules ask.
+	for _, kind := range []string{"memory", "memory+stats", "disk"} {
 		b.Run(kind, func(b *testing.B) {
 			for b.Loop() {
 				var s view.Store = view.NewMemory()
@@ -91,6 +105,12 @@ func BenchmarkIndexBuild(b *testing.B) {
 				resetPeakRSS()
 				reg := prometheus.NewRegistry()
 				ix := view.New(s, codec, store, reg, nil)
+				var sx *stats.Index
+				if kind == "memory+stats" {
+					sx = stats.NewIndex(opener, store, reg, nil)
+					sx.Keep(rules.Aggregates())
+					ix.Observe(sx)
+				}
 				rctx, cancel := context.WithCancel(ctx)
 				done := make(chan error, 1)
 				start := time.Now()
@@ -114,6 +134,7 @@ func BenchmarkIndexBuild(b *testing.B) {
 				} else {
 					b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/(1<<20), "heap-MB")
 				}
+				runtime.KeepAlive(sx)
 				s.Close()
 			}
 		})
