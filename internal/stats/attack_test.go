@@ -11,6 +11,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/stats"
 	"github.com/passerelle-bus/passerelle/internal/stats/sdc"
+	"github.com/passerelle-bus/passerelle/internal/stats/sdc/lp"
 	"github.com/passerelle-bus/passerelle/policy"
 )
 
@@ -288,9 +289,9 @@ func (s *system) bound(k int, lo, hi float64) {
 }
 
 // interval is the attacker's [min, max] of the sum of cells.
-func (s *system) interval(t *testing.T, lp *feasibleLP, cells []int) (float64, float64) {
+func (s *system) interval(t *testing.T, sol *lp.Feasible, cells []int) (float64, float64) {
 	t.Helper()
-	c := make([]float64, lp.n)
+	c := make([]float64, sol.Vars())
 	base, free := 0.0, false
 	for _, k := range cells {
 		if v, ok := s.known[k]; ok {
@@ -305,11 +306,11 @@ func (s *system) interval(t *testing.T, lp *feasibleLP, cells []int) (float64, f
 	if !free {
 		return base, base
 	}
-	lo := lp.minimize(c)
+	lo := sol.Minimize(c)
 	for i := range c {
 		c[i] = -c[i]
 	}
-	hi := -lp.minimize(c)
+	hi := -sol.Minimize(c)
 	return base + lo, base + hi
 }
 
@@ -409,7 +410,7 @@ func TestTrackerAttackRecoversNoPrimary(t *testing.T) {
 			s.bound(kk, 1, float64(k-1))
 		}
 	}
-	lp, ok := newFeasibleLP(s.A, s.b, len(s.A[0]))
+	sol, ok := lp.NewFeasible(s.A, s.b, len(s.A[0]))
 	if !ok {
 		t.Fatal("the true table does not satisfy the released figures")
 	}
@@ -420,7 +421,7 @@ func TestTrackerAttackRecoversNoPrimary(t *testing.T) {
 		}
 		primaries++
 		cells := interiorOf(cnt, kk)
-		lo, hi := s.interval(t, lp, cells)
+		lo, hi := s.interval(t, sol, cells)
 		if v := float64(c.Count); v < lo-1e-6 || v > hi+1e-6 {
 			t.Fatalf("cell %v: true %v outside [%v, %v]: the harvest is wrong", cnt.Coord(kk, nil), v, lo, hi)
 		}
@@ -429,7 +430,7 @@ func TestTrackerAttackRecoversNoPrimary(t *testing.T) {
 			t.Errorf("count of %v (true %d) narrowed to [%g, %g]", cnt.Coord(kk, nil), c.Count, lo, hi)
 		}
 	}
-	if lo, hi := s.interval(t, lp, []int{tc}); hi-lo < 2-1e-6 {
+	if lo, hi := s.interval(t, sol, []int{tc}); hi-lo < 2-1e-6 {
 		t.Errorf("target's count narrowed to [%g, %g]", lo, hi)
 	}
 	t.Logf("%d queries, %d released counts, %d distinct equations over %d unknown interior cells (%d known); "+
@@ -451,7 +452,7 @@ func TestTrackerAttackRecoversNoPrimary(t *testing.T) {
 	sumOf := func(c sdc.Cell) float64 { return c.Sums[0] }
 	checked, narrowedSums := 0, 0
 	if len(ss.A) > 0 {
-		slp, ok := newFeasibleLP(ss.A, scaledB(ss.b), len(ss.A[0]))
+		ssol, ok := lp.NewFeasible(ss.A, scaledB(ss.b), len(ss.A[0]))
 		if !ok {
 			t.Fatal("the true sums do not satisfy the released sums")
 		}
@@ -461,7 +462,7 @@ func TestTrackerAttackRecoversNoPrimary(t *testing.T) {
 			}
 			checked++
 			cells := interiorOf(st, kk)
-			lo, hi := ss.scaledInterval(t, slp, cells)
+			lo, hi := ss.scaledInterval(t, ssol, cells)
 			v := trueSum(st, cells, sumOf)
 			if v < lo-1 || v > hi+1 {
 				t.Fatalf("sum of %v: true %v outside [%v, %v]", st.Coord(kk, nil), v, lo, hi)
@@ -486,9 +487,9 @@ func scaledB(b []float64) []float64 {
 	return out
 }
 
-func (s *system) scaledInterval(t *testing.T, lp *feasibleLP, cells []int) (float64, float64) {
+func (s *system) scaledInterval(t *testing.T, sol *lp.Feasible, cells []int) (float64, float64) {
 	t.Helper()
-	c := make([]float64, lp.n)
+	c := make([]float64, sol.Vars())
 	base, free := 0.0, false
 	for _, k := range cells {
 		if v, ok := s.known[k]; ok {
@@ -503,10 +504,10 @@ func (s *system) scaledInterval(t *testing.T, lp *feasibleLP, cells []int) (floa
 	if !free {
 		return base, base
 	}
-	lo := lp.minimize(c)
+	lo := sol.Minimize(c)
 	for i := range c {
 		c[i] = -c[i]
 	}
-	hi := -lp.minimize(c)
+	hi := -sol.Minimize(c)
 	return base + lo*sumScale, base + hi*sumScale
 }

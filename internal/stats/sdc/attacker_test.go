@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/passerelle-bus/passerelle/internal/stats/sdc/lp"
 )
 
 // attack returns, for every primary of a protected table and every value
@@ -31,7 +33,7 @@ func attack(t *testing.T, tab *Table) map[int][][2]float64 {
 			return tab.Cells[i].Sums[j-1]
 		}
 		A, b := equations(tab, varOf, n, value)
-		lp, ok := newFeasibleLP(A, b, n)
+		sol, ok := lp.NewFeasible(A, b, n)
 		if !ok {
 			t.Fatalf("value %d: the true table does not satisfy its own equations", j)
 		}
@@ -42,9 +44,9 @@ func attack(t *testing.T, tab *Table) map[int][][2]float64 {
 			}
 			v := varOf[i]
 			c[v] = 1
-			lo := lp.minimize(c)
+			lo := sol.Minimize(c)
 			c[v] = -1
-			hi := -lp.minimize(c)
+			hi := -sol.Minimize(c)
 			c[v] = 0
 			if lo > value(i)+1e-6 || hi < value(i)-1e-6 {
 				t.Fatalf("cell %v value %d: true %g outside [%g, %g]: the solver is wrong",

@@ -1,28 +1,34 @@
-package stats_test
+// Package lp is the attacker's solver in the disclosure-control tests: a
+// dense two-phase simplex, small enough to read in full, that finds how
+// far released figures let a suppressed one move. Only tests use it.
+package lp
 
-import (
-	"math"
-	"testing"
-)
+import "math"
 
-// The attacker's solver, copied from internal/stats/sdc/simplex_test.go
-// (test files cannot import across packages): a dense two-phase simplex
-// with Bland's rule. The attacker tests below trust it; TestAttackSimplex
-// rechecks it on the problems its original is checked on.
+// The solver: a dense two-phase simplex with Bland's rule, small
+// enough to read in full. It is written here rather than taken from gonum
+// because gonum's lp.Simplex requires A to have full row rank, and the
+// additivity equations of a table with margins never do (every grand total
+// is reached along each dimension); phase one below drops the redundant
+// rows itself. Bland's rule is slow but cannot cycle on these highly
+// degenerate systems.
 
-const lpEps = 1e-9
+const eps = 1e-9
 
-// feasibleLP is {x >= 0 : A x = b} after phase one: a tableau whose basis is
+// Feasible is {x >= 0 : A x = b} after phase one: a tableau whose basis is
 // feasible, ready to optimise any objective.
-type feasibleLP struct {
+type Feasible struct {
 	n     int         // original variables
 	rows  [][]float64 // each n coefficients then the right-hand side
 	basis []int
 }
 
-// newFeasibleLP runs phase one. It reports false if the system has no
+// Vars is how many variables the system has.
+func (lp *Feasible) Vars() int { return lp.n }
+
+// NewFeasible runs phase one. It reports false if the system has no
 // non-negative solution.
-func newFeasibleLP(A [][]float64, b []float64, n int) (*feasibleLP, bool) {
+func NewFeasible(A [][]float64, b []float64, n int) (*Feasible, bool) {
 	m := len(A)
 	width := n + m + 1 // variables, artificials, right-hand side
 	rows := make([][]float64, m)
@@ -50,7 +56,7 @@ func newFeasibleLP(A [][]float64, b []float64, n int) (*feasibleLP, bool) {
 	if !pivotToOptimum(rows, obj, basis, n) {
 		panic("phase one unbounded") // cannot be: the artificials are bounded below by 0
 	}
-	if -obj[width-1] > lpEps*(1+maxAbs(b)) {
+	if -obj[width-1] > eps*(1+maxAbs(b)) {
 		return nil, false
 	}
 	// Drive the artificials out of the basis; a row where no original
@@ -63,7 +69,7 @@ func newFeasibleLP(A [][]float64, b []float64, n int) (*feasibleLP, bool) {
 		if basis[i] >= n {
 			col := -1
 			for j := range n {
-				if math.Abs(rows[i][j]) > lpEps {
+				if math.Abs(rows[i][j]) > eps {
 					col = j
 					break
 				}
@@ -76,7 +82,7 @@ func newFeasibleLP(A [][]float64, b []float64, n int) (*feasibleLP, bool) {
 		kept = append(kept, rows[i])
 		keptBasis = append(keptBasis, basis[i])
 	}
-	lp := &feasibleLP{n: n, basis: keptBasis}
+	lp := &Feasible{n: n, basis: keptBasis}
 	for _, row := range kept {
 		r := make([]float64, n+1)
 		copy(r, row[:n])
@@ -88,7 +94,7 @@ func newFeasibleLP(A [][]float64, b []float64, n int) (*feasibleLP, bool) {
 
 // minimize returns min c·x over the feasible set, or -Inf if unbounded.
 // The tableau is copied, so one phase one serves every objective.
-func (lp *feasibleLP) minimize(c []float64) float64 {
+func (lp *Feasible) Minimize(c []float64) float64 {
 	n := lp.n
 	rows := make([][]float64, len(lp.rows))
 	for i, r := range lp.rows {
@@ -121,7 +127,7 @@ func pivotToOptimum(rows [][]float64, obj []float64, basis []int, limit int) boo
 	for {
 		col := -1
 		for j := range limit {
-			if obj[j] < -lpEps {
+			if obj[j] < -eps {
 				col = j
 				break
 			}
@@ -132,11 +138,11 @@ func pivotToOptimum(rows [][]float64, obj []float64, basis []int, limit int) boo
 		row := -1
 		best := math.Inf(1)
 		for i, r := range rows {
-			if r[col] <= lpEps {
+			if r[col] <= eps {
 				continue
 			}
 			ratio := r[rhs] / r[col]
-			if ratio < best-lpEps || math.Abs(ratio-best) <= lpEps && basis[i] < basis[row] {
+			if ratio < best-eps || math.Abs(ratio-best) <= eps && basis[i] < basis[row] {
 				row, best = i, ratio
 			}
 		}
@@ -181,21 +187,4 @@ func maxAbs(v []float64) float64 {
 		m = max(m, math.Abs(x))
 	}
 	return m
-}
-
-func TestAttackSimplex(t *testing.T) {
-	// A 2×2 table with margins, cells a b / c d suppressed, row totals 3
-	// and 7, column totals 4 and 6: a ranges over [0, 3].
-	A := [][]float64{{1, 1, 0, 0}, {0, 0, 1, 1}, {1, 0, 1, 0}, {0, 1, 0, 1}}
-	b := []float64{3, 7, 4, 6}
-	lp, ok := newFeasibleLP(A, b, 4)
-	if !ok {
-		t.Fatal("infeasible")
-	}
-	if lo, hi := lp.minimize([]float64{1, 0, 0, 0}), -lp.minimize([]float64{-1, 0, 0, 0}); lo != 0 || math.Abs(hi-3) > 1e-9 {
-		t.Fatalf("a in [%g, %g], want [0, 3]", lo, hi)
-	}
-	if _, ok := newFeasibleLP([][]float64{{1, 1}}, []float64{-1}, 2); ok {
-		t.Fatal("x+y=-1 feasible")
-	}
 }
