@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -159,19 +160,32 @@ type gatewayClient struct {
 }
 
 func (g gatewayClient) get(ctx context.Context, path string, q url.Values) ([]byte, error) {
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	return g.do(ctx, http.MethodGet, path, nil, "application/json")
+}
+
+// do sends a request as the member, with a fresh token, and returns the
+// answer's body; a problem document becomes the error.
+func (g gatewayClient) do(ctx context.Context, method, path string, body []byte, accept string) ([]byte, error) {
 	tok, err := mint(g.data, g.member, g.audience, time.Minute)
 	if err != nil {
 		return nil, err
 	}
-	u := strings.TrimSuffix(g.base, "/") + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(g.base, "/")+path, rd)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+string(tok))
+	req.Header.Set("Accept", accept)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
@@ -182,11 +196,12 @@ func (g gatewayClient) get(ctx context.Context, path string, q url.Values) ([]by
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
+		route, _, _ := strings.Cut(path, "?")
 		var p gateway.Problem
 		if json.Unmarshal(b, &p) == nil && p.Code != "" {
-			return nil, fmt.Errorf("GET %s: %d %s: %s %s", path, resp.StatusCode, p.Code, p.Title, p.Detail)
+			return nil, fmt.Errorf("%s %s: %d %s: %s %s", method, route, resp.StatusCode, p.Code, p.Title, p.Detail)
 		}
-		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+		return nil, fmt.Errorf("%s %s: %s", method, route, resp.Status)
 	}
 	return b, nil
 }

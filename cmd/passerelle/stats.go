@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,9 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/stats"
 )
 
@@ -45,7 +42,11 @@ func runStats(ctx context.Context, e *env, args []string) error {
 	if *asCSV {
 		accept = "text/csv"
 	}
-	body, err := g.post(ctx, "/v1/aggregates", q, accept)
+	b, err := json.Marshal(q)
+	if err != nil {
+		return err
+	}
+	body, err := g.do(ctx, http.MethodPost, "/v1/aggregates", b, accept)
 	if err != nil {
 		return err
 	}
@@ -119,41 +120,4 @@ func statsQuery(file, purpose, groupBy string, measures, filters []string, epsil
 		q.Noise = &stats.NoiseQuery{Mechanism: stats.MechanismLaplace, Epsilon: epsilon}
 	}
 	return q, nil
-}
-
-// post sends body as JSON to the gateway as the member, with a fresh
-// token, and returns the answer; a problem document becomes the error.
-func (g gatewayClient) post(ctx context.Context, path string, body any, accept string) ([]byte, error) {
-	tok, err := mint(g.data, g.member, g.audience, time.Minute)
-	if err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(g.base, "/")+path, bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+string(tok))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", accept)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		var p gateway.Problem
-		if json.Unmarshal(out, &p) == nil && p.Code != "" {
-			return nil, fmt.Errorf("POST %s: %d %s: %s %s", path, resp.StatusCode, p.Code, p.Title, p.Detail)
-		}
-		return nil, fmt.Errorf("POST %s: %s", path, resp.Status)
-	}
-	return out, nil
 }
