@@ -110,7 +110,7 @@ func (r *AggregateRule) AllowsOp(op string) bool {
 
 // ActiveAt reports whether the rule is in force at t.
 func (r *AggregateRule) ActiveAt(t time.Time) bool {
-	return !t.Before(r.ValidFrom) && (r.ValidUntil.IsZero() || t.Before(r.ValidUntil))
+	return within(t, r.ValidFrom, r.ValidUntil)
 }
 
 // SplitName splits "<domain>.<name>".
@@ -210,10 +210,6 @@ func subset(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-func overlapsIn(aFrom, aUntil, bFrom, bUntil time.Time) bool {
-	return (aUntil.IsZero() || aUntil.After(bFrom)) && (bUntil.IsZero() || bUntil.After(aFrom))
 }
 
 // checkAggregate validates one aggregate rule against the register and

@@ -174,9 +174,18 @@ func (rs *RuleSet) check(r *Rule) error {
 }
 
 func overlaps(a, b *Rule) bool {
-	aEnds := a.ValidUntil.IsZero() || a.ValidUntil.After(b.ValidFrom)
-	bEnds := b.ValidUntil.IsZero() || b.ValidUntil.After(a.ValidFrom)
-	return aEnds && bEnds
+	return overlapsIn(a.ValidFrom, a.ValidUntil, b.ValidFrom, b.ValidUntil)
+}
+
+// overlapsIn reports whether two validity periods share an instant; a zero
+// until is open-ended. Every kind of rule is valid over such a period.
+func overlapsIn(aFrom, aUntil, bFrom, bUntil time.Time) bool {
+	return (aUntil.IsZero() || aUntil.After(bFrom)) && (bUntil.IsZero() || bUntil.After(aFrom))
+}
+
+// within reports whether t falls in the period [from, until).
+func within(t, from, until time.Time) bool {
+	return !t.Before(from) && (until.IsZero() || t.Before(until))
 }
 
 // Rules lists the rules in file order: the public register.

@@ -121,5 +121,5 @@ func (r *Rule) releases() []Release {
 
 // Validity of a rule at t.
 func (r *Rule) activeAt(t time.Time) bool {
-	return !t.Before(r.ValidFrom) && (r.ValidUntil.IsZero() || t.Before(r.ValidUntil))
+	return within(t, r.ValidFrom, r.ValidUntil)
 }
