@@ -19,71 +19,85 @@ import (
 // it is suppressed, in the order asked.
 func (a Answer) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
-	field := func(k string, v any) {
-		if b.Len() > 1 {
-			b.WriteByte(',')
-		}
-		kb, _ := json.Marshal(k)
-		vb, _ := json.Marshal(v)
-		b.Write(kb)
-		b.WriteByte(':')
-		b.Write(vb)
-	}
-	b.WriteByte('{')
-	field("decision_id", a.DecisionID)
-	field("rule", a.Rule)
-	field("legal_basis", a.LegalBasis)
-	field("purpose", a.Purpose)
-	field("snapshot_at", a.SnapshotAt.UTC().Format(time.RFC3339))
-	field("group_by", nonNil(a.GroupBy))
-	field("measures", nonNil(a.Columns))
-	b.WriteString(`,"cells":[`)
+	doc := openObject(&b)
+	doc.value("decision_id", a.DecisionID)
+	doc.value("rule", a.Rule)
+	doc.value("legal_basis", a.LegalBasis)
+	doc.value("purpose", a.Purpose)
+	doc.value("snapshot_at", a.SnapshotAt.UTC().Format(time.RFC3339))
+	doc.value("group_by", nonNil(a.GroupBy))
+	doc.value("measures", nonNil(a.Columns))
+	doc.key("cells")
+	b.WriteByte('[')
 	for i, c := range a.Cells {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		var cb bytes.Buffer
-		cb.WriteString(`{"group":{`)
+		cell := openObject(&b)
+		cell.key("group")
+		group := openObject(&b)
 		for gi, g := range a.GroupBy {
-			if gi > 0 {
-				cb.WriteByte(',')
-			}
-			kb, _ := json.Marshal(g)
-			vb, _ := json.Marshal(c.Group[gi])
-			cb.Write(kb)
-			cb.WriteByte(':')
-			cb.Write(vb)
+			group.value(g, c.Group[gi])
 		}
-		cb.WriteString(`},"count":`)
-		cb.WriteString(number(c.Count))
+		group.close()
+		cell.raw("count", number(c.Count))
 		for mi, name := range a.Columns {
-			if name == policy.OpCount {
-				continue
+			if name != policy.OpCount {
+				cell.raw(name, number(c.Values[mi]))
 			}
-			kb, _ := json.Marshal(name)
-			cb.WriteByte(',')
-			cb.Write(kb)
-			cb.WriteByte(':')
-			cb.WriteString(number(c.Values[mi]))
 		}
-		cb.WriteString(`,"suppressed":`)
-		if c.Suppressed == "" {
-			cb.WriteString("null")
-		} else {
-			sb, _ := json.Marshal(c.Suppressed)
-			cb.Write(sb)
+		var why any
+		if c.Suppressed != "" {
+			why = c.Suppressed
 		}
-		cb.WriteByte('}')
-		b.Write(cb.Bytes())
+		cell.value("suppressed", why)
+		cell.close()
 	}
 	b.WriteByte(']')
-	field("disclosure", a.Disclosure)
+	doc.value("disclosure", a.Disclosure)
 	if a.Budget != nil {
-		field("budget", a.Budget)
+		doc.value("budget", a.Budget)
 	}
-	b.WriteByte('}')
+	doc.close()
 	return b.Bytes(), nil
 }
+
+// object writes a JSON object's members in the order given, which
+// encoding/json does not keep for a map.
+type object struct {
+	b *bytes.Buffer
+	n int
+}
+
+func openObject(b *bytes.Buffer) *object {
+	b.WriteByte('{')
+	return &object{b: b}
+}
+
+func (o *object) key(k string) {
+	if o.n > 0 {
+		o.b.WriteByte(',')
+	}
+	o.n++
+	kb, _ := json.Marshal(k)
+	o.b.Write(kb)
+	o.b.WriteByte(':')
+}
+
+func (o *object) raw(k, v string) {
+	o.key(k)
+	o.b.WriteString(v)
+}
+
+func (o *object) value(k string, v any) {
+	vb, err := json.Marshal(v)
+	if err != nil {
+		vb = []byte("null") // the values written here are strings, numbers and plain structs
+	}
+	o.raw(k, string(vb))
+}
+
+func (o *object) close() { o.b.WriteByte('}') }
 
 func nonNil(s []string) []string {
 	if s == nil {
