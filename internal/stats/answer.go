@@ -211,7 +211,9 @@ func Exact(p *Plan, t *Table, at time.Time) Answer {
 	return a
 }
 
-func exactValue(m PlannedMeasure, t *Table, count float64, sums []float64, quantiles [][][]int64, cell int) *float64 {
+// linearValue is a count, sum or mean from a cell's count and sums (exact
+// or noisy); nil for the mean of nobody.
+func linearValue(m PlannedMeasure, t *Table, count float64, sums []float64) *float64 {
 	var v float64
 	switch m.Op {
 	case policy.OpCount:
@@ -223,18 +225,26 @@ func exactValue(m PlannedMeasure, t *Table, count float64, sums []float64, quant
 			return nil
 		}
 		v = round2(unit(t.Measures[m.Measure].Field, sums[m.Measure]) / count)
-	case policy.OpQuantile:
-		// A quantile is a citizen's own value, not a sum of the table's
-		// cells, so the table's protection does not cover it: it is
-		// released only with k citizens on each side of it, and rounded
-		// to three significant digits, so that no set of quantiles of
-		// nested cells gives back one citizen's value.
-		vals := quantiles[m.Measure][cell]
-		if float64(len(vals))*min(m.Q, 1-m.Q) < float64(t.Rule.Disclosure.K) {
-			return nil
-		}
-		v = significant(unit(t.Measures[m.Measure].Field, quantile(vals, m.Q)), quantileDigits)
+	default:
+		return nil
 	}
+	return &v
+}
+
+func exactValue(m PlannedMeasure, t *Table, count float64, sums []float64, quantiles [][][]int64, cell int) *float64 {
+	if m.Op != policy.OpQuantile {
+		return linearValue(m, t, count, sums)
+	}
+	// A quantile is a citizen's own value, not a sum of the table's cells,
+	// so the table's protection does not cover it: it is released only
+	// with k citizens on each side of it, and rounded to three significant
+	// digits, so that no set of quantiles of nested cells gives back one
+	// citizen's value.
+	vals := quantiles[m.Measure][cell]
+	if float64(len(vals))*min(m.Q, 1-m.Q) < float64(t.Rule.Disclosure.K) {
+		return nil
+	}
+	v := significant(unit(t.Measures[m.Measure].Field, quantile(vals, m.Q)), quantileDigits)
 	return &v
 }
 

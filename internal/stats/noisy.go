@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/stats/noise"
-	"github.com/passerelle-bus/passerelle/policy"
 )
 
 // Noisy answers p with discrete Laplace noise instead of suppression:
@@ -84,7 +83,7 @@ func Noisy(p *Plan, t *Table, at time.Time, random io.Reader) (Answer, error) {
 		}
 		c := Cell{Group: labels(p, t, pick), Values: make([]*float64, len(p.Measures))}
 		var e error
-		noisy := map[int]float64{}
+		count, noisySums := 0.0, make([]float64, len(t.Measures))
 		for _, f := range figures {
 			raw := counts[k]
 			if f >= 0 {
@@ -95,24 +94,15 @@ func Noisy(p *Plan, t *Table, at time.Time, random io.Reader) (Answer, error) {
 				err = fmt.Errorf("stats: sampling noise: %w", e)
 				return
 			}
-			noisy[f] = float64(raw + z)
+			if f < 0 {
+				count = max(float64(raw+z), 0)
+			} else {
+				noisySums[f] = float64(raw + z)
+			}
 		}
-		count := max(noisy[-1], 0)
 		c.Count = &count
 		for mi, m := range p.Measures {
-			var v float64
-			switch m.Op {
-			case policy.OpCount:
-				v = count
-			case policy.OpSum:
-				v = unit(t.Measures[m.Measure].Field, noisy[m.Measure])
-			case policy.OpMean:
-				if count < 1 {
-					continue
-				}
-				v = round2(unit(t.Measures[m.Measure].Field, noisy[m.Measure]) / count)
-			}
-			c.Values[mi] = &v
+			c.Values[mi] = linearValue(m, t, count, noisySums)
 		}
 		a.Disclosure.Counts.Released++
 		a.Cells = append(a.Cells, c)
