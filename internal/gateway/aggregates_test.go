@@ -15,6 +15,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/audit"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/synth"
+	"github.com/passerelle-bus/passerelle/internal/trust"
 )
 
 // statsCitizens is a population large enough for most cells of a
@@ -382,4 +383,43 @@ func TestRulesPublishStatistics(t *testing.T) {
 		}
 	}
 	t.Fatalf("no tax.department among %d breakdowns", len(breakdowns))
+}
+
+// A revoked publisher's records leave statistics at once, as they leave
+// views: the snapshot built under the old registry is not served again.
+func TestRevokedPublisherLeavesStatistics(t *testing.T) {
+	f := newFixtureOn(t, bustest.Embedded(t), statsCitizens)
+	counts := func() map[string]any {
+		code, a, body := f.aggregate(t, "drees", housingQuery)
+		if code != http.StatusOK {
+			t.Fatalf("%d %s", code, body)
+		}
+		out := map[string]any{}
+		for _, c := range a.Cells {
+			out[fmt.Sprint(c["group"])] = c["count"]
+		}
+		return out
+	}
+	before, populated := counts(), ""
+	for g, n := range before {
+		if n != nil && n.(float64) >= 11 {
+			populated = g
+		}
+	}
+	if populated == "" {
+		t.Fatalf("before: no populated cell released: %v", before)
+	}
+	specs := append([]trust.MemberSpec(nil), viewMembers...)
+	for i := range specs {
+		if specs[i].ID == "dgfip" {
+			specs[i].Status = trust.StatusRevoked
+		}
+	}
+	f.world.Publish(t, specs)
+	if _, err := f.store.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if n := counts()[populated]; n != float64(0) {
+		t.Fatalf("after revoking the tax office, %s still counts %v citizens joined on its records (before: %v)", populated, n, before[populated])
+	}
 }

@@ -20,7 +20,9 @@ type Service struct {
 }
 
 // Snapshot returns the snapshot of the current period, starting a new
-// one when the last is older than the period.
+// one when the last is older than the period, or was built under another
+// member registry: a revoked publisher's records leave statistics at once,
+// as they leave views.
 func (s *Service) Snapshot() *Snapshot {
 	now := time.Now
 	if s.Now != nil {
@@ -33,7 +35,7 @@ func (s *Service) Snapshot() *Snapshot {
 	t := now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.snap == nil || t.Sub(s.snap.At) >= period || t.Before(s.snap.At) {
+	if s.snap == nil || t.Sub(s.snap.At) >= period || t.Before(s.snap.At) || s.snap.registry != s.Index.registry() {
 		s.snap = s.Index.Freeze(t)
 	}
 	return s.snap

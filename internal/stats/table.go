@@ -10,6 +10,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/domain"
 	"github.com/passerelle-bus/passerelle/internal/stats/sdc"
+	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/policy"
 )
 
@@ -19,6 +20,9 @@ import (
 type Snapshot struct {
 	ix *Index
 	At time.Time
+	// registry is the member registry the snapshot's tables were built
+	// under: a new one (a revocation) ends the snapshot.
+	registry any
 
 	mu     sync.Mutex
 	tables map[string]*tableOnce
@@ -33,7 +37,16 @@ type tableOnce struct {
 // Freeze starts a snapshot at at: tables are built from what the index
 // holds when a query first needs them, ages counted on at's day.
 func (ix *Index) Freeze(at time.Time) *Snapshot {
-	return &Snapshot{ix: ix, At: at.UTC(), tables: map[string]*tableOnce{}}
+	return &Snapshot{ix: ix, At: at.UTC(), registry: ix.registry(), tables: map[string]*tableOnce{}}
+}
+
+// registry is the member registry the index's keys answer from now, when
+// they can change (a *trust.Store); nil otherwise.
+func (ix *Index) registry() any {
+	if r, ok := ix.keys.(interface{ Current() *trust.Registry }); ok {
+		return r.Current()
+	}
+	return nil
 }
 
 // Table returns the rule's protected table in this snapshot.
