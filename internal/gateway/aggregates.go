@@ -116,13 +116,7 @@ func (a *Aggregates) query(w http.ResponseWriter, r *http.Request) {
 	answer.DecisionID = id
 	ev := audit.Event{ID: id, Time: now, Kind: audit.KindAggregate, Requester: c.ID, Purpose: rule.Purpose,
 		LegalBasis: rule.LegalBasis, Decision: "permit", Rule: rule.ID, PolicyVersion: a.Rules.Version, Query: auditQuery(r, q, answer)}
-	void, err := a.Guard.record(r, ev)
-	switch {
-	case err != nil:
-		writeAuditDown(w)
-		return
-	case void != "":
-		answerVoid(w, void)
+	if !a.Guard.settle(w, r, ev) {
 		return
 	}
 	if wantsCSV(r) {

@@ -113,7 +113,7 @@ func (a *Audit) events(w http.ResponseWriter, r *http.Request) {
 	}
 	ev := audit.Event{ID: requestID(), Time: a.Guard.Now(), Kind: audit.KindTrace, Requester: caller(r).ID,
 		Citizen: f.Citizen, Decision: "allow", Query: query}
-	if !a.record(w, r, ev) {
+	if !a.Guard.settle(w, r, ev) {
 		return
 	}
 	page, more, err := a.Trail.Events(f)
@@ -152,7 +152,7 @@ func (a *Audit) accessLog(w http.ResponseWriter, r *http.Request) {
 	}
 	ev := audit.Event{ID: requestID(), Time: a.Guard.Now(), Kind: audit.KindAccessLog, Requester: caller(r).ID,
 		Citizen: citizen, Decision: "allow"}
-	if !a.record(w, r, ev) {
+	if !a.Guard.settle(w, r, ev) {
 		return
 	}
 	entries, _, err := a.Trail.Events(audit.Filter{Citizen: citizen, Kinds: []string{audit.KindView}, After: -1, Limit: audit.MaxPage})
@@ -177,22 +177,10 @@ func (a *Audit) accessLog(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"accesses": out})
 }
 
-func (a *Audit) record(w http.ResponseWriter, r *http.Request, ev audit.Event) bool {
-	switch void, err := a.Guard.record(r, ev); {
-	case err != nil:
-		writeAuditDown(w)
-		return false
-	case void != "":
-		answerVoid(w, void)
-		return false
-	}
-	return true
-}
-
 func (a *Audit) checkpoint(w http.ResponseWriter, r *http.Request) {
 	ev := audit.Event{ID: requestID(), Time: a.Guard.Now(), Kind: audit.KindProof, Requester: caller(r).ID,
 		Decision: "allow", Query: map[string]string{"checkpoint": "latest"}}
-	if !a.record(w, r, ev) {
+	if !a.Guard.settle(w, r, ev) {
 		return
 	}
 	cp, err := a.Publisher.Publish(r.Context())
@@ -246,7 +234,7 @@ func (a *Audit) proof(w http.ResponseWriter, r *http.Request) {
 	}
 	ev := audit.Event{ID: requestID(), Time: a.Guard.Now(), Kind: audit.KindProof, Requester: caller(r).ID,
 		Decision: "allow", Query: query}
-	if !a.record(w, r, ev) {
+	if !a.Guard.settle(w, r, ev) {
 		return
 	}
 	tree := a.Trail.Tree()

@@ -139,12 +139,7 @@ func (c *Consents) record(w http.ResponseWriter, r *http.Request, cons policy.Co
 	now := c.Guard.Now()
 	ev := audit.Event{ID: requestID(), Time: now, Kind: audit.KindConsent, Requester: caller(r).ID,
 		Purpose: cons.Purpose, Citizen: cons.Citizen, Decision: what, Released: cons.Fields}
-	switch void, err := c.Guard.record(r, ev); {
-	case err != nil:
-		writeAuditDown(w)
-		return false
-	case void != "":
-		answerVoid(w, void)
+	if !c.Guard.settle(w, r, ev) {
 		return false
 	}
 	err := c.Journal.Record(r.Context(), consent.Event{Consent: cons, By: caller(r).ID, Time: now})
@@ -168,12 +163,7 @@ func (c *Consents) list(w http.ResponseWriter, r *http.Request) {
 	}
 	ev := audit.Event{ID: requestID(), Time: c.Guard.Now(), Kind: audit.KindConsentList, Requester: caller(r).ID,
 		Citizen: citizen, Decision: "allow"}
-	switch void, err := c.Guard.record(r, ev); {
-	case err != nil:
-		writeAuditDown(w)
-		return
-	case void != "":
-		answerVoid(w, void)
+	if !c.Guard.settle(w, r, ev) {
 		return
 	}
 	list := c.Journal.Store().ForCitizen(citizen)

@@ -130,6 +130,21 @@ func (g *Guard) record(r *http.Request, ev audit.Event) (void string, err error)
 	return void, err
 }
 
+// settle records ev as record does and reports whether the answer may
+// leave; if not, it has answered: 503 when the event could not be made
+// durable, the void's problem when the log settled it as void.
+func (g *Guard) settle(w http.ResponseWriter, r *http.Request, ev audit.Event) bool {
+	switch void, err := g.record(r, ev); {
+	case err != nil:
+		writeAuditDown(w)
+		return false
+	case void != "":
+		answerVoid(w, void)
+		return false
+	}
+	return true
+}
+
 // reject refuses a request the guard let through, for what it asked
 // (a malformed query, an unknown purpose): audited, then answered.
 func (g *Guard) reject(w http.ResponseWriter, r *http.Request, status int, code, title, detail string) {
