@@ -153,6 +153,7 @@ up() {
   nohup "${pin[@]}" java "${heap[@]}" -Dlog4j2.configurationFile="$state/log4j2.properties" \
     -cp "$libs/*" kafka.Kafka "$state/server.properties" >"$logfile" 2>&1 &
   echo $! >"$pidfile"
+  await_exec
 
   # An open port is not enough (the socket may accept before the broker is
   # registered): wait until a real client request gets an answer. The cheap

@@ -26,3 +26,17 @@ fail_start() {
   stop_service
   exit 1
 }
+
+# The pid just written is the forked shell's until it execs the server, and
+# `running` checks the command line, so a check made before the exec (slow
+# on a loaded machine) would report a server that died in startup. Wait for
+# the exec, or for the process to end; the caller's own check reports that.
+await_exec() {
+  local pid
+  pid=$(<"$pidfile")
+  for _ in $(seq 200); do
+    running && return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.05
+  done
+}

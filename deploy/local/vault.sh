@@ -134,6 +134,7 @@ up() {
     -dev-root-token-id="$VAULT_DEV_TOKEN" \
     -dev-no-store-token >"$logfile" 2>&1 &
   echo $! >"$pidfile"
+  await_exec
 
   # `vault status` exits 0 only once the server answers, initialized and unsealed.
   local deadline=$((SECONDS + VAULT_START_TIMEOUT))
