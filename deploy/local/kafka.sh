@@ -5,9 +5,26 @@
 #
 #   deploy/local/kafka.sh up|down|status
 #
-# `up` prints PASSERELLE_KAFKA_BROKERS=host:port on stdout (progress goes to
-# stderr), so callers can do: eval "$(deploy/local/kafka.sh up)".
-# Exit code 3 means java/mvn is missing: callers skip the tests then.
+# `up` prints the connection settings on stdout, one VAR=value a line
+# (progress goes to stderr), so callers can do: eval "$(deploy/local/kafka.sh up)":
+#
+#   PASSERELLE_KAFKA_BROKERS=127.0.0.1:19092
+#   PASSERELLE_KAFKA_CA=<state>/tls/ca.crt             the local CA, made at first start
+#   PASSERELLE_KAFKA_USER=admin                         a superuser, for tests and `passerelle kafka apply`
+#   PASSERELLE_KAFKA_PASSWORD_FILE=<state>/users/admin.password   mode 0600
+#   PASSERELLE_KAFKA_MTLS_BROKERS=127.0.0.1:19094       the mutual-TLS listener
+#   PASSERELLE_KAFKA_CA_KEY=<state>/tls/ca.key         for tests to issue client certificates
+#
+# The broker is locked down as production would be. Clients reach it over
+# TLS 1.2+ only, on two listeners: SASL_SSL with SCRAM-SHA-512, and SSL with
+# a client certificate whose CN names the principal (the same principal
+# either way). The second exists because librdkafka before 2.6.1 (Debian's
+# kcat and python3-confluent-kafka) computes a SCRAM proof Kafka 4 rightly
+# refuses (librdkafka#4895, CVE-2024-56128). The controller listener is TLS
+# with client certificates, and Kafka's StandardAuthorizer refuses whatever
+# no ACL allows. No private key is committed: the CA and the broker's key
+# are generated under the state directory when it is created.
+# Exit code 3 means java/mvn/openssl is missing: callers skip the tests then.
 #
 # KAFKA_CPUS (a taskset list, e.g. 1) keeps the broker on those cores, so that
 # a benchmark can give it cores of its own as a production cluster has
@@ -20,6 +37,7 @@ pom=$here/kafka-pom.xml
 KAFKA_VERSION=${KAFKA_VERSION:-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")}
 KAFKA_PORT=${KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
+KAFKA_MTLS_PORT=${KAFKA_MTLS_PORT:-19094}
 KAFKA_HEAP=${KAFKA_HEAP:--Xms256m -Xmx1g}
 KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 
@@ -29,6 +47,12 @@ state=${PASSERELLE_STATE:-/tmp/passerelle-local}/kafka
 pidfile=$state/kafka.pid
 logfile=$state/kafka.log
 brokers=127.0.0.1:$KAFKA_PORT
+tlsdir=$state/tls
+userdir=$state/users
+# The broker's certificate names this subject; over the TLS-only controller
+# listener it is the broker's own principal (User:passerelle-local-broker,
+# by the mapping rule below), a superuser.
+broker_cn=passerelle-local-broker
 
 say() { echo "kafka.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -70,16 +94,82 @@ fetch_jars() {
   cp "$pom" "$cache/kafka-pom.xml"
 }
 
+# A CA and a broker certificate for 127.0.0.1 and localhost, made once per
+# state directory. Kafka reads PEM directly: the keystore is the broker's
+# key and certificate in one file, the truststore the CA.
+make_tls() {
+  [[ -f $tlsdir/broker.pem ]] && return
+  need openssl
+  mkdir -p "$tlsdir" && chmod 700 "$tlsdir"
+  (
+    cd "$tlsdir"
+    umask 077
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+      -subj "/CN=Passerelle local CA" -keyout ca.key -out ca.crt \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$broker_cn" \
+      -keyout broker.key -out broker.csr 2>/dev/null
+    openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -out broker.crt \
+      -extfile <(printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+        "extendedKeyUsage=serverAuth,clientAuth" "keyUsage=critical,digitalSignature") 2>/dev/null
+    # Kafka's PEM keystore wants a PKCS#8 key.
+    openssl pkcs8 -topk8 -nocrypt -in broker.key -out broker.pk8
+    cat broker.pk8 broker.crt >broker.pem
+    rm -f broker.csr broker.key broker.pk8
+    chmod 644 ca.crt
+  )
+}
+
+# The superuser's password, made once per state directory, readable only here.
+admin_password() {
+  if [[ ! -f $userdir/admin.password ]]; then
+    mkdir -p "$userdir" && chmod 700 "$userdir"
+    (umask 077 && openssl rand -hex 24 >"$userdir/admin.password")
+  fi
+  cat "$userdir/admin.password"
+}
+
+settings() {
+  echo "PASSERELLE_KAFKA_BROKERS=$brokers"
+  echo "PASSERELLE_KAFKA_CA=$tlsdir/ca.crt"
+  echo "PASSERELLE_KAFKA_USER=admin"
+  echo "PASSERELLE_KAFKA_PASSWORD_FILE=$userdir/admin.password"
+  echo "PASSERELLE_KAFKA_MTLS_BROKERS=127.0.0.1:$KAFKA_MTLS_PORT"
+  echo "PASSERELLE_KAFKA_CA_KEY=$tlsdir/ca.key"
+}
+
 write_config() {
+  local pw
+  pw=$(admin_password)
   cat >"$state/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,MTLS://127.0.0.1:$KAFKA_MTLS_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,MTLS://127.0.0.1:$KAFKA_MTLS_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=SASL_SSL
+listener.security.protocol.map=SASL_SSL:SASL_SSL,MTLS:SSL,CONTROLLER:SSL
+# TLS everywhere, 1.2 at least.
+ssl.keystore.type=PEM
+ssl.keystore.location=$tlsdir/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$tlsdir/ca.crt
+ssl.enabled.protocols=TLSv1.3,TLSv1.2
+ssl.endpoint.identification.algorithm=https
+# The controller knows its peers by certificate; clients by SCRAM or by
+# certificate, whose CN is then the principal: CN=gateway is User:gateway,
+# as the SCRAM user gateway is.
+listener.name.controller.ssl.client.auth=required
+listener.name.mtls.ssl.client.auth=required
+ssl.principal.mapping.rules=RULE:^CN=([A-Za-z0-9._-]+)$/\$1/,DEFAULT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$pw";
+# Nothing is allowed that an ACL does not allow (allow.everyone.if.no.acl.found
+# stays false); the broker itself and the admin are superusers.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:$broker_cn;User:admin
 log.dirs=$state/data
 # One node: every internal topic must live with a single replica.
 offsets.topic.replication.factor=1
@@ -116,6 +206,15 @@ appender.err.target = SYSTEM_ERR
 appender.err.layout.type = PatternLayout
 appender.err.layout.pattern = [%d] %p %m (%c)%n
 EOF
+  # What the CLI tools need to reach the locked-down listener as the admin.
+  (umask 077 && cat >"$state/client.properties" <<EOF
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$pw";
+ssl.truststore.type=PEM
+ssl.truststore.location=$tlsdir/ca.crt
+EOF
+  )
 }
 
 service=Kafka
@@ -126,18 +225,25 @@ up() {
   need java
   if running; then
     say "already running (pid $(<"$pidfile"))"
-    echo "PASSERELLE_KAFKA_BROKERS=$brokers"
+    settings
     return
   fi
-  if port_open "$KAFKA_PORT"; then die "port $KAFKA_PORT is taken by another process"; fi
+  local p
+  for p in "$KAFKA_PORT" "$KAFKA_MTLS_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    if port_open "$p"; then die "port $p is taken by another process"; fi
+  done
   fetch_jars
 
   mkdir -p "$state"
+  make_tls
   write_config
-  # Format once; a state dir left by an earlier `up` keeps its topics.
+  # Format once; a state dir left by an earlier `up` keeps its topics. The
+  # admin's SCRAM credential goes in at format time: with the authorizer on,
+  # nobody could create it afterwards.
   if [[ ! -f $state/data/meta.properties ]]; then
     kafka_tool kafka.tools.StorageTool format --standalone \
       --cluster-id "$(kafka_tool kafka.tools.StorageTool random-uuid)" \
+      --add-scram "SCRAM-SHA-512=[name=admin,password=$(admin_password)]" \
       --config "$state/server.properties" >/dev/null
   fi
 
@@ -161,13 +267,13 @@ up() {
   local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
   until port_open "$KAFKA_PORT" &&
     kafka_tool org.apache.kafka.tools.BrokerApiVersionsCommand \
-      --bootstrap-server "$brokers" >/dev/null 2>&1; do
+      --bootstrap-server "$brokers" --command-config "$state/client.properties" >/dev/null 2>&1; do
     running || fail_start "Kafka exited during startup"
     ((SECONDS < deadline)) || fail_start "Kafka not ready after ${KAFKA_START_TIMEOUT}s"
     sleep 1
   done
   say "ready"
-  echo "PASSERELLE_KAFKA_BROKERS=$brokers"
+  settings
 }
 
 down() {

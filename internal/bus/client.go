@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ type Client struct {
 	cfg       Config
 	log       *slog.Logger
 	mechanism sasl.Mechanism
+	tls       *tls.Config
 	transport *kafka.Transport
 	admin     *kafka.Client
 }
@@ -40,16 +42,22 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	tc, err := tlsConfig(cfg.TLS)
+	if err != nil {
+		return nil, err
+	}
 	tr := &kafka.Transport{
 		DialTimeout: cfg.DialTimeout,
 		ClientID:    cfg.ClientID,
 		SASL:        mech,
+		TLS:         tc,
 		MetadataTTL: 2 * time.Second,
 	}
 	return &Client{
 		cfg:       cfg,
 		log:       log.With("component", "bus"),
 		mechanism: mech,
+		tls:       tc,
 		transport: tr,
 		admin:     &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: tr},
 	}, nil
@@ -83,6 +91,7 @@ func (c *Client) dialer() *kafka.Dialer {
 		Timeout:       c.cfg.DialTimeout,
 		DualStack:     true,
 		SASLMechanism: c.mechanism,
+		TLS:           c.tls,
 	}
 }
 
