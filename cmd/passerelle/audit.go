@@ -61,7 +61,8 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 func auditVerify(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "audit verify", "audit verify [--data DIR] [--brokers HOST:PORT,...] [--topic T] [--origin O] [--checkpoint FILE]... [--gateway URL [--member ID]]")
 	data := fs.String("data", ".passerelle-demo", "data directory holding the trust anchor and member registry")
-	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka brokers")
+	var kf kafkaFlags
+	addKafkaFlags(fs, &kf, "127.0.0.1:9092")
 	topic := fs.String("topic", bus.TopicAudit, "audit topic")
 	origin := fs.String("origin", "", "the log's name in its checkpoints, to verify a copy on another topic (default: the topic)")
 	var files stringList
@@ -103,7 +104,11 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 		}
 		anchors = append(anchors, cp)
 	}
-	client, err := bus.New(bus.Config{Brokers: strings.Split(*brokers, ",")}, e.logger(slogQuiet))
+	kcfg, err := kf.config()
+	if err != nil {
+		return err
+	}
+	client, err := bus.New(kcfg, e.logger(slogQuiet))
 	if err != nil {
 		return err
 	}

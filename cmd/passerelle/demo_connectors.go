@@ -96,10 +96,10 @@ func ensureSources(ctx context.Context, dir string, citizens int, seed int64, w 
 
 // demoConnectorConfig configures one domain's connector on the demo's
 // sources, as its publisher.
-func demoConnectorConfig(dir datadir.Dir, sources string, brokers []string, d *domain.Domain) connect.Config {
+func demoConnectorConfig(dir datadir.Dir, sources string, kafka bus.Config, d *domain.Domain) connect.Config {
 	return connect.Config{
 		Member: d.Publisher.ID, Domain: d.Name, Data: string(dir), Source: connect.SyntheticSource(d, sources),
-		Kafka: bus.Config{Brokers: brokers}, Signing: connect.SignBatch, Poll: 2 * time.Second,
+		Kafka: kafka, Signing: connect.SignBatch, Poll: 2 * time.Second,
 	}
 }
 
@@ -115,7 +115,7 @@ func startConnectors(ctx context.Context, parts *supervise.Group, d datadir.Dir,
 	var cs []*connect.Connector
 	for _, dom := range domains.All() {
 		domain := dom.Name
-		c, err := connect.Open(ctx, demoConnectorConfig(d, sources, client.Brokers(), dom), deps)
+		c, err := connect.Open(ctx, demoConnectorConfig(d, sources, client.Config(), dom), deps)
 		if err != nil {
 			return nil, fmt.Errorf("connector %s: %w", domain, err)
 		}

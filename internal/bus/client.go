@@ -78,6 +78,11 @@ func mechanism(s *SASLConfig) (sasl.Mechanism, error) {
 	return nil, fmt.Errorf("%w: sasl.mechanism %q", ErrBadConfig, s.Mechanism)
 }
 
+// Config is the configuration the client was made with, defaults applied:
+// what a part started beside it needs to reach the same cluster as the
+// same principal.
+func (c *Client) Config() Config { return c.cfg }
+
 // Brokers returns the bootstrap addresses.
 func (c *Client) Brokers() []string { return slices.Clone(c.cfg.Brokers) }
 
@@ -132,12 +137,47 @@ func (c *Client) EnsureTopics(ctx context.Context, specs ...TopicSpec) error {
 	if err != nil {
 		return c.classify("create topics", err)
 	}
+	var refused []TopicSpec
 	for _, s := range specs {
-		if err := resp.Errors[s.Name]; err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		switch err := resp.Errors[s.Name]; {
+		case err == nil, errors.Is(err, kafka.TopicAlreadyExists):
+		case errors.Is(err, kafka.TopicAuthorizationFailed), errors.Is(err, kafka.ClusterAuthorizationFailed):
+			// Under least privilege only the operator creates topics
+			// (passerelle kafka apply): a component just needs them there.
+			refused = append(refused, s)
+		default:
 			return c.classify("create topic "+s.Name, err)
 		}
 	}
+	if len(refused) > 0 {
+		if err := c.mustExist(ctx, refused); err != nil {
+			return err
+		}
+	}
 	return c.waitTopics(ctx, specs)
+}
+
+// mustExist checks, once, that topics this principal may not create exist.
+func (c *Client) mustExist(ctx context.Context, specs []TopicSpec) error {
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.Name
+	}
+	parts, err := c.partitionCounts(ctx, names)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, n := range names {
+		if _, ok := parts[n]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %s, and %s may not create them: the operator creates them (passerelle kafka apply)",
+			ErrTopicMissing, strings.Join(missing, ", "), c.cfg.Principal())
+	}
+	return nil
 }
 
 func (c *Client) waitTopics(ctx context.Context, specs []TopicSpec) error {
@@ -215,7 +255,9 @@ func allLed(t kafka.Topic) bool {
 }
 
 // classify maps broker errors onto this package's sentinels, keeping the
-// original error in the chain and naming the brokers asked.
+// original error in the chain and naming the brokers asked and, for a
+// refusal, the principal refused: the three things an operator needs to
+// find the missing ACL.
 func (c *Client) classify(op string, err error) error {
 	brokers := strings.Join(c.cfg.Brokers, ",")
 	switch {
@@ -223,7 +265,7 @@ func (c *Client) classify(op string, err error) error {
 		errors.Is(err, kafka.ClusterAuthorizationFailed),
 		errors.Is(err, kafka.GroupAuthorizationFailed),
 		errors.Is(err, kafka.SASLAuthenticationFailed):
-		return fmt.Errorf("%s on %s: %w: %w", op, brokers, ErrNotAuthorized, err)
+		return fmt.Errorf("%s on %s as %s: %w: %w", op, brokers, c.cfg.Principal(), ErrNotAuthorized, err)
 	case isDialError(err):
 		return fmt.Errorf("%s on %s: %w: %w", op, brokers, ErrBrokerUnreachable, err)
 	}

@@ -57,6 +57,21 @@ type SASLConfig struct {
 	Password  string `yaml:"password"`
 }
 
+// Principal names who this configuration signs in as, the way the broker's
+// ACLs name it: the SCRAM user, or the CN of the client certificate (the
+// mapping rule of deploy/local/kafka.sh), or ANONYMOUS.
+func (c Config) Principal() string {
+	if c.SASL != nil {
+		return "User:" + c.SASL.Username
+	}
+	if c.TLS != nil && c.TLS.CertFile != "" {
+		if cn, err := certCN(c.TLS.CertFile); err == nil {
+			return "User:" + cn
+		}
+	}
+	return "User:ANONYMOUS"
+}
+
 // withDefaults returns a copy with zero fields set to their defaults and
 // comma-separated broker entries split.
 func (c Config) withDefaults() Config {

@@ -94,7 +94,7 @@ func newWorld(t *testing.T) *world {
 			t.Fatal(err)
 		}
 		c, err := connect.Open(ctx, connect.Config{Member: d.Publisher.ID, Domain: d.Name, Source: connect.SyntheticSource(d, files),
-			Data: tw.Dir, Kafka: bus.Config{Brokers: client.Brokers()}}, connect.Deps{Bus: client, Codec: codec})
+			Data: tw.Dir, Kafka: client.Config()}, connect.Deps{Bus: client, Codec: codec})
 		if err != nil {
 			t.Fatal(err)
 		}

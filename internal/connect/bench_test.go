@@ -87,8 +87,8 @@ func BenchmarkConnector(b *testing.B) {
 					src = fmt.Sprintf("dir: %q", dir)
 				}
 				cfg := filepath.Join(state, "c.yaml")
-				os.WriteFile(cfg, fmt.Appendf(nil, "member: %s\ndomain: %s\ndata: %s\nstate: %s\nkafka:\n  brokers: [%q]\nsigning: %s\nbatch_size: 2000\nsource:\n  %s\n",
-					members[tc.domain], tc.domain, w.Dir, state, tg.Brokers[0], tc.mode, src), 0o600)
+				os.WriteFile(cfg, fmt.Appendf(nil, "member: %s\ndomain: %s\ndata: %s\nstate: %s\nkafka:\n%ssigning: %s\nbatch_size: 2000\nsource:\n  %s\n",
+					members[tc.domain], tc.domain, w.Dir, state, tg.KafkaYAML(2), tc.mode, src), 0o600)
 				cmd := exec.Command(bin, "connect", tc.domain, "--config", cfg, "--until-idle")
 				var out bytes.Buffer
 				cmd.Stdout, cmd.Stderr = &out, &out

@@ -67,7 +67,7 @@ func TestCrashSIGKILLAndBrokerRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer func() { broker.Close() }()
-		crash(t, bin, addr, func(client *bus.Client) crashBroker {
+		crash(t, bin, bustest.Target{Name: "embedded", Brokers: []string{addr}}, func(client *bus.Client) crashBroker {
 			return crashBroker{addr: addr, hw: hwOf(client), restart: func(t *testing.T) {
 				broker.Close()
 				time.Sleep(time.Second)
@@ -79,7 +79,7 @@ func TestCrashSIGKILLAndBrokerRestart(t *testing.T) {
 	})
 	t.Run("kafka", func(t *testing.T) {
 		b := bustest.Private(t)
-		crash(t, bin, b.Brokers[0], func(client *bus.Client) crashBroker {
+		crash(t, bin, b.Target, func(client *bus.Client) crashBroker {
 			return crashBroker{addr: b.Brokers[0], hw: hwOf(client), restart: func(t *testing.T) {
 				b.Kill()
 				b.Start()
@@ -102,9 +102,9 @@ func hwOf(client *bus.Client) func() int64 {
 	}
 }
 
-func crash(t *testing.T, bin, addr string, broker func(*bus.Client) crashBroker) {
+func crash(t *testing.T, bin string, tg bustest.Target, broker func(*bus.Client) crashBroker) {
 	ctx := context.Background()
-	client, err := bus.New(bus.Config{Brokers: []string{addr}}, nil)
+	client, err := bus.New(tg.Config(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,12 +131,11 @@ func crash(t *testing.T, bin, addr string, broker func(*bus.Client) crashBroker)
 domain: civilstatus
 data: %s
 kafka:
-  brokers: [%q]
-signing: batch
+%ssigning: batch
 batch_size: 300
 source:
   dir: %s
-`, members["civilstatus"], w.Dir, addr, filepath.Join(files, "civilstatus")), 0o600)
+`, members["civilstatus"], w.Dir, tg.KafkaYAML(2), filepath.Join(files, "civilstatus")), 0o600)
 
 	seed := time.Now().UnixNano()
 	t.Logf("kill timings seed %d", seed)

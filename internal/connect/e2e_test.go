@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/connect"
 	"github.com/passerelle-bus/passerelle/internal/domains"
@@ -106,7 +105,7 @@ func TestEveryConnectorEndToEnd(t *testing.T) {
 	errs := make(chan error, len(domains.All()))
 	for _, dom := range domains.All() {
 		d := dom.Name
-		cfg := connect.Config{Member: members[d], Domain: d, Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers}, BatchSize: 2000}
+		cfg := connect.Config{Member: members[d], Domain: d, Data: w.Dir, Kafka: tg.Config(), BatchSize: 2000}
 		if dom.Source.SQL() {
 			cfg.Source = connect.SourceConfig{Driver: "pgx", DSN: pg}
 		} else {

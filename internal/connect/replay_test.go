@@ -42,7 +42,7 @@ func TestReplayDeadLettersAfterAFix(t *testing.T) {
 	pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(domains.Names())...)
 	cat, _ := domains.Catalog()
 	codec := schemas.NewCodec(cat)
-	cfg := connect.Config{Member: members["tax"], Domain: "tax", Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers},
+	cfg := connect.Config{Member: members["tax"], Domain: "tax", Data: w.Dir, Kafka: tg.Config(),
 		Source: connect.SourceConfig{Driver: "sqlite", DSN: dsn}}
 	c, err := connect.Open(ctx, cfg, connect.Deps{Bus: client, Codec: codec})
 	if err != nil {

@@ -61,8 +61,11 @@ func TestConfluentClientReadsOurTopics(t *testing.T) {
 					t.Fatal(err)
 				}
 
-				cmd := exec.CommandContext(ctx, py, "testdata/confluent_consume.py",
-					strings.Join(tg.Brokers, ","), topic, reg.URL+"/registry", suffix, strconv.Itoa(len(msgs)))
+				args := []string{"testdata/confluent_consume.py", topic, reg.URL + "/registry", suffix, strconv.Itoa(len(msgs))}
+				for k, v := range tg.Librdkafka(t, "admin") {
+					args = append(args, k+"="+v)
+				}
+				cmd := exec.CommandContext(ctx, py, args...)
 				out, err := cmd.Output()
 				if err != nil {
 					t.Fatalf("confluent client: %v\n%s", err, interop.Stderr(err))

@@ -292,14 +292,14 @@ func waitConsents(t *testing.T, f *fixture) {
 
 // kcatProduce writes m with Debian's kcat, a client we did not write: what
 // an attacker holding a copy of a record would use.
-func kcatProduce(t *testing.T, brokers []string, m bus.Message) {
+func kcatProduce(t *testing.T, tg bustest.Target, m bus.Message) {
 	t.Helper()
 	kcat := interop.Kcat(t)
 	file := filepath.Join(t.TempDir(), "value")
 	if err := os.WriteFile(file, m.Value, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"-P", "-b", strings.Join(brokers, ","), "-t", m.Topic, "-p", strconv.Itoa(m.Partition), "-k", string(m.Key)}
+	args := append(tg.KcatArgs(t, "admin"), "-P", "-t", m.Topic, "-p", strconv.Itoa(m.Partition), "-k", string(m.Key))
 	for _, h := range m.Headers {
 		args = append(args, "-H", h.Key+"="+string(h.Value))
 	}
@@ -348,7 +348,7 @@ func TestReplaysFromAStockClient(t *testing.T) {
 				t.Fatal("the given event is not on the topic")
 			}
 			before := testutil.ToFloat64(f.journal.Rejected(consent.RefusedStale))
-			kcatProduce(t, tg.Brokers, given)
+			kcatProduce(t, tg, given)
 			waitFor(t, "the replay to be read", func() bool { return testutil.ToFloat64(f.journal.Rejected(consent.RefusedStale)) > before })
 			if c, _ := f.journal.Store().Get(id); c.Status != policy.ConsentRevoked {
 				t.Fatalf("the consent came back: %+v", c)
@@ -386,7 +386,7 @@ func TestReplaysFromAStockClient(t *testing.T) {
 			_, lastMeta, _ := view.Decode(f.codec, "civilstatus", last.Value)
 			rejected := func() float64 { return testutil.ToFloat64(f.cz.Service.Index.Rejected("civilstatus", "stale")) }
 			was := rejected()
-			kcatProduce(t, tg.Brokers, first)
+			kcatProduce(t, tg, first)
 			waitFor(t, "the replay to be read", func() bool { return rejected() > was })
 			code, after := call(t, f.srv, f.token(t, "dgfip"), "GET", path, nil)
 			if code != 200 || !sameJSON(before["fields"], after["fields"]) || !sameJSON(before["withheld"], after["withheld"]) {

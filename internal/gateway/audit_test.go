@@ -136,7 +136,7 @@ func auditTrail(t *testing.T, tg bustest.Target, f *fixture) {
 	// passerelle audit verify, run as an auditor would.
 	bin := passerelleBinary(t)
 	verify := func(topic string, extra ...string) (string, error) {
-		args := append([]string{"audit", "verify", "--data", f.world.Dir, "--brokers", strings.Join(tg.Brokers, ","), "--topic", topic}, extra...)
+		args := append(append([]string{"audit", "verify", "--data", f.world.Dir, "--topic", topic}, tg.CLIArgs()...), extra...)
 		out, err := exec.Command(bin, args...).CombinedOutput()
 		return string(out), err
 	}

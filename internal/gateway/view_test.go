@@ -169,7 +169,7 @@ func newFixtureOf(t testing.TB, tg bustest.Target, citizens int, names ...string
 			t.Fatal(err)
 		}
 		cfg := connect.Config{Member: d.Publisher.ID, Domain: d.Name, Source: connect.SyntheticSource(d, files),
-			Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers}}
+			Data: w.Dir, Kafka: tg.Config()}
 		c, err := connect.Open(ctx, cfg, connect.Deps{Bus: client, Codec: codec})
 		if err != nil {
 			t.Fatal(err)

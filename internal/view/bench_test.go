@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/connect"
 	"github.com/passerelle-bus/passerelle/internal/domains"
@@ -61,7 +60,7 @@ func BenchmarkIndexBuild(b *testing.B) {
 		if err := connect.WriteSynthetic(ctx, d, d.Synth(p), files); err != nil {
 			b.Fatal(err)
 		}
-		cfg := connect.Config{Member: members[d.Name], Domain: d.Name, Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers},
+		cfg := connect.Config{Member: members[d.Name], Domain: d.Name, Data: w.Dir, Kafka: tg.Config(),
 			BatchSize: 2000, Source: connect.SyntheticSource(d, files)}
 		c, err := connect.Open(ctx, cfg, connect.Deps{Bus: client, Codec: codec})
 		if err != nil {

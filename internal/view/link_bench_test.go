@@ -65,7 +65,7 @@ func BenchmarkIngestLink(b *testing.B) {
 		if err := connect.WriteSynthetic(ctx, d, d.Synth(p), files); err != nil {
 			b.Fatal(err)
 		}
-		cfg := connect.Config{Member: members[d.Name], Domain: d.Name, Data: w.Dir, Kafka: bus.Config{Brokers: tg.Brokers},
+		cfg := connect.Config{Member: members[d.Name], Domain: d.Name, Data: w.Dir, Kafka: tg.Config(),
 			BatchSize: 2000, Source: connect.SyntheticSource(d, files)}
 		c, err := connect.Open(ctx, cfg, connect.Deps{Bus: client, Codec: codec})
 		if err != nil {

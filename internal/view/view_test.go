@@ -67,7 +67,7 @@ func newTaxLog(t *testing.T, citizens int, seed int64) *taxLog {
 func (tl *taxLog) publish(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	c, err := connect.Open(ctx, connect.Config{Member: "dgfip", Domain: "tax", Data: tl.world.Dir, Kafka: bus.Config{Brokers: tl.tg.Brokers},
+	c, err := connect.Open(ctx, connect.Config{Member: "dgfip", Domain: "tax", Data: tl.world.Dir, Kafka: tl.tg.Config(),
 		Source: connect.SourceConfig{Driver: "sqlite", DSN: tl.dsn}}, connect.Deps{Bus: tl.client, Codec: tl.codec})
 	if err != nil {
 		t.Fatal(err)

@@ -26,12 +26,17 @@ type Target struct {
 	Name     string // "embedded" or "kafka"
 	Brokers  []string
 	Embedded *bus.Embedded // nil for a real broker
+	// Security is how to reach a locked-down broker; nil for a plaintext one.
+	Security *Security
 }
 
-// Client returns a bus client for the target, closed with the test.
+// Client returns a bus client for the target, as its superuser, closed
+// with the test.
 func (tg Target) Client(t testing.TB) *bus.Client {
 	t.Helper()
-	c, err := bus.New(bus.Config{Brokers: tg.Brokers, DialTimeout: 5 * time.Second}, nil)
+	cfg := tg.Config()
+	cfg.DialTimeout = 5 * time.Second
+	c, err := bus.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +66,11 @@ func Real(t testing.TB) Target {
 		}
 		t.Skip(msg)
 	}
-	return Target{Name: "kafka", Brokers: strings.Split(v, ",")}
+	sec, err := securityFrom(os.Getenv)
+	if err != nil {
+		t.Fatalf("real Kafka's credentials: %v", err)
+	}
+	return Target{Name: "kafka", Brokers: strings.Split(v, ","), Security: sec}
 }
 
 // Each runs fn as a subtest against the embedded broker and the real one.

@@ -22,7 +22,7 @@ type Broker struct {
 	t     testing.TB
 	env   []string
 	state string
-	ports []int // the broker's and its controller's
+	ports []int // the broker's, its controller's and its mutual-TLS listener's
 }
 
 // Private starts a broker for the test and stops it, state removed, when the
@@ -33,10 +33,10 @@ func Private(t testing.TB) *Broker {
 	t.Helper()
 	Real(t) // skips or fails as the shared broker's tests do
 	state := t.TempDir()
-	port, ctl := freePort(t), freePort(t)
-	b := &Broker{t: t, state: state, ports: []int{port, ctl}, env: append(os.Environ(),
+	port, ctl, mtls := freePort(t), freePort(t), freePort(t)
+	b := &Broker{t: t, state: state, ports: []int{port, ctl, mtls}, env: append(os.Environ(),
 		"PASSERELLE_STATE="+state, "KAFKA_PORT="+strconv.Itoa(port), "KAFKA_CONTROLLER_PORT="+strconv.Itoa(ctl),
-		"KAFKA_HEAP=-Xms128m -Xmx512m")}
+		"KAFKA_MTLS_PORT="+strconv.Itoa(mtls), "KAFKA_HEAP=-Xms128m -Xmx512m")}
 	b.Target = Target{Name: "private-kafka", Brokers: []string{fmt.Sprintf("127.0.0.1:%d", port)}}
 	t.Cleanup(func() { b.script("down") })
 	b.Start()
@@ -47,8 +47,19 @@ func Private(t testing.TB) *Broker {
 // had.
 func (b *Broker) Start() {
 	b.t.Helper()
-	if out, err := b.script("up"); err != nil {
+	out, err := b.script("up")
+	if err != nil {
 		b.t.Fatalf("kafka.sh up: %v\n%s", err, out)
+	}
+	// The settings are the VAR=value lines; progress lines say "kafka.sh:".
+	settings := map[string]string{}
+	for line := range strings.Lines(string(out)) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && strings.HasPrefix(k, "PASSERELLE_") {
+			settings[k] = v
+		}
+	}
+	if b.Security, err = securityFrom(func(k string) string { return settings[k] }); err != nil {
+		b.t.Fatalf("kafka.sh up: credentials: %v", err)
 	}
 }
 

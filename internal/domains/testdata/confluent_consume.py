@@ -4,7 +4,10 @@ SchemaRegistryClient asks our registry for the writer's schema by id, and
 Apache Avro's Python implementation decodes the value. Run by
 confluent_test.go with Debian's /usr/bin/python3.
 
-  confluent_consume.py BROKERS TOPIC REGISTRY_URL KEY_SUFFIX COUNT
+  confluent_consume.py TOPIC REGISTRY_URL KEY_SUFFIX COUNT [PROPERTY=VALUE]...
+
+The properties are librdkafka's (bootstrap.servers, security.protocol,
+ssl.ca.location, ...): how to reach the broker and as whom.
 
 Prints one JSON line per record whose key ends with KEY_SUFFIX (a shared
 broker may hold other runs' records), until COUNT of them, then a summary
@@ -29,10 +32,11 @@ def plain(v):
     raise TypeError(type(v))
 
 
-brokers, topic, url, suffix, count = sys.argv[1:5] + [int(sys.argv[5])]
+topic, url, suffix, count = sys.argv[1:4] + [int(sys.argv[4])]
+settings = dict(arg.split("=", 1) for arg in sys.argv[5:])
 registry = SchemaRegistryClient({"url": url})
 consumer = Consumer({
-    "bootstrap.servers": brokers,
+    **settings,
     "group.id": "confluent-interop-" + topic,
     "auto.offset.reset": "earliest",
     "enable.auto.commit": False,

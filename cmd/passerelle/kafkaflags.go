@@ -1,0 +1,63 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
+)
+
+// kafkaFlags say how a command reaches Kafka: the same settings as a
+// configuration file's kafka: block (deploy/local/kafka.sh prints them as
+// PASSERELLE_KAFKA_* variables). They have no defaults from the
+// environment, so that a command never reaches a broker it was not told of.
+type kafkaFlags struct {
+	brokers, ca, cert, key, user, passwordFile string
+}
+
+func addKafkaFlags(fs *flag.FlagSet, k *kafkaFlags, defaultBrokers string) {
+	fs.StringVar(&k.brokers, "brokers", defaultBrokers, "Kafka brokers, host:port,...")
+	fs.StringVar(&k.ca, "kafka-ca", "", "PEM file of the CA the brokers' certificates chain to; turns TLS on")
+	fs.StringVar(&k.cert, "kafka-cert", "", "client certificate, for mutual TLS")
+	fs.StringVar(&k.key, "kafka-key", "", "the client certificate's private key")
+	fs.StringVar(&k.user, "kafka-user", "", "SCRAM-SHA-512 user")
+	fs.StringVar(&k.passwordFile, "kafka-password-file", "", "file of mode 0600 holding the user's password")
+}
+
+// config is the bus configuration the flags give. Only a file carries the
+// password, never a flag: a command line is visible to every local user.
+func (k kafkaFlags) config() (bus.Config, error) {
+	c := bus.Config{Brokers: strings.Split(k.brokers, ",")}
+	if k.ca != "" || k.cert != "" {
+		c.TLS = &bus.TLSConfig{CAFile: k.ca, CertFile: k.cert, KeyFile: k.key}
+	}
+	if k.user != "" {
+		pw, err := readSecretFile(k.passwordFile)
+		if err != nil {
+			return bus.Config{}, fmt.Errorf("--kafka-password-file: %w", err)
+		}
+		c.SASL = &bus.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: k.user, Password: pw}
+	}
+	return c, c.Validate()
+}
+
+// readSecretFile reads a secret from a file no one else may read.
+func readSecretFile(path string) (string, error) {
+	if path == "" {
+		return "", fmt.Errorf("required with a user")
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("%s has mode %o: a secret's file must be 0600 or stricter", path, st.Mode().Perm())
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(string(raw), "\n"), "\r"), nil
+}
