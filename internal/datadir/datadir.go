@@ -34,5 +34,23 @@ func (d Dir) GovernancePublic() string {
 // Kafka holds the embedded broker's log.
 func (d Dir) Kafka() string { return filepath.Join(string(d), "kafka") }
 
+// TLS holds the data directory's certificate authority and what it
+// issued: one CA for every part that serves TLS (the gateway's HTTPS,
+// the embedded broker), so that one --cacert trusts them all.
+func (d Dir) TLS() string { return filepath.Join(string(d), "tls") }
+
+// CACert is the CA's certificate, what clients trust (curl --cacert).
+func (d Dir) CACert() string { return filepath.Join(d.TLS(), "ca.crt") }
+
+// CAKey is the CA's private key (mode 0600).
+func (d Dir) CAKey() string { return filepath.Join(d.TLS(), "ca.key") }
+
+// TLSCert and TLSKey are the certificate and key a part named name
+// serves or presents (e.g. "gateway").
+func (d Dir) TLSCert(name string) string { return filepath.Join(d.TLS(), name+".crt") }
+
+// TLSKey: see TLSCert.
+func (d Dir) TLSKey(name string) string { return filepath.Join(d.TLS(), name+".key") }
+
 // GovernanceOwner is the key owner name of the governance key.
 const GovernanceOwner = "governance"
