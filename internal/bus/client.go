@@ -78,6 +78,16 @@ func mechanism(s *SASLConfig) (sasl.Mechanism, error) {
 	return nil, fmt.Errorf("%w: sasl.mechanism %q", ErrBadConfig, s.Mechanism)
 }
 
+// TransportFor is the kafka-go transport cfg describes (TLS, SASL,
+// timeouts), for a tool that must speak a request this package does not.
+func TransportFor(cfg Config) (*kafka.Transport, error) {
+	c, err := New(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.transport, nil
+}
+
 // Config is the configuration the client was made with, defaults applied:
 // what a part started beside it needs to reach the same cluster as the
 // same principal.
