@@ -13,6 +13,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
+	"github.com/passerelle-bus/passerelle/internal/memberkeys"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/supervise"
 	"github.com/passerelle-bus/passerelle/internal/view"
@@ -62,7 +63,12 @@ func assemble(ctx context.Context, e *env, parts *supervise.Group, client *bus.C
 	if err != nil {
 		return nil, nil, err
 	}
-	signer, err := d.Keys().Signer(cfg.ID)
+	// With cfg.Vault, the keys are Transit's and no key file is read. The
+	// link keys are not used per record through Vault: link.NewOpener
+	// derives each domain's seal key once here, with one HMAC, and opens
+	// headers locally (AES-GCM) at ingest rate (docs/DESIGN.md, Keys in
+	// Vault).
+	signer, keyring, err := memberkeys.Open(ctx, cfg.Vault, d, cfg.ID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -73,7 +79,7 @@ func assemble(ctx context.Context, e *env, parts *supervise.Group, client *bus.C
 		}
 	}
 	gw, err := gateway.Start(ctx, gateway.Parts{ID: cfg.ID, Log: log, Metrics: reg, Bus: client, Trust: store,
-		Rules: rules, Schemas: cat, Pseudo: pseudo.New(pseudo.NewFileKeyring(d.Pseudo())), Signer: signer, Index: index,
+		Rules: rules, Schemas: cat, Pseudo: pseudo.New(keyring), Signer: signer, Index: index,
 		AuditTopic: cfg.Audit.Topic, CheckpointInterval: cfg.Audit.CheckpointInterval, AuditIndex: cfg.Audit.Index,
 		StatsPeriod: cfg.Stats.Period, Group: parts})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/config"
+	"github.com/passerelle-bus/passerelle/internal/memberkeys"
 	"github.com/passerelle-bus/passerelle/internal/supervise"
 )
 
@@ -20,6 +21,11 @@ type gatewayConfig struct {
 	Listen string     `yaml:"listen"`
 	Data   string     `yaml:"data"` // keys, pseudonym keys, trust anchor and registry
 	Kafka  bus.Config `yaml:"kafka"`
+	// Vault, when set, holds the gateway's signing key (its audit events
+	// and checkpoints, its consent events) and every pseudonym and link
+	// key in Transit: Data then keeps only the public trust anchor and
+	// member registry. deploy/vault/gateway.hcl is its token's policy.
+	Vault *memberkeys.Vault `yaml:"vault"`
 	// Index is the bbolt file of the view; empty keeps it in memory.
 	Index string `yaml:"index"`
 	// Policy is a policy directory; empty uses the one built in.
@@ -53,6 +59,11 @@ func (c *gatewayConfig) Validate() error {
 		return errors.New("audit.checkpoint_interval: must be positive")
 	case c.Stats.Period < 0:
 		return errors.New("stats.period: must be positive")
+	}
+	if c.Vault != nil {
+		if err := c.Vault.Validate(); err != nil {
+			return err
+		}
 	}
 	return c.Kafka.Validate()
 }

@@ -89,6 +89,9 @@ func TestGatewayConfigNamesTheBadField(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
 		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\naudit: {checkpoint_interval: -1s}\n", "audit.checkpoint_interval"},
 		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\naudit: {topik: x}\n", "topik"},
+		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\nvault: {token: t}\n", "vault.address: required"},
+		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\nvault: {address: \"http://127.0.0.1:1\"}\n", "vault.token: required"},
+		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\nvault: {address: \"http://127.0.0.1:1\", token: t, sign_kee: x}\n", "sign_kee"},
 	} {
 		cfg := filepath.Join(t.TempDir(), "gateway.yaml")
 		os.WriteFile(cfg, []byte(tc.yaml), 0o600)

@@ -20,9 +20,9 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/domain"
 	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/link"
+	"github.com/passerelle-bus/passerelle/internal/memberkeys"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
-	"github.com/passerelle-bus/passerelle/internal/transit"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
 
@@ -45,17 +45,10 @@ type Config struct {
 	Signing   string        `yaml:"signing"`
 	BatchSize int           `yaml:"batch_size"`
 	Poll      time.Duration `yaml:"poll"`
-	Vault     *VaultConfig  `yaml:"vault"`
-	Source    SourceConfig  `yaml:"source"`
-}
-
-// VaultConfig moves the keys into Vault Transit.
-type VaultConfig struct {
-	transit.Config `yaml:",inline"`
-	// SignKey is the member's Transit signing key.
-	SignKey string `yaml:"sign_key"`
-	// PseudoPrefix prefixes the Transit HMAC keys of the pseudonyms.
-	PseudoPrefix string `yaml:"pseudo_prefix"`
+	// Vault, when set, holds the member's signing key and the pseudonym
+	// keys in Transit (internal/memberkeys); Data then holds no key.
+	Vault  *memberkeys.Vault `yaml:"vault"`
+	Source SourceConfig      `yaml:"source"`
 }
 
 // SourceConfig locates the administration's system.
@@ -79,14 +72,17 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("signing: %q, want batch or record", c.Signing)
 	case c.Vault == nil && c.Data == "":
 		return errors.New("data: required unless vault is set")
-	case c.Vault != nil && (c.Vault.SignKey == "" || c.Vault.Address == ""):
-		return errors.New("vault: address and sign_key are required")
 	case d.Source.SQL() && (c.Source.Driver == "" || c.Source.DSN == ""):
 		return fmt.Errorf("source: domain %s reads SQL: driver and dsn are required", c.Domain)
 	case !d.Source.SQL() && c.Source.Dir == "":
 		return fmt.Errorf("source.dir: domain %s reads file drops: required", c.Domain)
 	case c.BatchSize < 0:
 		return errors.New("batch_size: must not be negative")
+	}
+	if c.Vault != nil {
+		if err := c.Vault.Validate(); err != nil {
+			return err
+		}
 	}
 	return c.Kafka.Validate()
 }
@@ -185,21 +181,9 @@ func openSource(cfg Config, d *domain.Domain, c *Connector) (connectors.Source, 
 // keys returns the member's record sealer and the pseudonym keyring, which
 // also holds the link keys.
 func keys(ctx context.Context, cfg Config) (*seal.Sealer, pseudo.Keyring, error) {
-	if v := cfg.Vault; v != nil {
-		t, err := transit.New(v.Config)
-		if err != nil {
-			return nil, nil, err
-		}
-		signer, err := seal.NewVaultSigner(ctx, t, v.SignKey)
-		if err != nil {
-			return nil, nil, err
-		}
-		return seal.NewSealer(signer), pseudo.NewVaultKeyring(t, v.PseudoPrefix), nil
-	}
-	d := datadir.Dir(cfg.Data)
-	signer, err := d.Keys().Signer(cfg.Member)
+	signer, kr, err := memberkeys.Open(ctx, cfg.Vault, datadir.Dir(cfg.Data), cfg.Member)
 	if err != nil {
 		return nil, nil, err
 	}
-	return seal.NewSealer(signer), pseudo.NewFileKeyring(d.Pseudo()), nil
+	return seal.NewSealer(signer), kr, nil
 }

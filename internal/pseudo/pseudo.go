@@ -117,3 +117,24 @@ func KeyNames(domains []string) []string {
 	}
 	return names
 }
+
+// PublisherKeyNames lists the keys a connector of domain uses, and no
+// other: its domain's pseudonyms, the routing partition, the link ids and
+// its domain's link seal. The Vault policies grant exactly these
+// (internal/memberkeys), so a connector cannot compute another domain's
+// pseudonyms.
+func PublisherKeyNames(domain string) []string {
+	return []string{DomainKey(domain), keyRouting, KeyLink, LinkSealKey(domain)}
+}
+
+// GatewayKeyNames lists the keys the gateway uses: every domain's
+// pseudonyms (to find a citizen's records) and link seal (to open linkage
+// headers), and the audit pseudonyms. It computes neither partitions nor
+// link ids: those are the connectors'.
+func GatewayKeyNames(domains []string) []string {
+	names := []string{keyAudit}
+	for _, d := range domains {
+		names = append(names, DomainKey(d), LinkSealKey(d))
+	}
+	return names
+}

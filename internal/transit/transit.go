@@ -27,6 +27,23 @@ const (
 	HMACKey   = "hmac"
 )
 
+// DefaultMount is where the Transit engine is mounted unless Config.Mount
+// says otherwise; the policies of deploy/vault are written for it.
+const DefaultMount = "transit"
+
+// The API paths of the operations Passerelle uses, below the mount. The
+// client calls exactly these and the policies grant exactly these
+// (internal/memberkeys): written once, so the two cannot drift.
+
+// KeyPath reads a key's versions and public keys, or creates the key.
+func KeyPath(mount, name string) string { return mount + "/keys/" + name }
+
+// SignPath signs with key name.
+func SignPath(mount, name string) string { return mount + "/sign/" + name }
+
+// HMACPath computes HMAC-SHA256 under key name.
+func HMACPath(mount, name string) string { return mount + "/hmac/" + name + "/sha2-256" }
+
 // ErrVault wraps every failure of a Vault call; the message says which.
 var ErrVault = errors.New("vault transit")
 
@@ -62,13 +79,9 @@ func New(cfg Config) (*Client, error) {
 	v.SetToken(cfg.Token)
 	mount := cfg.Mount
 	if mount == "" {
-		mount = "transit"
+		mount = DefaultMount
 	}
 	return &Client{v: v, mount: mount}, nil
-}
-
-func (c *Client) path(parts ...string) string {
-	return c.mount + "/" + strings.Join(parts, "/")
 }
 
 // EnsureKey creates key name of keyType unless it exists.
@@ -77,7 +90,7 @@ func (c *Client) EnsureKey(ctx context.Context, name, keyType string) error {
 	if keyType == HMACKey {
 		body["key_size"] = 32
 	}
-	if _, err := c.v.Logical().WriteWithContext(ctx, c.path("keys", name), body); err != nil {
+	if _, err := c.v.Logical().WriteWithContext(ctx, KeyPath(c.mount, name), body); err != nil {
 		return fmt.Errorf("%w: create key %s: %w", ErrVault, name, err)
 	}
 	return nil
@@ -85,7 +98,7 @@ func (c *Client) EnsureKey(ctx context.Context, name, keyType string) error {
 
 // Rotate adds a new version to key name; signing then uses it by default.
 func (c *Client) Rotate(ctx context.Context, name string) error {
-	if _, err := c.v.Logical().WriteWithContext(ctx, c.path("keys", name, "rotate"), nil); err != nil {
+	if _, err := c.v.Logical().WriteWithContext(ctx, KeyPath(c.mount, name)+"/rotate", nil); err != nil {
 		return fmt.Errorf("%w: rotate key %s: %w", ErrVault, name, err)
 	}
 	return nil
@@ -94,7 +107,7 @@ func (c *Client) Rotate(ctx context.Context, name string) error {
 // PublicKeys returns the public key of every version of an asymmetric key,
 // and the latest version number.
 func (c *Client) PublicKeys(ctx context.Context, name string) (map[int]crypto.PublicKey, int, error) {
-	s, err := c.v.Logical().ReadWithContext(ctx, c.path("keys", name))
+	s, err := c.v.Logical().ReadWithContext(ctx, KeyPath(c.mount, name))
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: read key %s: %w", ErrVault, name, err)
 	}
@@ -152,13 +165,13 @@ func (c *Client) Sign(ctx context.Context, name string, ver int, keyType string,
 		body["hash_algorithm"] = "sha2-256"
 		body["marshaling_algorithm"] = "jws"
 	}
-	return c.batchCall(ctx, c.path("sign", name), body, "signature", len(inputs))
+	return c.batchCall(ctx, SignPath(c.mount, name), body, "signature", len(inputs))
 }
 
 // HMAC computes HMAC-SHA256 of every input under version ver of key name.
 func (c *Client) HMAC(ctx context.Context, name string, ver int, inputs [][]byte) ([][]byte, error) {
 	body := map[string]any{"batch_input": batch(inputs), "key_version": ver}
-	return c.batchCall(ctx, c.path("hmac", name, "sha2-256"), body, "hmac", len(inputs))
+	return c.batchCall(ctx, HMACPath(c.mount, name), body, "hmac", len(inputs))
 }
 
 func batch(inputs [][]byte) []map[string]string {

@@ -1,0 +1,95 @@
+// Package memberkeys opens a member's secret keys — its signing key and the
+// pseudonym keyring, which also derives the link keys — from key files in
+// its data directory or, when a vault section is configured, from Vault
+// Transit only. Connectors and the gateway both open theirs here: one
+// configuration, one way to name Transit keys, the one the policies of
+// deploy/vault are generated for (policy.go).
+package memberkeys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/pseudo"
+	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/internal/transit"
+)
+
+// Default Transit key names. A member's signing key is
+// DefaultSignPrefix+<member id>; the pseudonym keys are
+// DefaultPseudoPrefix+<keyring name> (pseudo.KeyNames), shared by the
+// connectors and the gateway, which must compute the same pseudonyms.
+const (
+	DefaultSignPrefix   = "passerelle-sign-"
+	DefaultPseudoPrefix = "passerelle-pseudo-"
+)
+
+// SignKeyName is the default Transit signing key of member.
+func SignKeyName(member string) string { return DefaultSignPrefix + member }
+
+// Vault moves a member's keys into Vault Transit: with it, no key is read
+// from a file.
+type Vault struct {
+	transit.Config `yaml:",inline"`
+	// SignKey is the member's Transit signing key (ed25519 for a gateway,
+	// whose checkpoints are signed notes); SignKeyName(member) if empty.
+	SignKey string `yaml:"sign_key"`
+	// PseudoPrefix prefixes the Transit HMAC keys of the pseudonyms;
+	// DefaultPseudoPrefix if empty.
+	PseudoPrefix string `yaml:"pseudo_prefix"`
+}
+
+// Validate names the first invalid field, prefixed "vault.".
+func (v *Vault) Validate() error {
+	switch {
+	case v.Address == "":
+		return errors.New("vault.address: required")
+	case v.Token == "":
+		return errors.New("vault.token: required (the member's token, its policy from deploy/vault)")
+	case v.Timeout < 0:
+		return errors.New("vault.timeout: must be positive")
+	}
+	return nil
+}
+
+// signKey is the Transit key member signs with.
+func (v *Vault) signKey(member string) string {
+	if v.SignKey != "" {
+		return v.SignKey
+	}
+	return SignKeyName(member)
+}
+
+func (v *Vault) pseudoPrefix() string {
+	if v.PseudoPrefix != "" {
+		return v.PseudoPrefix
+	}
+	return DefaultPseudoPrefix
+}
+
+// Open returns member's signer and pseudonym keyring: from Vault when v is
+// set (the private and HMAC keys never leave it: a signature or a batch of
+// HMACs is one round trip), from the data directory otherwise.
+func Open(ctx context.Context, v *Vault, data datadir.Dir, member string) (seal.Signer, pseudo.Keyring, error) {
+	if v == nil {
+		signer, err := data.Keys().Signer(member)
+		if err != nil {
+			return nil, nil, err
+		}
+		return signer, pseudo.NewFileKeyring(data.Pseudo()), nil
+	}
+	if err := v.Validate(); err != nil {
+		return nil, nil, err
+	}
+	t, err := transit.New(v.Config)
+	if err != nil {
+		return nil, nil, err
+	}
+	signer, err := seal.NewVaultSigner(ctx, t, v.signKey(member))
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing key of %s: %w", member, err)
+	}
+	return signer, pseudo.NewVaultKeyring(t, v.pseudoPrefix()), nil
+}
