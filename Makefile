@@ -35,7 +35,7 @@ fuzz:
 
 # The packages whose tests need Vault; make test runs every other one while
 # Vault builds, then these.
-VAULT_PKGS = ./internal/pseudo/ ./internal/seal/ ./internal/transit/ ./internal/link/
+VAULT_PKGS = ./internal/pseudo/ ./internal/seal/ ./internal/transit/ ./internal/link/ ./internal/memberkeys/
 
 # Run by `make test` once the services are up. The race detector slows the
 # end-to-end runs tenfold, so they run small under -race and again at full
@@ -43,7 +43,7 @@ VAULT_PKGS = ./internal/pseudo/ ./internal/seal/ ./internal/transit/ ./internal/
 test-with-services: test-without-vault test-vault
 
 test-without-vault:
-	$(GOTESTSUM) -- $(GOTEST_FLAGS) $$($(GO) list ./... | grep -v -e /internal/pseudo -e /internal/seal -e /internal/transit -e /internal/link)
+	$(GOTESTSUM) -- $(GOTEST_FLAGS) $$($(GO) list ./... | grep -v -e /internal/pseudo -e /internal/seal -e /internal/transit -e /internal/link -e /internal/memberkeys)
 	$(GOTESTSUM) -- -count=1 -timeout 20m -run 'EndToEnd|Crash' ./internal/connect/
 
 test-vault:

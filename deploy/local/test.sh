@@ -3,7 +3,7 @@
 # test against the real services. The Vault build, the one long step that
 # needs nothing else (10 to 25 minutes the first time on 2 cores, then
 # cached), starts first, in the background; the checks, the fuzzing and
-# every test that needs no Vault run beside it, the three packages that
+# every test that needs no Vault run beside it, the packages that
 # need Vault after it. Every step says how far it is, and a silent one says
 # it is still running.
 set -euo pipefail

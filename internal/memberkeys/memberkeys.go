@@ -93,3 +93,17 @@ func Open(ctx context.Context, v *Vault, data datadir.Dir, member string) (seal.
 	}
 	return signer, pseudo.NewVaultKeyring(t, v.pseudoPrefix()), nil
 }
+
+// Provision creates, unless they exist, the Transit keys of a deployment
+// with the default names: an Ed25519 signing key per member (the one
+// algorithm of the gateway's signed checkpoints) and every pseudonym key
+// of domainNames. It takes an operator's token: no member policy may
+// create keys.
+func Provision(ctx context.Context, t *transit.Client, members, domainNames []string) error {
+	for _, m := range members {
+		if err := t.EnsureKey(ctx, SignKeyName(m), transit.Ed25519); err != nil {
+			return err
+		}
+	}
+	return pseudo.NewVaultKeyring(t, DefaultPseudoPrefix).Ensure(ctx, pseudo.KeyNames(domainNames)...)
+}

@@ -4,17 +4,23 @@
 package transittest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	vault "github.com/hashicorp/vault/api"
+
 	"github.com/passerelle-bus/passerelle/internal/transit"
 )
 
-// Client returns a Transit client on the test Vault.
-func Client(t testing.TB) *transit.Client {
+// timeout bounds every call to the test Vault.
+const timeout = 30 * time.Second
+
+// Config locates the test Vault, with its root token.
+func Config(t testing.TB) transit.Config {
 	t.Helper()
 	addr := os.Getenv("VAULT_ADDR")
 	if addr == "" {
@@ -24,11 +30,49 @@ func Client(t testing.TB) *transit.Client {
 		}
 		t.Skip(msg)
 	}
-	c, err := transit.New(transit.Config{Address: addr, Token: os.Getenv("VAULT_TOKEN"), Timeout: 30 * time.Second})
+	return transit.Config{Address: addr, Token: os.Getenv("VAULT_TOKEN"), Timeout: timeout}
+}
+
+// Client returns a Transit client on the test Vault.
+func Client(t testing.TB) *transit.Client {
+	t.Helper()
+	c, err := transit.New(Config(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// Root returns a Vault API client with the root token, for what a test
+// sets up beyond Transit: policies and tokens.
+func Root(t testing.TB) *vault.Client {
+	t.Helper()
+	cfg := Config(t)
+	vc := vault.DefaultConfig()
+	vc.Address, vc.Timeout = cfg.Address, timeout
+	v, err := vault.NewClient(vc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.SetToken(cfg.Token)
+	return v
+}
+
+// Token mints a token holding only the named policies — not even Vault's
+// default one, so what it may do is what they grant — revoked when the
+// test ends.
+func Token(t testing.TB, root *vault.Client, policies ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	s, err := root.Auth().Token().CreateWithContext(ctx, &vault.TokenCreateRequest{
+		Policies: policies, NoDefaultPolicy: true, TTL: "10m",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := s.Auth.ClientToken
+	t.Cleanup(func() { root.Auth().Token().RevokeTreeWithContext(context.Background(), tok) })
+	return tok
 }
 
 var seq atomic.Int64
