@@ -37,17 +37,23 @@ fuzz:
 # Vault builds, then these.
 VAULT_PKGS = ./internal/pseudo/ ./internal/seal/ ./internal/transit/ ./internal/link/ ./internal/memberkeys/
 
+# Tests of other packages that need Vault (the gateway with its keys in
+# Vault, ./cmd/passerelle) are named TestWithVault*: skipped by
+# test-without-vault, run by test-vault.
+VAULT_TESTS = ^TestWithVault
+
 # Run by `make test` once the services are up. The race detector slows the
 # end-to-end runs tenfold, so they run small under -race and again at full
 # size (100,000 citizens) without it.
 test-with-services: test-without-vault test-vault
 
 test-without-vault:
-	$(GOTESTSUM) -- $(GOTEST_FLAGS) $$($(GO) list ./... | grep -v -e /internal/pseudo -e /internal/seal -e /internal/transit -e /internal/link -e /internal/memberkeys)
+	$(GOTESTSUM) -- $(GOTEST_FLAGS) -skip '$(VAULT_TESTS)' $$($(GO) list ./... | grep -v -e /internal/pseudo -e /internal/seal -e /internal/transit -e /internal/link -e /internal/memberkeys)
 	$(GOTESTSUM) -- -count=1 -timeout 20m -run 'EndToEnd|Crash' ./internal/connect/
 
 test-vault:
 	$(GOTESTSUM) -- $(GOTEST_FLAGS) $(VAULT_PKGS)
+	$(GOTESTSUM) -- $(GOTEST_FLAGS) -run '$(VAULT_TESTS)' ./cmd/passerelle/
 
 bench:
 	deploy/local/with-services.sh $(GO) test -run '^$$' -bench . -benchmem -benchtime $${BENCHTIME:-1s} ./...

@@ -32,6 +32,10 @@ const stopTimeout = 10 * time.Second
 // partRegistry is the registry watcher's name in /readyz.
 const partRegistry = "registry"
 
+// partKeys holds the gateway's keys open, in files or Vault, until the
+// parts that use them have stopped.
+const partKeys = "keys"
+
 // assemble starts the gateway cfg describes on client, its parts and the
 // registry watcher running in parts. It is the one place a gateway is put
 // together: `passerelle gateway` calls it with its configuration file,
@@ -68,8 +72,19 @@ func assemble(ctx context.Context, e *env, parts *supervise.Group, client *bus.C
 	// derives each domain's seal key once here, with one HMAC, and opens
 	// headers locally (AES-GCM) at ingest rate (docs/DESIGN.md, Keys in
 	// Vault).
-	signer, keyring, err := memberkeys.Open(ctx, cfg.Vault, d, cfg.ID)
+	keys, err := memberkeys.Open(ctx, cfg.Vault, d, cfg.ID)
 	if err != nil {
+		return nil, nil, err
+	}
+	// A part of its own, started before the gateway's: Stop closes parts
+	// in reverse order, so the keys are released after the last checkpoint
+	// is signed with them.
+	err = parts.Start(ctx, supervise.Part{Name: partKeys, Run: func(ctx context.Context) error {
+		<-ctx.Done()
+		return nil
+	}, Close: func() error { keys.Close(); return nil }})
+	if err != nil {
+		keys.Close()
 		return nil, nil, err
 	}
 	var index view.Store = view.NewMemory()
@@ -79,7 +94,7 @@ func assemble(ctx context.Context, e *env, parts *supervise.Group, client *bus.C
 		}
 	}
 	gw, err := gateway.Start(ctx, gateway.Parts{ID: cfg.ID, Log: log, Metrics: reg, Bus: client, Trust: store,
-		Rules: rules, Schemas: cat, Pseudo: pseudo.New(keyring), Signer: signer, Index: index,
+		Rules: rules, Schemas: cat, Pseudo: pseudo.New(keys.Keyring), Signer: keys.Signer, Index: index,
 		AuditTopic: cfg.Audit.Topic, CheckpointInterval: cfg.Audit.CheckpointInterval, AuditIndex: cfg.Audit.Index,
 		StatsPeriod: cfg.Stats.Period, Group: parts})
 	if err != nil {

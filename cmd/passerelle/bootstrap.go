@@ -94,7 +94,7 @@ func bootstrap(ctx context.Context, d datadir.Dir) error {
 			}
 		}
 	}
-	_, err = publishRegistry(ctx, d, d.MemberSpecs(), time.Now())
+	_, err = publishRegistry(ctx, d, d.MemberSpecs(), time.Now(), nil)
 	return err
 }
 

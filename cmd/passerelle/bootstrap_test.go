@@ -56,7 +56,7 @@ func TestBootstrapAddsTheMembersOfNewDomains(t *testing.T) {
 	raw, _ = yaml.Marshal(kept)
 	os.WriteFile(d.MemberSpecs(), raw, 0o644)
 	os.RemoveAll(string(d.Keys()) + "/" + gone)
-	if _, err := publishRegistry(ctx, d, d.MemberSpecs(), first.IssuedAt.Add(time.Second)); err != nil {
+	if _, err := publishRegistry(ctx, d, d.MemberSpecs(), first.IssuedAt.Add(time.Second), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := registry().Member(gone); err == nil {

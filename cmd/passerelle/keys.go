@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v3/jwk"
 	"gopkg.in/yaml.v3"
 
 	"github.com/passerelle-bus/passerelle/internal/datadir"
@@ -114,7 +115,7 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 		if *members == "" {
 			*members = d.MemberSpecs()
 		}
-		serial, err := publishRegistry(ctx, d, *members, time.Now())
+		serial, err := publishRegistry(ctx, d, *members, time.Now(), nil)
 		if err != nil {
 			return err
 		}
@@ -124,8 +125,13 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 }
 
 // publishRegistry signs the next serial of the registry from a specs file,
-// creating the governance key on first use.
-func publishRegistry(ctx context.Context, d datadir.Dir, specsFile string, now time.Time) (int64, error) {
+// creating the governance key on first use. keysOf returns a member's
+// public keys; nil reads them from the key files of d (a member whose keys
+// are in Vault has its public set from seal.VaultPublicSet instead).
+func publishRegistry(ctx context.Context, d datadir.Dir, specsFile string, now time.Time, keysOf func(member string) (jwk.Set, error)) (int64, error) {
+	if keysOf == nil {
+		keysOf = d.Keys().PublicSet
+	}
 	raw, err := os.ReadFile(specsFile)
 	if err != nil {
 		return 0, fmt.Errorf("member specs: %w", err)
@@ -156,7 +162,7 @@ func publishRegistry(ctx context.Context, d datadir.Dir, specsFile string, now t
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return 0, err
 	}
-	doc, err := trust.Build(serial, now, specs, d.Keys().PublicSet)
+	doc, err := trust.Build(serial, now, specs, keysOf)
 	if err != nil {
 		return 0, err
 	}

@@ -130,7 +130,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (_ *Connector, err error) 
 		return nil, err
 	}
 	c.Source = src
-	sealer, kr, err := keys(ctx, cfg)
+	sealer, kr, err := keys(ctx, cfg, c)
 	if err != nil {
 		return nil, err
 	}
@@ -179,11 +179,12 @@ func openSource(cfg Config, d *domain.Domain, c *Connector) (connectors.Source, 
 }
 
 // keys returns the member's record sealer and the pseudonym keyring, which
-// also holds the link keys.
-func keys(ctx context.Context, cfg Config) (*seal.Sealer, pseudo.Keyring, error) {
-	signer, kr, err := memberkeys.Open(ctx, cfg.Vault, datadir.Dir(cfg.Data), cfg.Member)
+// also holds the link keys; the connector releases them on Close.
+func keys(ctx context.Context, cfg Config, c *Connector) (*seal.Sealer, pseudo.Keyring, error) {
+	k, err := memberkeys.Open(ctx, cfg.Vault, datadir.Dir(cfg.Data), cfg.Member)
 	if err != nil {
 		return nil, nil, err
 	}
-	return seal.NewSealer(signer), kr, nil
+	c.close = append(c.close, func() error { k.Close(); return nil })
+	return seal.NewSealer(k.Signer), k.Keyring, nil
 }

@@ -69,29 +69,48 @@ func (v *Vault) pseudoPrefix() string {
 	return DefaultPseudoPrefix
 }
 
-// Open returns member's signer and pseudonym keyring: from Vault when v is
-// set (the private and HMAC keys never leave it: a signature or a batch of
-// HMACs is one round trip), from the data directory otherwise.
-func Open(ctx context.Context, v *Vault, data datadir.Dir, member string) (seal.Signer, pseudo.Keyring, error) {
+// Keys are a member's open keys.
+type Keys struct {
+	// Signer signs as the member: its records, or a gateway's audit
+	// events, checkpoints and consent events.
+	Signer seal.Signer
+	// Keyring computes the pseudonyms and derives the link keys.
+	Keyring pseudo.Keyring
+	vault   *transit.Client // nil with key files
+}
+
+// Close releases the connections to Vault, once the keys' last user has
+// stopped.
+func (k *Keys) Close() {
+	if k.vault != nil {
+		k.vault.Close()
+	}
+}
+
+// Open returns member's keys: from Vault when v is set (the private and
+// HMAC keys never leave it: a signature or a batch of HMACs is one round
+// trip), from the data directory otherwise.
+func Open(ctx context.Context, v *Vault, data datadir.Dir, member string) (*Keys, error) {
 	if v == nil {
 		signer, err := data.Keys().Signer(member)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return signer, pseudo.NewFileKeyring(data.Pseudo()), nil
+		return &Keys{Signer: signer, Keyring: pseudo.NewFileKeyring(data.Pseudo())}, nil
 	}
 	if err := v.Validate(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	t, err := transit.New(v.Config)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	signer, err := seal.NewVaultSigner(ctx, t, v.signKey(member))
 	if err != nil {
-		return nil, nil, fmt.Errorf("signing key of %s: %w", member, err)
+		t.Close()
+		return nil, fmt.Errorf("signing key of %s: %w", member, err)
 	}
-	return signer, pseudo.NewVaultKeyring(t, v.pseudoPrefix()), nil
+	return &Keys{Signer: signer, Keyring: pseudo.NewVaultKeyring(t, v.pseudoPrefix()), vault: t}, nil
 }
 
 // Provision creates, unless they exist, the Transit keys of a deployment

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	vault "github.com/hashicorp/vault/api"
@@ -22,25 +19,6 @@ import (
 
 const nir = "184127645108946"
 
-// loadPolicies writes every policy file of deploy/vault into the test
-// Vault, named as its file: what an operator does.
-func loadPolicies(t *testing.T, root *vault.Client) {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(policyDir, "*.hcl"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no policy in %s: %v", policyDir, err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := root.Sys().PutPolicyWithContext(context.Background(), strings.TrimSuffix(filepath.Base(f), ".hcl"), string(b)); err != nil {
-			t.Fatalf("load %s: %v", f, err)
-		}
-	}
-}
-
 // denied says whether err is Vault's 403: the policy refused, not some
 // other failure passing for a refusal.
 func denied(err error) bool {
@@ -53,15 +31,17 @@ func as(t *testing.T, token, member string) (seal.Signer, pseudo.Keyring, *trans
 	t.Helper()
 	cfg := transittest.Config(t)
 	cfg.Token = token
-	signer, kr, err := memberkeys.Open(context.Background(), &memberkeys.Vault{Config: cfg}, "", member)
+	k, err := memberkeys.Open(context.Background(), &memberkeys.Vault{Config: cfg}, "", member)
 	if err != nil {
 		t.Fatalf("open the keys of %s with its policy: %v", member, err)
 	}
+	t.Cleanup(k.Close)
 	c, err := transit.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return signer, kr, c
+	t.Cleanup(c.Close)
+	return k.Signer, k.Keyring, c
 }
 
 // Every policy of deploy/vault, loaded into the real Vault, grants its
@@ -81,7 +61,7 @@ func TestPoliciesAgainstVault(t *testing.T) {
 	if err := memberkeys.Provision(ctx, transittest.Client(t), append(members, gw), domains.Names()); err != nil {
 		t.Fatal(err)
 	}
-	loadPolicies(t, root)
+	transittest.LoadPolicies(t, root, policyDir)
 	msgs := [][]byte{[]byte(nir)}
 
 	// The gateway's pseudonyms, which each connector's must equal.

@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +60,7 @@ type Config struct {
 // Client is a Transit client.
 type Client struct {
 	v     *vault.Client
+	http  *http.Client // v's, kept to release its connections
 	mount string
 }
 
@@ -81,8 +83,13 @@ func New(cfg Config) (*Client, error) {
 	if mount == "" {
 		mount = DefaultMount
 	}
-	return &Client{v: v, mount: mount}, nil
+	return &Client{v: v, http: vc.HttpClient, mount: mount}, nil
 }
+
+// Close releases the connections kept open to Vault between calls, which
+// would otherwise outlive the component that used them; a later call
+// opens new ones.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
 
 // EnsureKey creates key name of keyType unless it exists.
 func (c *Client) EnsureKey(ctx context.Context, name, keyType string) error {

@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,6 +42,7 @@ func Client(t testing.TB) *transit.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(c.Close)
 	return c
 }
 
@@ -55,6 +58,7 @@ func Root(t testing.TB) *vault.Client {
 		t.Fatal(err)
 	}
 	v.SetToken(cfg.Token)
+	t.Cleanup(vc.HttpClient.CloseIdleConnections)
 	return v
 }
 
@@ -73,6 +77,25 @@ func Token(t testing.TB, root *vault.Client, policies ...string) string {
 	tok := s.Auth.ClientToken
 	t.Cleanup(func() { root.Auth().Token().RevokeTreeWithContext(context.Background(), tok) })
 	return tok
+}
+
+// LoadPolicies writes every *.hcl file of dir into the test Vault as an
+// ACL policy named as its file, as an operator loads deploy/vault.
+func LoadPolicies(t testing.TB, root *vault.Client, dir string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.hcl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no policy in %s: %v", dir, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := root.Sys().PutPolicyWithContext(context.Background(), strings.TrimSuffix(filepath.Base(f), ".hcl"), string(b)); err != nil {
+			t.Fatalf("load %s: %v", f, err)
+		}
+	}
 }
 
 var seq atomic.Int64
