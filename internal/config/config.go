@@ -1,6 +1,7 @@
 // Package config loads Passerelle's YAML configuration files: ${VAR} and
 // ${VAR:default} in values are replaced from the environment, unknown
-// fields are errors, and the caller's Validate names the field at fault.
+// fields are errors, a [Secret] is only ever ${VAR} or a file of mode
+// 0600, and the caller's Validate names the field at fault.
 package config
 
 import (
@@ -117,7 +118,8 @@ func Load(path string, out any) error {
 	return nil
 }
 
-// Decode is Load on a document already read.
+// Decode is Load on a document already read. Secrets are read from raw as
+// written, the rest after expansion.
 func Decode(raw []byte, out any) error {
 	expanded, err := Expand(raw)
 	if err != nil {
@@ -126,6 +128,9 @@ func Decode(raw []byte, out any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	dec.KnownFields(true)
 	if err := dec.Decode(out); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if err := resolveSecrets(raw, out); err != nil {
 		return err
 	}
 	if v, ok := out.(Validator); ok {
