@@ -3,10 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/config"
 )
 
 // kafkaFlags say how a command reaches Kafka: the same settings as a
@@ -34,30 +34,14 @@ func (k kafkaFlags) config() (bus.Config, error) {
 		c.TLS = &bus.TLSConfig{CAFile: k.ca, CertFile: k.cert, KeyFile: k.key}
 	}
 	if k.user != "" {
-		pw, err := readSecretFile(k.passwordFile)
+		if k.passwordFile == "" {
+			return bus.Config{}, fmt.Errorf("--kafka-password-file: required with --kafka-user")
+		}
+		pw, err := config.SecretFile(k.passwordFile)
 		if err != nil {
 			return bus.Config{}, fmt.Errorf("--kafka-password-file: %w", err)
 		}
 		c.SASL = &bus.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: k.user, Password: pw}
 	}
 	return c, c.Validate()
-}
-
-// readSecretFile reads a secret from a file no one else may read.
-func readSecretFile(path string) (string, error) {
-	if path == "" {
-		return "", fmt.Errorf("required with a user")
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("%s has mode %o: a secret's file must be 0600 or stricter", path, st.Mode().Perm())
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(strings.TrimSuffix(string(raw), "\n"), "\r"), nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/config"
 	"github.com/passerelle-bus/passerelle/internal/connect"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/domains"
@@ -86,7 +87,7 @@ func TestWithVaultGatewayKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	conVault := &memberkeys.Vault{Config: vcfg}
-	conVault.Token = transittest.Token(t, root, memberkeys.ConnectorPolicyName(tax.Name))
+	conVault.Token = config.SecretValue(transittest.Token(t, root, memberkeys.ConnectorPolicyName(tax.Name)))
 	c, err := connect.Open(ctx, connect.Config{Member: publisher, Domain: tax.Name, State: filepath.Join(dir, "state"),
 		Kafka: bus.Config{Brokers: tg.Brokers}, Vault: conVault, Source: connect.SyntheticSource(tax, dir)},
 		connect.Deps{Log: slog.New(slog.DiscardHandler), Bus: client, Codec: schemas.NewCodec(cat)})

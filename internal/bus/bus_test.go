@@ -12,6 +12,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/config"
 )
 
 const (
@@ -376,11 +377,34 @@ func TestBadConfig(t *testing.T) {
 		{"bad port in a list", bus.Config{Brokers: []string{"a:1, b:99999"}}, `brokers[1] "b:99999"`},
 		{"an empty list", bus.Config{Brokers: []string{" , "}}, "brokers: at least one"},
 		{"sasl", bus.Config{Brokers: []string{"a:1"}, SASL: &bus.SASLConfig{Mechanism: "GSSAPI", Username: "u"}}, "sasl.mechanism"},
+		{"sasl without password", bus.Config{Brokers: []string{"a:1"}, SASL: &bus.SASLConfig{Mechanism: "PLAIN", Username: "u"}}, "sasl.password: required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := bus.New(tc.cfg, nil)
 			if !errors.Is(err, bus.ErrBadConfig) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want ErrBadConfig naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// The SASL password is a config.Secret: in a file, ${VAR} or file:PATH.
+func TestSASLPasswordInYAML(t *testing.T) {
+	t.Setenv("PASSERELLE_TEST_KAFKA_PW", "hunter2")
+	for _, tc := range []struct{ name, password, err string }{
+		{"env", "${PASSERELLE_TEST_KAFKA_PW}", ""},
+		{"literal", "hunter2", "sasl.password: a secret must be ${VAR} or file:PATH"},
+		{"default", "${PASSERELLE_UNSET_KAFKA_PW:hunter2}", "sasl.password: a secret's ${VAR} takes no default"},
+		{"absent", "", "sasl.password: required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cfg bus.Config
+			err := config.Decode([]byte("brokers: [\"a:1\"]\nsasl:\n  mechanism: PLAIN\n  username: u\n  password: \""+tc.password+"\"\n"), &cfg)
+			switch {
+			case tc.err == "" && (err != nil || cfg.SASL.Password.Value() != "hunter2"):
+				t.Fatalf("got %v", err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("got %v, want %q", err, tc.err)
 			}
 		})
 	}

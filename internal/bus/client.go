@@ -69,11 +69,11 @@ func mechanism(s *SASLConfig) (sasl.Mechanism, error) {
 	}
 	switch s.Mechanism {
 	case "PLAIN":
-		return plain.Mechanism{Username: s.Username, Password: s.Password}, nil
+		return plain.Mechanism{Username: s.Username, Password: s.Password.Value()}, nil
 	case "SCRAM-SHA-256":
-		return scram.Mechanism(scram.SHA256, s.Username, s.Password)
+		return scram.Mechanism(scram.SHA256, s.Username, s.Password.Value())
 	case "SCRAM-SHA-512":
-		return scram.Mechanism(scram.SHA512, s.Username, s.Password)
+		return scram.Mechanism(scram.SHA512, s.Username, s.Password.Value())
 	}
 	return nil, fmt.Errorf("%w: sasl.mechanism %q", ErrBadConfig, s.Mechanism)
 }

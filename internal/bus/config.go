@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/passerelle-bus/passerelle/internal/config"
 )
 
 // Defaults, named so that documentation and validation agree.
@@ -54,7 +56,8 @@ type SASLConfig struct {
 	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
 	Mechanism string `yaml:"mechanism"`
 	Username  string `yaml:"username"`
-	Password  string `yaml:"password"`
+	// Password is ${VAR} or file:PATH in a file, never written in clear.
+	Password config.Secret `yaml:"password"`
 }
 
 // Principal names who this configuration signs in as, the way the broker's
@@ -126,6 +129,9 @@ func (c Config) Validate() error {
 		}
 		if s.Username == "" {
 			return fmt.Errorf("%w: sasl.username: required", ErrBadConfig)
+		}
+		if s.Password.IsZero() {
+			return fmt.Errorf("%w: sasl.password: required, as ${VAR} or file:PATH", ErrBadConfig)
 		}
 	}
 	if t := c.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/config"
 	"github.com/passerelle-bus/passerelle/internal/domains"
 )
 
@@ -93,7 +94,7 @@ func TestMissingTopicRights(t *testing.T) {
 		{"wrong password", "clerk", "nope", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := bus.New(bus.Config{Brokers: []string{addr}, SASL: &bus.SASLConfig{Mechanism: "PLAIN", Username: tc.user, Password: tc.pass}}, nil)
+			c, err := bus.New(bus.Config{Brokers: []string{addr}, SASL: &bus.SASLConfig{Mechanism: "PLAIN", Username: tc.user, Password: config.SecretValue(tc.pass)}}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/busacl"
+	"github.com/passerelle-bus/passerelle/internal/config"
 	"github.com/passerelle-bus/passerelle/internal/domains"
 )
 
@@ -62,7 +63,7 @@ func TestPermissionMatrix(t *testing.T) {
 	for _, u := range f.Users {
 		t.Run(u.Name, func(t *testing.T) {
 			cfg := b.Config()
-			cfg.SASL = &bus.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: u.Name, Password: readPassword(t, filepath.Join(users, u.Name+".password"))}
+			cfg.SASL = &bus.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: u.Name, Password: config.SecretValue(readPassword(t, filepath.Join(users, u.Name+".password")))}
 			c, err := bus.New(cfg, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -93,7 +94,7 @@ func TestPermissionMatrix(t *testing.T) {
 	for name, cfg := range map[string]bus.Config{
 		"tls without sasl": {Brokers: b.Brokers, TLS: b.Config().TLS},
 		"plaintext":        {Brokers: b.Brokers},
-		"wrong password":   {Brokers: b.Brokers, TLS: b.Config().TLS, SASL: &bus.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: "gateway", Password: "guess"}},
+		"wrong password":   {Brokers: b.Brokers, TLS: b.Config().TLS, SASL: &bus.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: "gateway", Password: config.SecretValue("guess")}},
 	} {
 		t.Run(strings.ReplaceAll(name, " ", "-"), func(t *testing.T) {
 			cfg.DialTimeout = 3 * time.Second

@@ -124,3 +124,13 @@ func readSecretFile(path string) (string, error) {
 	}
 	return s, nil
 }
+
+// SecretFile reads a secret from a file named outside a configuration
+// file (a command-line flag), under the same rule as file:PATH.
+func SecretFile(path string) (Secret, error) {
+	s, err := readSecretFile(path)
+	if err != nil {
+		return Secret{}, err
+	}
+	return SecretValue(s), nil
+}

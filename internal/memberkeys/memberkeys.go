@@ -46,7 +46,7 @@ func (v *Vault) Validate() error {
 	switch {
 	case v.Address == "":
 		return errors.New("vault.address: required")
-	case v.Token == "":
+	case v.Token.IsZero():
 		return errors.New("vault.token: required (the member's token, its policy from deploy/vault)")
 	case v.Timeout < 0:
 		return errors.New("vault.timeout: must be positive")

@@ -9,6 +9,7 @@ import (
 
 	vault "github.com/hashicorp/vault/api"
 
+	"github.com/passerelle-bus/passerelle/internal/config"
 	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/memberkeys"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
@@ -30,7 +31,7 @@ func denied(err error) bool {
 func as(t *testing.T, token, member string) (seal.Signer, pseudo.Keyring, *transit.Client) {
 	t.Helper()
 	cfg := transittest.Config(t)
-	cfg.Token = token
+	cfg.Token = config.SecretValue(token)
 	k, err := memberkeys.Open(context.Background(), &memberkeys.Vault{Config: cfg}, "", member)
 	if err != nil {
 		t.Fatalf("open the keys of %s with its policy: %v", member, err)

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	vault "github.com/hashicorp/vault/api"
+
+	"github.com/passerelle-bus/passerelle/internal/config"
 )
 
 // Key types, as Transit names them.
@@ -51,7 +53,8 @@ var ErrVault = errors.New("vault transit")
 // Config locates Vault.
 type Config struct {
 	Address string `yaml:"address"`
-	Token   string `yaml:"token"`
+	// Token is ${VAR} or file:PATH in a file, never written in clear.
+	Token config.Secret `yaml:"token"`
 	// Mount is the Transit engine's path, "transit" by default.
 	Mount   string        `yaml:"mount"`
 	Timeout time.Duration `yaml:"timeout"`
@@ -78,7 +81,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrVault, err)
 	}
-	v.SetToken(cfg.Token)
+	v.SetToken(cfg.Token.Value())
 	mount := cfg.Mount
 	if mount == "" {
 		mount = DefaultMount

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/config"
 )
 
 // The settings deploy/local/kafka.sh prints for its locked-down broker.
@@ -62,7 +63,7 @@ func (tg Target) Config() bus.Config {
 	c := bus.Config{Brokers: tg.Brokers}
 	if s := tg.Security; s != nil {
 		c.TLS = &bus.TLSConfig{CAFile: s.CAFile}
-		c.SASL = &bus.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: s.User, Password: s.Password}
+		c.SASL = &bus.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: s.User, Password: config.SecretValue(s.Password)}
 	}
 	return c
 }
@@ -75,7 +76,7 @@ func (tg Target) KafkaYAML(indent int) string {
 	b.WriteString(pad + "brokers: [" + strings.Join(tg.Brokers, ", ") + "]\n")
 	if s := tg.Security; s != nil {
 		b.WriteString(pad + "tls: {ca_file: " + s.CAFile + "}\n")
-		b.WriteString(pad + "sasl: {mechanism: SCRAM-SHA-512, username: " + s.User + ", password: " + s.Password + "}\n")
+		b.WriteString(pad + "sasl: {mechanism: SCRAM-SHA-512, username: " + s.User + ", password: \"file:" + s.PasswordFile + "\"}\n")
 	}
 	return b.String()
 }

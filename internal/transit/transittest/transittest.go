@@ -15,6 +15,7 @@ import (
 
 	vault "github.com/hashicorp/vault/api"
 
+	"github.com/passerelle-bus/passerelle/internal/config"
 	"github.com/passerelle-bus/passerelle/internal/transit"
 )
 
@@ -32,7 +33,7 @@ func Config(t testing.TB) transit.Config {
 		}
 		t.Skip(msg)
 	}
-	return transit.Config{Address: addr, Token: os.Getenv("VAULT_TOKEN"), Timeout: timeout}
+	return transit.Config{Address: addr, Token: config.SecretValue(os.Getenv("VAULT_TOKEN")), Timeout: timeout}
 }
 
 // Client returns a Transit client on the test Vault.
@@ -57,7 +58,7 @@ func Root(t testing.TB) *vault.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v.SetToken(cfg.Token)
+	v.SetToken(cfg.Token.Value())
 	t.Cleanup(vc.HttpClient.CloseIdleConnections)
 	return v
 }
