@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/connect"
 	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/synth"
@@ -78,7 +79,13 @@ func BenchmarkConnector(b *testing.B) {
 				// Each run starts from a fresh checkpoint; file drops are
 				// copied back into an inbox of their own.
 				state := b.TempDir()
-				src := fmt.Sprintf("dsn: %q\n  driver: pgx", pg)
+				// The password, if the URL has one, goes through the
+				// environment: a config file never holds it.
+				pgSrc := connect.SQLSource("pgx", pg)
+				src := fmt.Sprintf("dsn: %q\n  driver: pgx", pgSrc.DSN)
+				if !pgSrc.Password.IsZero() {
+					src += "\n  password: ${PASSERELLE_PG_PASSWORD}"
+				}
 				if !d.Source.SQL() {
 					dir := b.TempDir()
 					if out, err := exec.Command("cp", "-r", filepath.Join(files, tc.domain, "inbox"), dir).CombinedOutput(); err != nil {
@@ -90,6 +97,7 @@ func BenchmarkConnector(b *testing.B) {
 				os.WriteFile(cfg, fmt.Appendf(nil, "member: %s\ndomain: %s\ndata: %s\nstate: %s\nkafka:\n%ssigning: %s\nbatch_size: 2000\nsource:\n  %s\n",
 					members[tc.domain], tc.domain, w.Dir, state, tg.KafkaYAML(2), tc.mode, src), 0o600)
 				cmd := exec.Command(bin, "connect", tc.domain, "--config", cfg, "--until-idle")
+				cmd.Env = append(os.Environ(), "PASSERELLE_PG_PASSWORD="+pgSrc.Password.Value())
 				var out bytes.Buffer
 				cmd.Stdout, cmd.Stderr = &out, &out
 				start := time.Now()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/connectors"
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/config"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/domain"
 	"github.com/passerelle-bus/passerelle/internal/domains"
@@ -53,9 +54,12 @@ type Config struct {
 
 // SourceConfig locates the administration's system.
 type SourceConfig struct {
-	// Driver and DSN of a SQL source ("pgx" or "sqlite").
-	Driver string `yaml:"driver"`
-	DSN    string `yaml:"dsn"`
+	// Driver and DSN of a SQL source ("pgx" or "sqlite"). The DSN holds
+	// no password: pgx takes it from Password (or from PGPASSWORD or a
+	// .pgpass file, as libpq does).
+	Driver   string        `yaml:"driver"`
+	DSN      string        `yaml:"dsn"`
+	Password config.Secret `yaml:"password"`
 	// Dir of a file-drop source (inbox/, done/, rejected/ below it).
 	Dir string `yaml:"dir"`
 }
@@ -81,6 +85,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Vault != nil {
 		if err := c.Vault.Validate(); err != nil {
+			return err
+		}
+	}
+	if d.Source.SQL() {
+		if err := c.Source.validateSQL(); err != nil {
 			return err
 		}
 	}
@@ -170,7 +179,7 @@ func openSource(cfg Config, d *domain.Domain, c *Connector) (connectors.Source, 
 	var db *sql.DB
 	if d.Source.SQL() {
 		var err error
-		if db, err = sql.Open(cfg.Source.Driver, cfg.Source.DSN); err != nil {
+		if db, err = openDB(cfg.Source); err != nil {
 			return nil, fmt.Errorf("source: %w", err)
 		}
 		c.close = append(c.close, db.Close)

@@ -107,7 +107,7 @@ func TestEveryConnectorEndToEnd(t *testing.T) {
 		d := dom.Name
 		cfg := connect.Config{Member: members[d], Domain: d, Data: w.Dir, Kafka: tg.Config(), BatchSize: 2000}
 		if dom.Source.SQL() {
-			cfg.Source = connect.SourceConfig{Driver: "pgx", DSN: pg}
+			cfg.Source = connect.SQLSource("pgx", pg)
 		} else {
 			cfg.Source = connect.SourceConfig{Dir: filepath.Join(files, d)}
 		}
