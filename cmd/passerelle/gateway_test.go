@@ -89,15 +89,21 @@ func TestGatewayConfigNamesTheBadField(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
 		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\naudit: {checkpoint_interval: -1s}\n", "audit.checkpoint_interval"},
 		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\naudit: {topik: x}\n", "topik"},
-		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\nvault: {token: t}\n", "vault.address: required"},
+		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\nvault: {token: \"${HOME}\"}\n", "vault.address: required"},
 		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\nvault: {address: \"http://127.0.0.1:1\"}\n", "vault.token: required"},
-		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\nvault: {address: \"http://127.0.0.1:1\", token: t, sign_kee: x}\n", "sign_kee"},
+		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\nvault: {address: \"http://127.0.0.1:1\", token: \"${HOME}\", sign_kee: x}\n", "sign_kee"},
+		// A secret in clear is refused before anything starts, and not repeated.
+		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"], sasl: {mechanism: PLAIN, username: gw, password: hunter2}}\n", "kafka.sasl.password: a secret must be ${VAR} or file:PATH"},
+		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\nvault: {address: \"http://127.0.0.1:1\", token: t}\n", "vault.token: a secret must be ${VAR} or file:PATH"},
 	} {
 		cfg := filepath.Join(t.TempDir(), "gateway.yaml")
 		os.WriteFile(cfg, []byte(tc.yaml), 0o600)
 		var stderr strings.Builder
 		if code := run(context.Background(), []string{"gateway", "--config", cfg}, io.Discard, &stderr); code != exitFail || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("exit %d, stderr %q, want a failure naming %q", code, stderr.String(), tc.want)
+		}
+		if strings.Contains(stderr.String(), "hunter2") {
+			t.Errorf("stderr shows the secret: %s", stderr.String())
 		}
 	}
 }
