@@ -24,7 +24,7 @@ func runConnect(ctx context.Context, e *env, args []string) error {
 	}
 	domain := args[0]
 	fs := newFlags(e, "connect", "connect <domain> --config FILE [--replay-dlq] [--until-idle]")
-	path := fs.String("config", "", "connector configuration file, YAML with ${VAR:default} from the environment (required; example: deploy/examples/connector-tax.yaml)")
+	path := fs.String("config", "", "connector configuration file, YAML with ${VAR:default} from the environment, secrets as ${VAR} or file:PATH (required; example: deploy/examples/connector-tax.yaml)")
 	replay := fs.Bool("replay-dlq", false, "re-run this connector's dead letters, rereading each row from its source, then exit")
 	untilIdle := fs.Bool("until-idle", false, "exit once the source has nothing new (a batch job) instead of polling")
 	if err := parseFlags(fs, args[1:]); err != nil {

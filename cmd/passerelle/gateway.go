@@ -70,7 +70,7 @@ func (c *gatewayConfig) Validate() error {
 
 func runGateway(ctx context.Context, e *env, args []string) error {
 	fs_ := newFlags(e, "gateway", "gateway --config FILE")
-	path := fs_.String("config", "", "gateway configuration file, YAML with ${VAR:default} from the environment (required; example: deploy/examples/gateway.yaml)")
+	path := fs_.String("config", "", "gateway configuration file, YAML with ${VAR:default} from the environment, secrets as ${VAR} or file:PATH (required; example: deploy/examples/gateway.yaml)")
 	if err := parseFlags(fs_, args); err != nil {
 		return err
 	}
