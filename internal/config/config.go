@@ -62,7 +62,7 @@ func Expand(src []byte) ([]byte, error) {
 	if doc.Kind == 0 { // an empty document
 		return src, nil
 	}
-	if err := expandNode(&doc); err != nil {
+	if err := expandNode(&doc, nil); err != nil {
 		return nil, err
 	}
 	var out bytes.Buffer
@@ -73,7 +73,8 @@ func Expand(src []byte) ([]byte, error) {
 	return out.Bytes(), enc.Close()
 }
 
-func expandNode(n *yaml.Node) error {
+// expandNode expands n in place; path names the field in errors.
+func expandNode(n *yaml.Node, path []any) error {
 	switch n.Kind {
 	case yaml.ScalarNode:
 		if !ref.MatchString(n.Value) {
@@ -81,20 +82,26 @@ func expandNode(n *yaml.Node) error {
 		}
 		v, err := ExpandValue(n.Value)
 		if err != nil {
-			return fmt.Errorf("line %d: %w", n.Line, err)
+			return fmt.Errorf("%s (line %d): %w", pathName(path), n.Line, err)
 		}
 		// The value's type is what the expanded text says, as if written
 		// in place: "${PORT:8080}" is the number 8080.
 		n.Value, n.Tag, n.Style = v, "", 0
 	case yaml.MappingNode:
 		for i := 1; i < len(n.Content); i += 2 { // values, not keys
-			if err := expandNode(n.Content[i]); err != nil {
+			if err := expandNode(n.Content[i], append(path[:len(path):len(path)], n.Content[i-1].Value)); err != nil {
 				return err
 			}
 		}
-	case yaml.DocumentNode, yaml.SequenceNode:
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if err := expandNode(c, append(path[:len(path):len(path)], i)); err != nil {
+				return err
+			}
+		}
+	case yaml.DocumentNode:
 		for _, c := range n.Content {
-			if err := expandNode(c); err != nil {
+			if err := expandNode(c, path); err != nil {
 				return err
 			}
 		}

@@ -37,7 +37,8 @@ func TestLoad(t *testing.T) {
 		{"in a comment", "# set ${PASSERELLE_UNSET_Z} to override\nname: a # ${PASSERELLE_UNSET_Z}\nhosts: [h] # or ${ALSO_UNSET}\n", "h", ""},
 		{"unquoted in a flow list", "name: a\nhosts: [${PASSERELLE_TEST_HOST}]\n", "", "must be quoted"},
 		{"a number", "name: ${PASSERELLE_UNSET_N:42}\nhosts: [h]\n", "h", ""},
-		{"unset without default", "name: ${PASSERELLE_UNSET_Y}\n", "", "PASSERELLE_UNSET_Y is not set"},
+		{"unset without default", "name: ${PASSERELLE_UNSET_Y}\n", "", "name (line 1): environment variable PASSERELLE_UNSET_Y is not set"},
+		{"unset in a list", "name: a\nhosts: [h, \"${PASSERELLE_UNSET_Y}\"]\n", "", "hosts[1] (line 2): environment variable PASSERELLE_UNSET_Y is not set"},
 		{"unknown field", "name: a\nhost: x\n", "", "field host not found"},
 		{"validation", "hosts: [a]\n", "", "name: required"},
 	} {

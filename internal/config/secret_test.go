@@ -84,7 +84,7 @@ func TestSecretForms(t *testing.T) {
 		{"default", "kafka:\n  sasl:\n    password: ${PASSERELLE_UNSET_PW:hunter2}\n", nil, "", "kafka.sasl.password: a secret's ${VAR} takes no default"},
 		{"default though set", "kafka:\n  sasl:\n    password: ${PASSERELLE_TEST_PW:hunter2}\n", nil, "", "kafka.sasl.password: a secret's ${VAR} takes no default"},
 		{"empty default", "kafka:\n  sasl:\n    password: ${PASSERELLE_UNSET_PW:}\n", nil, "", "kafka.sasl.password: a secret's ${VAR} takes no default"},
-		{"unset", "kafka:\n  sasl:\n    password: ${PASSERELLE_UNSET_PW}\n", nil, "", "PASSERELLE_UNSET_PW is not set"},
+		{"unset", "kafka:\n  sasl:\n    password: ${PASSERELLE_UNSET_PW}\n", nil, "", "kafka.sasl.password (line 3): environment variable PASSERELLE_UNSET_PW is not set"},
 		{"set empty", "kafka:\n  sasl:\n    password: ${PASSERELLE_TEST_EMPTY}\n", nil, "", "kafka.sasl.password: environment variable PASSERELLE_TEST_EMPTY is empty"},
 		{"a mapping", "kafka:\n  sasl:\n    password: {file: /x}\n", nil, "", "kafka.sasl.password: a secret must be"},
 		{"file missing", "kafka:\n  sasl:\n    password: file:/nonexistent/passerelle\n", nil, "", "kafka.sasl.password: read secret file"},
