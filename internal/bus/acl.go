@@ -162,3 +162,24 @@ func (c *Client) SetSCRAMPassword(ctx context.Context, user, password string) er
 	}
 	return nil
 }
+
+// CommitOffset stores offset for group on one partition of topic, as a
+// consumer outside any group generation does. Passerelle's own readers
+// commit as group members; this is for tools and for proving the ACLs.
+func (c *Client) CommitOffset(ctx context.Context, group, topic string, partition int, offset int64) error {
+	resp, err := c.admin.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: group, GenerationID: -1,
+		Topics: map[string][]kafka.OffsetCommit{topic: {{Partition: partition, Offset: offset}}}})
+	if err == nil {
+		for _, ps := range resp.Topics {
+			for _, p := range ps {
+				if p.Error != nil {
+					err = p.Error
+				}
+			}
+		}
+	}
+	if err != nil {
+		return c.classify(fmt.Sprintf("commit %s/%d for group %s", topic, partition, group), err)
+	}
+	return nil
+}

@@ -78,16 +78,6 @@ func mechanism(s *SASLConfig) (sasl.Mechanism, error) {
 	return nil, fmt.Errorf("%w: sasl.mechanism %q", ErrBadConfig, s.Mechanism)
 }
 
-// TransportFor is the kafka-go transport cfg describes (TLS, SASL,
-// timeouts), for a tool that must speak a request this package does not.
-func TransportFor(cfg Config) (*kafka.Transport, error) {
-	c, err := New(cfg, nil)
-	if err != nil {
-		return nil, err
-	}
-	return c.transport, nil
-}
-
 // Config is the configuration the client was made with, defaults applied:
 // what a part started beside it needs to reach the same cluster as the
 // same principal.
@@ -184,8 +174,8 @@ func (c *Client) mustExist(ctx context.Context, specs []TopicSpec) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%w: %s, and %s may not create them: the operator creates them (passerelle kafka apply)",
-			ErrTopicMissing, strings.Join(missing, ", "), c.cfg.Principal())
+		return fmt.Errorf("%w on %s: %s, and %s is %w to create them: the operator creates them (passerelle kafka apply)",
+			ErrTopicMissing, strings.Join(c.cfg.Brokers, ","), strings.Join(missing, ", "), c.cfg.Principal(), ErrNotAuthorized)
 	}
 	return nil
 }

@@ -3,13 +3,10 @@ package busacl_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/segmentio/kafka-go"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
@@ -118,7 +115,7 @@ func TestPermissionMatrix(t *testing.T) {
 type probe struct {
 	name    string
 	allowed func(f *busacl.File, principal, topic, group string) bool
-	run     func(ctx context.Context, c *bus.Client, cfg bus.Config, topic, group string) error
+	run     func(ctx context.Context, c *bus.Client, cfg bus.Config, topic, group string) error // cfg: c's
 }
 
 var probes = []probe{
@@ -147,34 +144,9 @@ var probes = []probe{
 		func(f *busacl.File, p, topic, group string) bool {
 			return f.Allows(p, "group", group, "Read") && f.Allows(p, "topic", topic, "Read")
 		},
-		commit},
-}
-
-// commit stores an offset for group as a standalone consumer would. bus
-// has no such call (its readers commit as group members), so the probe
-// speaks kafka-go directly, and classifies the refusal as bus would.
-func commit(ctx context.Context, _ *bus.Client, cfg bus.Config, topic, group string) error {
-	tr, err := bus.TransportFor(cfg)
-	if err != nil {
-		return err
-	}
-	defer tr.CloseIdleConnections()
-	kc := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: tr}
-	resp, err := kc.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: group, GenerationID: -1,
-		Topics: map[string][]kafka.OffsetCommit{topic: {{Partition: 0, Offset: 0}}}})
-	if err == nil {
-		for _, ps := range resp.Topics {
-			for _, p := range ps {
-				if p.Error != nil {
-					err = p.Error
-				}
-			}
-		}
-	}
-	if errors.Is(err, kafka.GroupAuthorizationFailed) || errors.Is(err, kafka.TopicAuthorizationFailed) {
-		return fmt.Errorf("commit %s for group %s as %s: %w: %w", topic, group, cfg.Principal(), bus.ErrNotAuthorized, err)
-	}
-	return err
+		func(ctx context.Context, c *bus.Client, _ bus.Config, topic, group string) error {
+			return c.CommitOffset(ctx, group, topic, 0, 0)
+		}},
 }
 
 // groupOf is the group the user may commit in, if the file gives one.
