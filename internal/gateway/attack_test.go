@@ -299,11 +299,25 @@ func kcatProduce(t *testing.T, tg bustest.Target, m bus.Message) {
 	if err := os.WriteFile(file, m.Value, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := append(tg.KcatArgs(t, "admin"), "-P", "-t", m.Topic, "-p", strconv.Itoa(m.Partition), "-k", string(m.Key))
+	args := []string{"-P", "-t", m.Topic, "-p", strconv.Itoa(m.Partition), "-k", string(m.Key)}
 	for _, h := range m.Headers {
 		args = append(args, "-H", h.Key+"="+string(h.Value))
 	}
-	if out, err := exec.Command(kcat, append(args, file)...).CombinedOutput(); err != nil {
+	args = append(args, file)
+	if tg.Security != nil {
+		// On the locked-down broker, a principal the ACL file does not
+		// let write the topic cannot even produce the forgery.
+		f := tg.ApplyACLs(t)
+		if f.Allows("User:auditor", "topic", m.Topic, "Write") {
+			t.Fatalf("the ACL file lets the auditor write %s", m.Topic)
+		}
+		out, err := exec.Command(kcat, append(tg.KcatArgs(t, "auditor"), args...)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "authoriz") {
+			t.Fatalf("kcat as the auditor wrote to %s: %v: %s", m.Topic, err, out)
+		}
+	}
+	// The superuser can: what follows shows the log's readers refuse it.
+	if out, err := exec.Command(kcat, append(tg.KcatArgs(t, "admin"), args...)...).CombinedOutput(); err != nil {
 		t.Fatalf("kcat: %v: %s", err, out)
 	}
 }

@@ -1,6 +1,7 @@
 package bustest
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/busacl"
 	"github.com/passerelle-bus/passerelle/internal/config"
 )
 
@@ -176,4 +178,27 @@ func loadCA(t testing.TB, certFile, keyFile string) (*x509.Certificate, any) {
 		t.Fatal(err)
 	}
 	return ca, pair.PrivateKey
+}
+
+// ACLFile is the bus's ACL file, found from the test's directory.
+func ACLFile(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(repoRoot(t), "deploy", "kafka", "acls.yaml")
+}
+
+// ApplyACLs makes a locked-down broker's ACLs those of the ACL file, so
+// that its principals have exactly their rights. Idempotent, and harmless
+// to tests beside: they run as the superuser.
+func (tg Target) ApplyACLs(t testing.TB) *busacl.File {
+	t.Helper()
+	f, err := busacl.Load(ACLFile(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := busacl.Apply(ctx, tg.Client(t), f); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
