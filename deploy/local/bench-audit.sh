@@ -55,8 +55,10 @@ for layout in $layouts; do
     *) echo "bench-audit: unknown layout $layout (shared, separate)" >&2; exit 2 ;;
   esac
   "$here/kafka.sh" down >/dev/null 2>&1
+  set -a # every PASSERELLE_KAFKA_* setting, for the test binaries
   eval "$(KAFKA_CPUS=$broker_cpus "$here/kafka.sh" up)"
-  export PASSERELLE_KAFKA_BROKERS
+  set +a
+
   PASSERELLE_BENCH_BROKER_PID=$(<"$state/kafka/kafka.pid")
   export PASSERELLE_BENCH_BROKER_PID
   echo "== $layout: broker on cores ${broker_cpus:-all}, gateway on ${gateway_cpus:-all}; warming the broker" >&2

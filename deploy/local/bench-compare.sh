@@ -40,8 +40,9 @@ old_dir=$(build "$old" old)
 new_dir=$(build "$new" new)
 
 "$here/kafka.sh" down >/dev/null 2>&1 || true
+set -a # every PASSERELLE_KAFKA_* setting, for the test binaries
 eval "$("$here/kafka.sh" up)"
-export PASSERELLE_KAFKA_BROKERS
+set +a
 PASSERELLE_BENCH_BROKER_PID=$(<"$state/kafka/kafka.pid")
 export PASSERELLE_BENCH_BROKER_PID
 

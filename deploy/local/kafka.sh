@@ -38,6 +38,10 @@ KAFKA_VERSION=${KAFKA_VERSION:-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.versio
 KAFKA_PORT=${KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
 KAFKA_MTLS_PORT=${KAFKA_MTLS_PORT:-19094}
+# For benchmarks only (deploy/local/bench-tls.sh): a plaintext listener
+# whose anonymous clients are superusers, to measure what TLS and SASL
+# cost against the same broker in the same run. Never set otherwise.
+KAFKA_PLAINTEXT_PORT=${KAFKA_PLAINTEXT_PORT:-}
 KAFKA_HEAP=${KAFKA_HEAP:--Xms256m -Xmx1g}
 KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 
@@ -136,20 +140,24 @@ settings() {
   echo "PASSERELLE_KAFKA_PASSWORD_FILE=$userdir/admin.password"
   echo "PASSERELLE_KAFKA_MTLS_BROKERS=127.0.0.1:$KAFKA_MTLS_PORT"
   echo "PASSERELLE_KAFKA_CA_KEY=$tlsdir/ca.key"
+  if [[ -n $KAFKA_PLAINTEXT_PORT ]]; then echo "PASSERELLE_KAFKA_PLAINTEXT_BROKERS=127.0.0.1:$KAFKA_PLAINTEXT_PORT"; fi
 }
 
 write_config() {
-  local pw
+  local pw bench_listener="" bench_map="" bench_super=""
   pw=$(admin_password)
+  if [[ -n $KAFKA_PLAINTEXT_PORT ]]; then
+    bench_listener=",BENCH://127.0.0.1:$KAFKA_PLAINTEXT_PORT" bench_map=",BENCH:PLAINTEXT" bench_super=";User:ANONYMOUS"
+  fi
   cat >"$state/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,MTLS://127.0.0.1:$KAFKA_MTLS_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,MTLS://127.0.0.1:$KAFKA_MTLS_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,MTLS://127.0.0.1:$KAFKA_MTLS_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT$bench_listener
+advertised.listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,MTLS://127.0.0.1:$KAFKA_MTLS_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT$bench_listener
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=SASL_SSL
-listener.security.protocol.map=SASL_SSL:SASL_SSL,MTLS:SSL,CONTROLLER:SSL
+listener.security.protocol.map=SASL_SSL:SASL_SSL,MTLS:SSL,CONTROLLER:SSL$bench_map
 # TLS everywhere, 1.2 at least.
 ssl.keystore.type=PEM
 ssl.keystore.location=$tlsdir/broker.pem
@@ -169,7 +177,7 @@ listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.se
 # Nothing is allowed that an ACL does not allow (allow.everyone.if.no.acl.found
 # stays false); the broker itself and the admin are superusers.
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
-super.users=User:$broker_cn;User:admin
+super.users=User:$broker_cn;User:admin$bench_super
 log.dirs=$state/data
 # One node: every internal topic must live with a single replica.
 offsets.topic.replication.factor=1

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -167,16 +168,26 @@ func (c *Client) SetSCRAMPassword(ctx context.Context, user, password string) er
 // consumer outside any group generation does. Passerelle's own readers
 // commit as group members; this is for tools and for proving the ACLs.
 func (c *Client) CommitOffset(ctx context.Context, group, topic string, partition int, offset int64) error {
-	resp, err := c.admin.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: group, GenerationID: -1,
-		Topics: map[string][]kafka.OffsetCommit{topic: {{Partition: partition, Offset: offset}}}})
-	if err == nil {
-		for _, ps := range resp.Topics {
-			for _, p := range ps {
-				if p.Error != nil {
-					err = p.Error
+	var err error
+	// A group's coordinator loading its offsets answers "try again".
+	for attempt := 0; attempt < 50; attempt++ {
+		var resp *kafka.OffsetCommitResponse
+		resp, err = c.admin.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: group, GenerationID: -1,
+			Topics: map[string][]kafka.OffsetCommit{topic: {{Partition: partition, Offset: offset}}}})
+		if err == nil {
+			for _, ps := range resp.Topics {
+				for _, p := range ps {
+					if p.Error != nil {
+						err = p.Error
+					}
 				}
 			}
 		}
+		var ke kafka.Error
+		if !errors.As(err, &ke) || !ke.Temporary() || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
 		return c.classify(fmt.Sprintf("commit %s/%d for group %s", topic, partition, group), err)

@@ -219,7 +219,7 @@ func (c *Client) Partitions(ctx context.Context, topic string) (int, error) {
 	}
 	n, ok := parts[topic]
 	if !ok {
-		return 0, fmt.Errorf("%w: %s", ErrTopicMissing, topic)
+		return 0, c.refusal(ctx, "describe "+topic, topic, fmt.Errorf("%w: %s", ErrTopicMissing, topic))
 	}
 	return n, nil
 }

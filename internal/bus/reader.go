@@ -222,7 +222,7 @@ func (c *Client) listOffsets(ctx context.Context, req *kafka.ListOffsetsRequest,
 		var kerr kafka.Error
 		retriable := errors.As(err, &kerr) && (kerr.Temporary() || (kerr == kafka.Unknown || kerr == kafka.BrokerNotAvailable) && attempt < 10)
 		if !retriable {
-			return nil, c.classify("list offsets of "+topic, err)
+			return nil, c.refusal(ctx, "list offsets of "+topic, topic, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -358,7 +358,7 @@ func (c *Client) Fetch(ctx context.Context, topic string, partition int, offset 
 		err = resp.Error
 	}
 	if err != nil {
-		return nil, 0, c.classify(fmt.Sprintf("fetch %s/%d@%d", topic, partition, offset), err)
+		return nil, 0, c.refusal(ctx, fmt.Sprintf("fetch %s/%d@%d", topic, partition, offset), topic, err)
 	}
 	var out []Message
 	for {

@@ -29,8 +29,8 @@ type Writer struct {
 	w       *kafka.Writer
 	direct  *kafka.Client // for Produce
 	metrics *Metrics
-	// classify names what failed, and who was refused what.
-	classify func(op string, err error) error
+	// refusal names what failed, and who was refused what.
+	refusal func(ctx context.Context, op, topic string, err error) error
 }
 
 // WriterOption adjusts a Writer.
@@ -85,7 +85,7 @@ func (c *Client) NewWriter(metrics *Metrics, opts ...WriterOption) *Writer {
 	if metrics == nil {
 		metrics = NewMetrics(nil)
 	}
-	return &Writer{w: w, direct: c.admin, metrics: metrics, classify: c.classify}
+	return &Writer{w: w, direct: c.admin, metrics: metrics, refusal: c.refusal}
 }
 
 // Write blocks until every record is acknowledged by all in-sync replicas,
@@ -110,7 +110,7 @@ func (w *Writer) Write(ctx context.Context, msgs ...Message) error {
 	kafkaMessages.Put(km)
 	w.observe(start, "", msgs, err)
 	if err != nil {
-		return w.classify(fmt.Sprintf("write %d records to %s", len(msgs), msgs[0].Topic), err)
+		return w.refusal(ctx, fmt.Sprintf("write %d records to %s", len(msgs), msgs[0].Topic), msgs[0].Topic, err)
 	}
 	return nil
 }
@@ -158,7 +158,7 @@ func (w *Writer) Produce(ctx context.Context, topic string, partition int, msgs 
 	p, err := w.produce(ctx, topic, partition, msgs)
 	w.observe(start, topic, msgs, err)
 	if err != nil {
-		return p, w.classify(fmt.Sprintf("write %d records to %s[%d]", len(msgs), topic, partition), err)
+		return p, w.refusal(ctx, fmt.Sprintf("write %d records to %s[%d]", len(msgs), topic, partition), topic, err)
 	}
 	return p, nil
 }

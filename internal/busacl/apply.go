@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 )
@@ -80,7 +81,23 @@ func Apply(ctx context.Context, c *bus.Client, f *File) (Diff, error) {
 	if err := c.DeleteACLs(ctx, d.Extra); err != nil {
 		return Diff{}, err
 	}
-	return d, nil
+	// The controller takes the change; each broker's authorizer sees it a
+	// moment later. Return once the cluster says what the file says, so
+	// that whoever applied it can rely on it.
+	for {
+		now, err := Compare(ctx, c, f)
+		if err != nil {
+			return Diff{}, err
+		}
+		if now.Empty() {
+			return d, nil
+		}
+		select {
+		case <-ctx.Done():
+			return Diff{}, fmt.Errorf("the cluster's ACLs still differ from the file: %w\n%s", ctx.Err(), now)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // SetPasswords gives every SCRAM user of the file its credential: the
