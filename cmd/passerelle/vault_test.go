@@ -101,10 +101,11 @@ func TestWithVaultGatewayKeys(t *testing.T) {
 	}
 
 	gwToken := transittest.Token(t, root, memberkeys.GatewayPolicyName)
-	cfg := filepath.Join(dir, "gateway.yaml")
+	cfg, tokenFile := filepath.Join(dir, "gateway.yaml"), filepath.Join(dir, "gateway.token")
+	os.WriteFile(tokenFile, []byte(gwToken), 0o600) // a secret is never in clear in the file
 	os.WriteFile(cfg, fmt.Appendf(nil, "id: %s\nlisten: 127.0.0.1:0\ndata: %s\nkafka:\n  brokers: [%q]\n"+
-		"audit:\n  checkpoint_interval: 200ms\nvault:\n  address: %s\n  token: %s\n",
-		gatewayMember, data, tg.Brokers[0], vcfg.Address, gwToken), 0o600)
+		"audit:\n  checkpoint_interval: 200ms\nvault:\n  address: %s\n  token: \"file:%s\"\n",
+		gatewayMember, data, tg.Brokers[0], vcfg.Address, tokenFile), 0o600)
 	out, w := newLines()
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"gateway", "--config", cfg}, w, io.Discard); w.Close() }()
