@@ -10,8 +10,10 @@
 # Measures signed publishing (the tax and civil-status connectors, 100,000
 # citizens, the passerelle binary: BenchmarkConnector) and audited view
 # queries (BenchmarkViewQuery, 16 concurrent requests, each audit event
-# acknowledged by the broker). PAIRS (default 2) pairs of processes per
-# benchmark. Prints each run's figures, then per figure the mean of each
+# acknowledged by the broker; QUERIES a round, default 20000, after a
+# warm-up round). PAIRS (default 2) pairs of processes per benchmark. Run
+# it on a quiet machine: the ratio is fair to both sides, the figures only
+# to the load beside them. Prints each run's figures, then per figure the mean of each
 # side and the ratio secure/plaintext.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,13 +39,13 @@ side() {
   echo "$pg"
 }
 
-# bench SIDE PKG PATTERN: one benchmark process on one side.
+# bench SIDE PKG PATTERN BENCHTIME: one benchmark process on one side.
 bench() {
   local -a vars
   mapfile -t vars < <(side "$1")
   (cd "$root/internal/$2" && env -u PASSERELLE_KAFKA_CA "${vars[@]}" "$work/$2.test" \
-    -test.run '^$' -test.bench "$3" -test.benchtime 1x -test.count 1 2>&1) |
-    grep -E '^Benchmark' | sed "s/^/$1 /" | tee -a "$work/results"
+    -test.run '^$' -test.bench "$3" -test.benchtime "$4" -test.count 1 2>&1) |
+    grep -E '^Benchmark' | grep -v warmup | sed "s/^/$1 /" | tee -a "$work/results"
 }
 
 for ((i = 1; i <= pairs; i++)); do
@@ -51,8 +53,8 @@ for ((i = 1; i <= pairs; i++)); do
   order=(secure plaintext)
   ((i % 2 == 0)) && order=(plaintext secure)
   for s in "${order[@]}"; do
-    bench "$s" connect 'BenchmarkConnector/(tax|civilstatus)/batch'
-    PASSERELLE_BENCH_ROUNDS=2 bench "$s" gateway 'BenchmarkViewQuery/audited'
+    bench "$s" connect 'BenchmarkConnector/(tax|civilstatus)/batch' 1x
+    PASSERELLE_BENCH_ROUNDS=2 PASSERELLE_BENCH_WARMUP=1 bench "$s" gateway 'BenchmarkViewQuery/^(warmup-)?audited' "${QUERIES:-20000}x"
   done
 done
 
