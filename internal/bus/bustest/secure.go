@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/pem"
 	"maps"
 	"math/big"
@@ -201,4 +202,26 @@ func (tg Target) ApplyACLs(t testing.TB) *busacl.File {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// ConfigAs is the bus configuration of principal on a locked-down broker:
+// SCRAM-SHA-512 over TLS, its credential set to a fresh password by the
+// superuser. With the ACL file applied (ApplyACLs), the principal then has
+// exactly its rights. On a plaintext broker it is Config: there are no
+// principals.
+func (tg Target) ConfigAs(t testing.TB, principal string) bus.Config {
+	t.Helper()
+	c := tg.Config()
+	if tg.Security == nil {
+		return c
+	}
+	pw := make([]byte, 16)
+	rand.Read(pw)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := tg.Client(t).SetSCRAMPassword(ctx, principal, hex.EncodeToString(pw)); err != nil {
+		t.Fatal(err)
+	}
+	c.SASL = &bus.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: principal, Password: config.SecretValue(hex.EncodeToString(pw))}
+	return c
 }
