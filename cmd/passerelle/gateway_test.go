@@ -69,7 +69,13 @@ func TestGatewayCommand(t *testing.T) {
 
 func waitReady(t *testing.T, ctx context.Context, base string) {
 	t.Helper()
-	for range 100 {
+	waitReadyWithin(t, ctx, base, 100)
+}
+
+// waitReadyWithin polls /readyz up to tries times, 100 ms apart.
+func waitReadyWithin(t *testing.T, ctx context.Context, base string, tries int) {
+	t.Helper()
+	for range tries {
 		resp, err := http.Get(base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
