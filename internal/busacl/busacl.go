@@ -2,7 +2,9 @@
 // (deploy/kafka/acls.yaml), what it allows, and making a cluster's
 // authorizer say exactly that.
 //
-// The file is the one source of truth. Its users are shaped as Strimzi
+// The file is the one source of truth: operators apply it to their
+// cluster, and the binary embeds it ([Builtin]) for the demo's embedded
+// broker to enforce. Its users are shaped as Strimzi
 // KafkaUser specs so that each can become such a resource as it is; the
 // principal of user <name> is User:<name>, whether it signs in with
 // SCRAM-SHA-512 or with a client certificate whose CN is <name>.

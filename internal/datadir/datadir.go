@@ -52,5 +52,25 @@ func (d Dir) TLSCert(name string) string { return filepath.Join(d.TLS(), name+".
 // TLSKey: see TLSCert.
 func (d Dir) TLSKey(name string) string { return filepath.Join(d.TLS(), name+".key") }
 
+// KafkaUsers holds the embedded broker's users' secrets (mode 0700):
+// DIR/<user>.password as passerelle kafka apply --users-dir makes them,
+// and DIR/<user>.properties, the same user's settings for a librdkafka
+// client (kcat -F).
+func (d Dir) KafkaUsers() string { return filepath.Join(string(d), "kafka-users") }
+
+// KafkaPassword is the password file of the embedded broker's user name.
+func (d Dir) KafkaPassword(name string) string {
+	return filepath.Join(d.KafkaUsers(), name+".password")
+}
+
+// KafkaProperties is the librdkafka configuration of the embedded
+// broker's user name (mode 0600: it holds the password).
+func (d Dir) KafkaProperties(name string) string {
+	return filepath.Join(d.KafkaUsers(), name+".properties")
+}
+
+// KafkaServerName names the embedded broker's certificate under TLS().
+const KafkaServerName = "kafka"
+
 // GovernanceOwner is the key owner name of the governance key.
 const GovernanceOwner = "governance"
