@@ -14,25 +14,29 @@ import (
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/busacl"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
-	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/supervise"
 )
 
 type demoFlags struct {
-	listen, brokerListen, data, brokers string
-	partitions, citizens                int
-	seed                                int64
-	verbose                             bool
+	listen, brokerListen, data string
+	kafka                      kafkaFlags
+	usersDir                   string
+	partitions, citizens       int
+	seed                       int64
+	verbose                    bool
 }
 
 func runDemo(ctx context.Context, e *env, args []string) error {
 	var f demoFlags
-	fs := newFlags(e, "demo", "demo [--listen ADDR] [--broker-listen ADDR] [--data DIR] [--citizens N] [--seed S] [--brokers HOST:PORT,...]")
+	fs := newFlags(e, "demo", "demo [--listen ADDR] [--broker-listen ADDR] [--data DIR] [--citizens N] [--seed S] [--brokers HOST:PORT,... [--kafka-ca FILE --kafka-user U --kafka-password-file F] [--kafka-users-dir DIR]]")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address of the gateway's HTTP API")
 	fs.StringVar(&f.brokerListen, "broker-listen", "127.0.0.1:9092", "address of the embedded Kafka broker, reachable by any Kafka client")
-	fs.StringVar(&f.data, "data", ".passerelle-demo", "directory for the broker's log and the members' keys")
-	fs.StringVar(&f.brokers, "brokers", "", "use these Kafka brokers instead of the embedded one")
+	fs.StringVar(&f.data, "data", ".passerelle-demo", "directory for the broker's log, its CA and users, and the members' keys")
+	addKafkaFlags(fs, &f.kafka, "")
+	fs.Lookup("brokers").Usage = "use these Kafka brokers instead of the embedded one, as the operator the --kafka-* flags give"
+	fs.StringVar(&f.usersDir, "kafka-users-dir", "", "with --brokers: run each component as its own user, with the password in DIR/<user>.password (passerelle kafka apply --users-dir DIR)")
 	fs.IntVar(&f.partitions, "partitions", 6, "partitions per topic created")
 	fs.IntVar(&f.citizens, "citizens", 10000, "size of the synthetic population")
 	fs.Int64Var(&f.seed, "seed", 1, "seed of the synthetic population (same seed, same people)")
@@ -55,37 +59,50 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	if err := bootstrap(ctx, d); err != nil {
 		return fmt.Errorf("bootstrap %s: %w", f.data, err)
 	}
-	var brokers []string
-	if f.brokers != "" {
-		brokers = strings.Split(f.brokers, ",")
+	var kafka demoKafka
+	if f.kafka.brokers != "" {
+		cfg, err := f.kafka.config()
+		if err != nil {
+			return err
+		}
+		kafka = demoKafka{admin: cfg, usersDir: f.usersDir, adminPasswordFile: f.kafka.passwordFile}
 	} else {
-		emb, err := bus.StartEmbedded(bus.EmbeddedOptions{
-			Listen:  f.brokerListen,
-			DataDir: d.Kafka(),
-			Log:     log,
-		})
+		emb, k, err := startSecureEmbedded(d, f.brokerListen, log)
 		if err != nil {
 			return err
 		}
 		defer emb.Close()
-		brokers = []string{emb.Addr()}
+		kafka = k
 		log.Info("embedded broker started", "addr", emb.Addr())
 	}
-
-	client, err := bus.New(bus.Config{Brokers: brokers}, log)
+	admin, err := bus.New(kafka.admin, log)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	if err := admin.Ping(ctx); err != nil {
+		return err
+	}
+	topics, err := ensureDemoTopics(ctx, admin, f.partitions)
+	if err != nil {
+		return err
+	}
+	if kafka.embedded {
+		if _, err := lockDown(ctx, admin, d); err != nil {
+			return err
+		}
+	}
+	brokers := admin.Brokers()
+	// Each component signs in as its own principal, held to the ACL file.
+	gwCfg, err := kafka.as(busacl.GatewayUser)
+	if err != nil {
+		return err
+	}
+	client, err := bus.New(gwCfg, log)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
-	if err := client.Ping(ctx); err != nil {
-		return err
-	}
-	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	topics := domains.Topics(f.partitions)
-	if err := client.EnsureTopics(tctx, topics...); err != nil {
-		return err
-	}
 
 	reg := newRegistry()
 
@@ -107,7 +124,7 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	conns, err := startConnectors(ctx, parts, d, sources, client, reg, log)
+	conns, err := startConnectors(ctx, parts, d, sources, kafka, reg, log)
 	if err != nil {
 		return err
 	}
@@ -121,7 +138,7 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 		base := "http://" + addr.String()
 		self := selfCommand()
 		fmt.Fprintf(e.stdout, `Passerelle demo is running.
-  Kafka brokers:  %[1]s (%[2]d topics, e.g. %[3]s)
+  Kafka brokers:  %[1]s (%[2]d topics, e.g. %[3]s; %[8]s)
   Gateway:        %[4]s
   Data:           %[5]s
 
@@ -132,7 +149,7 @@ request token works once and for five minutes, so each request mints its own:
 See who accessed that citizen's data, as the data-protection authority, and
 check that the audit log was not altered:
   %[6]s audit trace --data %[5]s --gateway %[4]s --nir %[7]s
-  %[6]s audit verify --data %[5]s --brokers %[1]s
+  %[6]s audit verify --data %[5]s %[9]s
 
 Also:
   curl -s %[4]s/readyz
@@ -140,13 +157,13 @@ Also:
   curl -s %[4]s/registry/subjects
   curl -s %[4]s/v1/members
   curl -s %[4]s/v1/rules
-  kcat -b %[8]s -L
-
+%[10]s
 Stop with Ctrl-C.
 
-`, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, self, pop.Example, brokers[0])
+`, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, self, pop.Example,
+			kafka.security(), kafka.cliArgs(busacl.AuditorUser), kafka.kcatHelp(d))
 
-		progress.Go(func() { showProgress(pctx, e.stdout, isTerminal(e.stdout), conns, rows, brokers[0]) })
+		progress.Go(func() { showProgress(pctx, e.stdout, isTerminal(e.stdout), conns, rows, kafka.kcatDeadLetters(d)) })
 	})
 	stopProgress()
 	progress.Wait()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/connectors"
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/busacl"
 	"github.com/passerelle-bus/passerelle/internal/connect"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/domain"
@@ -105,22 +106,36 @@ func demoConnectorConfig(dir datadir.Dir, sources string, kafka bus.Config, d *d
 
 // startConnectors runs every domain's connector as a part of the demo, each
 // named connectorPart(domain) in /readyz, until the parts are stopped.
-func startConnectors(ctx context.Context, parts *supervise.Group, d datadir.Dir, sources string, client *bus.Client, reg prometheus.Registerer, log *slog.Logger) ([]*connect.Connector, error) {
+func startConnectors(ctx context.Context, parts *supervise.Group, d datadir.Dir, sources string, kafka demoKafka, reg prometheus.Registerer, log *slog.Logger) ([]*connect.Connector, error) {
 	cat, err := domains.Catalog()
 	if err != nil {
 		return nil, err
 	}
-	deps := connect.Deps{Log: log, Bus: client, Codec: schemas.NewCodec(cat),
+	deps := connect.Deps{Log: log, Codec: schemas.NewCodec(cat),
 		Metrics: connectors.NewMetrics(reg), BusMetrics: bus.NewMetrics(reg)}
 	var cs []*connect.Connector
 	for _, dom := range domains.All() {
 		domain := dom.Name
-		c, err := connect.Open(ctx, demoConnectorConfig(d, sources, client.Config(), dom), deps)
+		// Each connector signs in as its own principal: what the ACL
+		// file lets connector-<domain> do, and nothing another may.
+		kcfg, err := kafka.as(busacl.ConnectorUser(domain))
+		if err != nil {
+			return nil, err
+		}
+		client, err := bus.New(kcfg, log)
 		if err != nil {
 			return nil, fmt.Errorf("connector %s: %w", domain, err)
 		}
-		err = parts.Start(ctx, supervise.Part{Name: connectorPart(domain), Close: c.Close,
-			Run: func(ctx context.Context) error { return c.Run(ctx, false) }})
+		deps := deps
+		deps.Bus = client
+		c, err := connect.Open(ctx, demoConnectorConfig(d, sources, kcfg, dom), deps)
+		if err != nil {
+			client.Close()
+			return nil, fmt.Errorf("connector %s: %w", domain, err)
+		}
+		err = parts.Start(ctx, supervise.Part{Name: connectorPart(domain),
+			Close: func() error { defer client.Close(); return c.Close() },
+			Run:   func(ctx context.Context) error { return c.Run(ctx, false) }})
 		if err != nil {
 			return nil, errors.Join(err, c.Close())
 		}
@@ -134,7 +149,7 @@ func connectorPart(domain string) string { return "connector/" + domain }
 
 // showProgress prints the connectors' counts until they stop moving: on a
 // terminal a bar redrawn in place, otherwise a line per second.
-func showProgress(ctx context.Context, w io.Writer, tty bool, cs []*connect.Connector, total int64, brokerHint string) {
+func showProgress(ctx context.Context, w io.Writer, tty bool, cs []*connect.Connector, total int64, kcatDLQ string) {
 	var last connectors.Stats
 	for still := 0; still < 3; {
 		select {
@@ -172,7 +187,7 @@ func showProgress(ctx context.Context, w io.Writer, tty bool, cs []*connect.Conn
 		// The synthetic sources carry defects on purpose (passerelle
 		// synth --defects): a user should not take them for a failure.
 		fmt.Fprintf(w, "The %d rejected rows are the synthetic sources' deliberate defects (about 1%%: bad NIRs, dates, amounts...);\n"+
-			"each is on its domain's dead-letter topic with its reason: kcat -b %s -C -t passerelle.dlq.tax -e\n", last.Rejected, brokerHint)
+			"each is on its domain's dead-letter topic with its reason: %s\n", last.Rejected, kcatDLQ)
 	}
 }
 

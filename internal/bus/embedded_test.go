@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/config"
 	"github.com/passerelle-bus/passerelle/internal/interop"
 	"github.com/passerelle-bus/passerelle/internal/pki"
 )
@@ -52,7 +53,7 @@ func client(t *testing.T, cfg bus.Config) *bus.Client {
 }
 
 func scram(user, password string) *bus.SASLConfig {
-	return &bus.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: user, Password: password}
+	return &bus.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: user, Password: config.SecretValue(password)}
 }
 
 // A locked-down embedded broker refuses plaintext, unauthenticated and

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/config"
 )
 
 // Diff is how a cluster's authorizer differs from the file, for the file's
@@ -111,7 +112,7 @@ func SetPasswords(ctx context.Context, c *bus.Client, f *File, dir string) error
 		if u.Authentication.Type != "scram-sha-512" {
 			continue
 		}
-		pw, err := passwordOf(filepath.Join(dir, u.Name+".password"))
+		pw, err := EnsurePassword(filepath.Join(dir, u.Name+".password"))
 		if err != nil {
 			return fmt.Errorf("user %s: %w", u.Name, err)
 		}
@@ -122,19 +123,19 @@ func SetPasswords(ctx context.Context, c *bus.Client, f *File, dir string) error
 	return nil
 }
 
-func passwordOf(path string) (string, error) {
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+// EnsurePassword reads the password in path, or makes one there (mode
+// 0600, 24 random bytes, hex) when the file is absent. A file others may
+// read is refused, not used.
+func EnsurePassword(path string) (string, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		b := make([]byte, 24)
 		rand.Read(b)
 		pw := hex.EncodeToString(b)
 		return pw, os.WriteFile(path, []byte(pw+"\n"), 0o600)
 	}
+	pw, err := config.SecretFile(path) // the same rule as file:PATH in a configuration
 	if err != nil {
 		return "", err
 	}
-	if st, err := os.Stat(path); err != nil || st.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("%s: a password file must be 0600 or stricter", path)
-	}
-	return strings.TrimSpace(string(raw)), nil
+	return pw.Value(), nil
 }
