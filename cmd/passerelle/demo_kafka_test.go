@@ -9,6 +9,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/busacl"
+	"github.com/passerelle-bus/passerelle/internal/config"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/interop"
@@ -26,8 +27,12 @@ func checkDemoLockedDown(t *testing.T, d datadir.Dir, brokers, kcatList, kcatCon
 	tax, _ := domains.ByName("tax")
 	hr, _ := domains.ByName("hr")
 	as := func(user string) bus.Config {
+		pw, err := config.SecretFile(d.KafkaPassword(user))
+		if err != nil {
+			t.Fatal(err)
+		}
 		return bus.Config{Brokers: addr, TLS: &bus.TLSConfig{CAFile: d.CACert()},
-			SASL: &bus.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: user, PasswordFile: d.KafkaPassword(user)}}
+			SASL: &bus.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: user, Password: pw}}
 	}
 	for _, tc := range []struct {
 		name  string
