@@ -14,8 +14,8 @@ import (
 // librdkafka is the ClientSoftwareName librdkafka sends in ApiVersions.
 const librdkafka = "librdkafka"
 
-// admitLibrdkafka lets librdkafka before 2.10 (Debian's kcat and Python
-// client are 2.0.2) sign in to the locked-down embedded broker.
+// admitLibrdkafka lets librdkafka 2.0.2 (Debian's kcat and Python
+// client) sign in to the locked-down embedded broker.
 //
 // Such a librdkafka uses SASL only with a broker whose ApiVersions
 // include SaslHandshake v0 (its "SASL handshake" feature), then speaks v1
