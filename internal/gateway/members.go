@@ -15,6 +15,9 @@ type memberView struct {
 	Roles   []string `json:"roles"`
 	Status  string   `json:"status"`
 	JWKSURI string   `json:"jwks_uri"`
+	// Certificates are published as the keys are: a member's peers and
+	// auditors can see which certificates speak for it.
+	Certificates []trust.Certificate `json:"certificates,omitempty"`
 }
 
 func membersHandler(store *trust.Store) http.HandlerFunc {
@@ -25,7 +28,7 @@ func membersHandler(store *trust.Store) http.HandlerFunc {
 			Members []memberView `json:"members"`
 		}{Serial: reg.Serial, Members: []memberView{}}
 		for _, m := range reg.Members() {
-			out.Members = append(out.Members, memberView{m.ID, m.Name, m.Roles, m.Status, "/v1/members/" + m.ID + "/jwks.json"})
+			out.Members = append(out.Members, memberView{m.ID, m.Name, m.Roles, m.Status, "/v1/members/" + m.ID + "/jwks.json", m.Certificates()})
 		}
 		writeJSON(w, http.StatusOK, out)
 	}

@@ -106,6 +106,10 @@ type Caller struct {
 	// recognised by every gateway that reads the audit log.
 	TokenID string
 	Expiry  time.Time
+	// Confirmation is the x5t#S256 of the certificate the token is bound
+	// to (its cnf claim, RFC 8705 section 3.1); "" if it is not bound.
+	// CheckCertificate holds the connection to it.
+	Confirmation string
 }
 
 // TokenID is the id of the token of issuer with jti.
@@ -130,6 +134,7 @@ type claimSet struct {
 	Exp json.RawMessage `json:"exp"`
 	Nbf json.RawMessage `json:"nbf"`
 	Jti string          `json:"jti"`
+	Cnf json.RawMessage `json:"cnf"`
 }
 
 // Caller authenticates token and returns the member and key id. A token
@@ -206,7 +211,7 @@ func (a *Authenticator) Caller(token []byte) (Caller, error) {
 	if err != nil {
 		return Caller{}, err
 	}
-	caller := Caller{Member: m, KeyID: kid, TokenID: TokenID(c.iss, c.jti), Expiry: c.exp}
+	caller := Caller{Member: m, KeyID: kid, TokenID: TokenID(c.iss, c.jti), Expiry: c.exp, Confirmation: c.cnf}
 	if !a.remember(caller.TokenID, c.exp.Add(Skew), now) || (a.logged != nil && a.logged(caller.TokenID)) {
 		return caller, refuse(AuthReplayed, "jti %s already used", c.jti)
 	}
@@ -217,6 +222,7 @@ var strictB64 = base64.RawURLEncoding.Strict()
 
 type claims struct {
 	iss, sub, jti string
+	cnf           string // x5t#S256
 	aud           []string
 	iat, exp, nbf time.Time
 }
@@ -252,6 +258,13 @@ func parseClaims(raw []byte) (claims, error) {
 		}
 		*d.out = time.Unix(0, 0).Add(time.Duration(f * float64(time.Second)))
 	}
+	if cs.Cnf != nil {
+		x5t, err := parseCnf(cs.Cnf)
+		if err != nil {
+			return claims{}, err
+		}
+		c.cnf = x5t
+	}
 	switch aud := bytes.TrimSpace(cs.Aud); {
 	case len(aud) == 0:
 	case aud[0] == '"':
@@ -266,6 +279,28 @@ func parseClaims(raw []byte) (claims, error) {
 		}
 	}
 	return c, nil
+}
+
+// parseCnf reads a cnf claim (RFC 7800) holding an x5t#S256 (RFC 8705):
+// a cnf with only other confirmation methods is refused, not ignored,
+// since the gateway cannot hold the caller to what it does not check.
+func parseCnf(raw json.RawMessage) (string, error) {
+	var cnf map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &cnf); err != nil || cnf == nil {
+		return "", refuse(AuthMalformed, "cnf is not an object")
+	}
+	v, ok := cnf["x5t#S256"]
+	if !ok {
+		return "", refuse(AuthMalformed, "cnf holds no x5t#S256, the one confirmation method this gateway checks")
+	}
+	var x5t string
+	if err := json.Unmarshal(v, &x5t); err != nil {
+		return "", refuse(AuthMalformed, "cnf x5t#S256 is not a string")
+	}
+	if b, err := strictB64.DecodeString(x5t); err != nil || len(b) != 32 {
+		return "", refuse(AuthMalformed, "cnf x5t#S256 is not a base64url SHA-256")
+	}
+	return x5t, nil
 }
 
 // maxNumericDate bounds dates so that they fit a time.Duration from 1970:

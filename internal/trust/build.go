@@ -16,6 +16,9 @@ type MemberSpec struct {
 	Roles       []string `yaml:"roles"`
 	Status      string   `yaml:"status,omitempty"`
 	RevokedKeys []string `yaml:"revoked_keys,omitempty"`
+	// Certificates are the TLS client certificates the member may
+	// present to a gateway (docs/DESIGN.md, "Mutual TLS").
+	Certificates []Certificate `yaml:"certificates,omitempty"`
 }
 
 // Build writes a registry document: the specs with each member's public

@@ -63,6 +63,9 @@ type Member struct {
 	Status      string   `json:"status"`
 	keys        jwk.Set  // public keys, revoked ones excluded
 	revokedKeys []string
+	// certs are the TLS client certificates the member may present
+	// (certificates.go); none listed, it calls without one.
+	certs []Certificate
 }
 
 // Has reports whether the member holds role and is active.
@@ -98,6 +101,9 @@ type document struct {
 		Status      string           `yaml:"status"`
 		Keys        []map[string]any `yaml:"keys"`
 		RevokedKeys []string         `yaml:"revoked_keys"`
+		// Certificates is optional: a registry written before it
+		// existed is as valid as it was.
+		Certificates []Certificate `yaml:"certificates"`
 	} `yaml:"members"`
 }
 
@@ -119,6 +125,7 @@ func Parse(doc, sig []byte, anchor jwk.Key) (*Registry, error) {
 		return nil, fmt.Errorf("%w: serial: must be positive", ErrBadRegistry)
 	}
 	r := &Registry{Serial: d.Serial, IssuedAt: d.IssuedAt, byID: map[string]*Member{}, keys: map[string]keyEntry{}}
+	certOwner := map[string]string{} // thumbprint → member: a certificate speaks for one member only
 	for i, dm := range d.Members {
 		where := fmt.Sprintf("members[%d]", i)
 		if !idRE.MatchString(dm.ID) {
@@ -161,6 +168,17 @@ func Parse(doc, sig []byte, anchor jwk.Key) (*Registry, error) {
 				_ = pub.Set(jwk.KeyUsageKey, "sig")
 				_ = m.keys.AddKey(pub)
 			}
+		}
+		for j, c := range dm.Certificates {
+			tp, err := c.validate()
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s.certificates[%d]: %w", ErrBadRegistry, where, j, err)
+			}
+			if owner, dup := certOwner[tp]; dup {
+				return nil, fmt.Errorf("%w: %s.certificates[%d]: %s already listed for %s", ErrBadRegistry, where, j, tp, owner)
+			}
+			certOwner[tp] = m.ID
+			m.certs = append(m.certs, c)
 		}
 		r.members = append(r.members, m)
 		r.byID[m.ID] = m

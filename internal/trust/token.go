@@ -17,6 +17,14 @@ const MaxTokenTTL = 5 * time.Minute
 // MintToken returns a request JWT for member, signed with its private key:
 // iss = sub = member, aud = the gateway, iat, exp and a random jti.
 func MintToken(key jwk.Key, member, audience string, ttl time.Duration, now time.Time) ([]byte, error) {
+	return MintBoundToken(key, member, audience, ttl, now, "")
+}
+
+// MintBoundToken is MintToken with, if x5t is not "", the claim
+// cnf {"x5t#S256": x5t} (RFC 8705, section 3.1): the gateway then serves
+// the token only over a TLS connection presenting that certificate, so a
+// token that leaks is of no use without the certificate's key.
+func MintBoundToken(key jwk.Key, member, audience string, ttl time.Duration, now time.Time, x5t string) ([]byte, error) {
 	if key == nil {
 		return nil, fmt.Errorf("no signing key for %s", member)
 	}
@@ -33,7 +41,11 @@ func MintToken(key jwk.Key, member, audience string, ttl time.Duration, now time
 	}
 	jti := make([]byte, 16)
 	rand.Read(jti)
-	tok, err := jwt.NewBuilder().
+	b := jwt.NewBuilder()
+	if x5t != "" {
+		b = b.Claim("cnf", map[string]string{"x5t#S256": x5t})
+	}
+	tok, err := b.
 		Issuer(member).
 		Subject(member).
 		Audience([]string{audience}).
