@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -70,6 +66,8 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 	gw := fs.String("gateway", "", "also ask this gateway for its latest checkpoint, which the log must extend")
 	member := fs.String("member", "cnil", "member to ask the gateway as")
 	audience := fs.String("audience", DefaultGatewayID, "gateway id")
+	var conn gatewayTLS
+	conn.flags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -93,7 +91,7 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 		anchors = append(anchors, cp)
 	}
 	if *gw != "" {
-		g := gatewayClient{base: *gw, member: *member, audience: *audience, data: datadir.Dir(*data)}
+		g := gatewayClient{base: *gw, member: *member, audience: *audience, data: datadir.Dir(*data), tls: conn}
 		signed, err := g.get(ctx, "/v1/audit/checkpoint", nil)
 		if err != nil {
 			return err
@@ -157,69 +155,6 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 // slogQuiet keeps the bus client's logs out of a command's output: its
 // failures come back as errors.
 const slogQuiet = slog.LevelError + 4
-
-// gatewayClient calls the gateway as a member, with a fresh token a call.
-type gatewayClient struct {
-	base, member, audience string
-	data                   datadir.Dir
-}
-
-func (g gatewayClient) get(ctx context.Context, path string, q url.Values) ([]byte, error) {
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
-	return g.do(ctx, http.MethodGet, path, nil, "application/json")
-}
-
-// do sends a request as the member, with a fresh token, and returns the
-// answer's body; a problem document becomes the error.
-func (g gatewayClient) do(ctx context.Context, method, path string, body []byte, accept string) ([]byte, error) {
-	tok, err := mint(g.data, g.member, g.audience, time.Minute)
-	if err != nil {
-		return nil, err
-	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(g.base, "/")+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+string(tok))
-	req.Header.Set("Accept", accept)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		route, _, _ := strings.Cut(path, "?")
-		var p gateway.Problem
-		if json.Unmarshal(b, &p) == nil && p.Code != "" {
-			return nil, fmt.Errorf("%s %s: %d %s: %s %s", method, route, resp.StatusCode, p.Code, p.Title, p.Detail)
-		}
-		return nil, fmt.Errorf("%s %s: %s", method, route, resp.Status)
-	}
-	return b, nil
-}
-
-func gatewayFlags(e *env, name, synopsis string) (*flag.FlagSet, *gatewayClient) {
-	fs := newFlags(e, name, synopsis)
-	g := &gatewayClient{}
-	fs.StringVar(&g.base, "gateway", "http://127.0.0.1:8080", "gateway URL")
-	fs.StringVar((*string)(&g.data), "data", ".passerelle-demo", "data directory holding the member's key and the registry")
-	fs.StringVar(&g.member, "member", "cnil", "member to ask as")
-	fs.StringVar(&g.audience, "audience", DefaultGatewayID, "gateway id")
-	return fs, g
-}
 
 func auditTrace(ctx context.Context, e *env, args []string) error {
 	fs, g := gatewayFlags(e, "audit trace", "audit trace [--gateway URL] [--data DIR] [--member ID] [--nir NIR] [--requester ID] [--purpose P] [--kind K] [--from RFC3339] [--to RFC3339] [--json]")

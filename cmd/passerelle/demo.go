@@ -112,7 +112,14 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 		return err
 	}
 	// The demo's gateway is the gateway command's, configured by flags.
-	cfg := gatewayConfig{ID: DefaultGatewayID, Listen: f.listen, Data: f.data}
+	cfg := gatewayConfig{ID: DefaultGatewayID, Listen: f.listen, Data: f.data, TLS: demoTLS(d)}
+	if err := ensureDemoCertificates(d, f.listen, time.Now()); err != nil {
+		return err
+	}
+	tc, err := cfg.TLS.ServerConfig()
+	if err != nil {
+		return err
+	}
 	cfg.Audit.Index = filepath.Join(f.data, "audit.db")
 	// Statistics see what the connectors published within a minute: a
 	// first query while they still publish would otherwise hold a partial
@@ -134,9 +141,10 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 	}
 	pctx, stopProgress := context.WithCancel(ctx)
 	var progress sync.WaitGroup
-	err = serve(ctx, f.listen, gw.Handler, func(addr net.Addr) {
-		base := "http://" + addr.String()
+	err = serve(ctx, f.listen, tc, gw.Handler, log, func(addr net.Addr, scheme string) {
+		base := scheme + "://" + addr.String()
 		self := selfCommand()
+		curl := "curl -s --cacert " + d.CACert()
 		fmt.Fprintf(e.stdout, `Passerelle demo is running.
   Kafka brokers:  %[1]s (%[2]d topics, e.g. %[3]s; %[8]s)
   Gateway:        %[4]s
@@ -144,24 +152,26 @@ func demo(ctx context.Context, e *env, f demoFlags, log *slog.Logger) error {
 
 Ask for a citizen's view as the benefits payer checking housing aid. A
 request token works once and for five minutes, so each request mints its own:
-  curl -s -H "Authorization: Bearer $(%[6]s token --data %[5]s --member cnaf)" '%[4]s/v1/citizens/%[7]s/view?purpose=housing-aid-eligibility&fields=tax.reference_income,tax.shares,civilstatus.birth_date'
+  %[11]s -H "Authorization: Bearer $(%[6]s token --data %[5]s --member cnaf)" '%[4]s/v1/citizens/%[7]s/view?purpose=housing-aid-eligibility&fields=tax.reference_income,tax.shares,civilstatus.birth_date'
 
 See who accessed that citizen's data, as the data-protection authority, and
 check that the audit log was not altered:
   %[6]s audit trace --data %[5]s --gateway %[4]s --nir %[7]s
   %[6]s audit verify --data %[5]s %[9]s
 
-Also:
-  curl -s %[4]s/readyz
-  curl -s %[4]s/metrics | grep passerelle_
-  curl -s %[4]s/registry/subjects
-  curl -s %[4]s/v1/members
-  curl -s %[4]s/v1/rules
+The gateway serves HTTPS with a certificate of the data directory's own
+CA (%[12]s, which the broker's certificate is of too): clients trust it
+with --cacert, the passerelle commands find it under --data. Also:
+  %[11]s %[4]s/readyz
+  %[11]s %[4]s/metrics | grep passerelle_
+  %[11]s %[4]s/registry/subjects
+  %[11]s %[4]s/v1/members
+  %[11]s %[4]s/v1/rules
 %[10]s
 Stop with Ctrl-C.
 
 `, strings.Join(brokers, ","), len(topics), topics[0].Name, base, f.data, self, pop.Example,
-			kafka.security(), kafka.cliArgs(busacl.AuditorUser), kafka.kcatHelp(d))
+			kafka.security(), kafka.cliArgs(busacl.AuditorUser), kafka.kcatHelp(d), curl, d.CACert())
 
 		progress.Go(func() { showProgress(pctx, e.stdout, isTerminal(e.stdout), conns, rows, kafka.kcatDeadLetters(d)) })
 	})

@@ -49,9 +49,9 @@ func (l *lines) waitFor(t *testing.T, re *regexp.Regexp) []string {
 	}
 }
 
-func get(t *testing.T, url string) (int, string) {
+func get(t *testing.T, hc *http.Client, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := hc.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,19 +71,20 @@ func TestDemoServesHealthAndMetricsAndStopsCleanly(t *testing.T) {
 		w.Close()
 	}()
 	brokers := out.waitFor(t, regexp.MustCompile(`Kafka brokers:\s+(\S+)`))[1]
-	base := out.waitFor(t, regexp.MustCompile(`Gateway:\s+(http://\S+)`))[1]
-	example := out.waitFor(t, regexp.MustCompile(`curl -s -H "Authorization: Bearer \$\([^)]*\)" '(\S+)'`))[1]
+	base := out.waitFor(t, regexp.MustCompile(`Gateway:\s+(https://\S+)`))[1]
+	example := out.waitFor(t, regexp.MustCompile(demoExample))[1]
 	verify := strings.Fields(out.waitFor(t, regexp.MustCompile(`^  .* (audit verify .*)$`))[1])
 	kcatL := out.waitFor(t, regexp.MustCompile(`^  (kcat .* -L)$`))[1]
 	kcatC := out.waitFor(t, regexp.MustCompile(`^  (kcat -F .*)$`))[1]
 	out.waitFor(t, regexp.MustCompile(`Connectors caught up`))
+	hc := dataClient(t, data)
 
 	// The example request the demo prints works as printed.
 	req, _ := http.NewRequest("GET", example, nil)
 	req.Header.Set("Authorization", "Bearer "+mintToken(t, data))
 	var resp *http.Response
 	for range 50 { // the view may still be catching up
-		r, err := http.DefaultClient.Do(req)
+		r, err := hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +135,7 @@ func TestDemoServesHealthAndMetricsAndStopsCleanly(t *testing.T) {
 		{"/readyz", `"audit":"ok"`},
 		{"/v1/rules", `"legal_reference":"Code de la construction`},
 	} {
-		code, body := get(t, base+tc.path)
+		code, body := get(t, hc, base+tc.path)
 		if code != http.StatusOK || !strings.Contains(body, tc.want) {
 			t.Errorf("GET %s: %d %.300q, want 200 containing %q", tc.path, code, body, tc.want)
 		}
@@ -148,6 +149,21 @@ func TestDemoServesHealthAndMetricsAndStopsCleanly(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("demo did not stop within 15s of Ctrl-C")
 	}
+}
+
+// demoExample finds the example request the demo prints, over HTTPS with
+// the data directory's CA; its group is the URL.
+const demoExample = `curl -s --cacert \S+/tls/ca\.crt -H "Authorization: Bearer \$\([^)]*\)" '(https://\S+)'`
+
+// dataClient trusts the CA of a data directory, as the passerelle
+// commands and the demo's printed curl lines do.
+func dataClient(t *testing.T, data string) *http.Client {
+	t.Helper()
+	hc, _, err := gatewayTLS{}.client(datadir.Dir(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hc
 }
 
 func mintToken(t *testing.T, data string) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/config"
+	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/memberkeys"
 	"github.com/passerelle-bus/passerelle/internal/supervise"
 )
@@ -40,6 +42,9 @@ type gatewayConfig struct {
 		// (it grows with the log) and rereads the topic at each start.
 		Index string `yaml:"index"`
 	} `yaml:"audit"`
+	// TLS, when set, serves HTTPS and, with a client CA, mutual TLS with
+	// members; absent, the gateway serves plain HTTP and says so loudly.
+	TLS   *gateway.TLSConfig `yaml:"tls"`
 	Stats struct {
 		// Period is how long a statistics snapshot serves: answers within
 		// it are cut from the same protected tables (1h if zero).
@@ -65,6 +70,11 @@ func (c *gatewayConfig) Validate() error {
 			return err
 		}
 	}
+	if c.TLS != nil {
+		if err := c.TLS.Validate(); err != nil {
+			return err
+		}
+	}
 	return c.Kafka.Validate()
 }
 
@@ -83,6 +93,10 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	log := e.logger(slog.LevelInfo)
+	tc, err := serverTLS(cfg.TLS, log)
+	if err != nil {
+		return err
+	}
 	client, err := bus.New(cfg.Kafka, log)
 	if err != nil {
 		return err
@@ -97,10 +111,22 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	err = serve(ctx, cfg.Listen, gw.Handler, func(addr net.Addr) {
-		fmt.Fprintf(e.stdout, "gateway %s listening on http://%s (policy %s)\n", cfg.ID, addr, rules.Version)
+	err = serve(ctx, cfg.Listen, tc, gw.Handler, log, func(addr net.Addr, scheme string) {
+		fmt.Fprintf(e.stdout, "gateway %s listening on %s://%s (policy %s)\n", cfg.ID, scheme, addr, rules.Version)
 	})
 	// The server has finished its requests: now the parts, whose audit
 	// log commits what they queued.
 	return errors.Join(err, stopParts(ctx, parts))
+}
+
+// serverTLS reads the tls section; without one the gateway serves plain
+// HTTP, which a deployment must not: bearer tokens and citizens' data
+// would cross the network in clear. It is kept for tests and for a
+// gateway behind a TLS-terminating proxy on the same host, and warned of.
+func serverTLS(c *gateway.TLSConfig, log *slog.Logger) (*tls.Config, error) {
+	if c == nil {
+		log.Warn("NO TLS: serving plain HTTP; request tokens and citizens' data cross the network in clear. Configure the tls section (deploy/examples/gateway.yaml)", "component", "gateway")
+		return nil, nil
+	}
+	return c.ServerConfig()
 }

@@ -44,7 +44,7 @@ func TestGatewayCommand(t *testing.T) {
 		base := out.waitFor(t, regexp.MustCompile(`listening on (http://\S+)`))[1]
 		waitReady(t, lctx, base)
 		if life == 1 {
-			code, body := get(t, base+"/v1/rules")
+			code, body := get(t, http.DefaultClient, base+"/v1/rules")
 			if code != 200 || !regexp.MustCompile(`"cnaf-housing-aid-eligibility"`).MatchString(body) {
 				t.Fatalf("/v1/rules: %d", code)
 			}

@@ -50,7 +50,7 @@ func TestGatewayStopsCleanlyOnSIGTERM(t *testing.T) {
 				return []string{"demo", "--citizens", "50", "--data", data, "--listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0"}, data, nil
 			},
 			func(t *testing.T, out *lines) string {
-				url := out.waitFor(t, regexp.MustCompile(`curl -s -H "Authorization: Bearer \$\([^)]*\)" '(\S+)'`))[1]
+				url := out.waitFor(t, regexp.MustCompile(demoExample))[1]
 				out.waitFor(t, regexp.MustCompile(`Connectors caught up`))
 				return url
 			}},
@@ -205,10 +205,11 @@ func TestConnectStopsCleanlyOnSIGTERM(t *testing.T) {
 // request's id, which is its audit event's.
 func auditedRequest(t *testing.T, url, data string) string {
 	t.Helper()
+	hc := dataClient(t, data) // the demo serves HTTPS, with its data directory's CA
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		req, _ := http.NewRequest("GET", url, nil)
 		req.Header.Set("Authorization", "Bearer "+mintToken(t, data)) // a jti is single-use
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

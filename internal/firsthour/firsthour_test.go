@@ -3,6 +3,8 @@ package firsthour
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
@@ -170,10 +172,20 @@ func secondGateway(t *testing.T, dir, line string) {
 		t.Fatal(err)
 	}
 	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }()
-	out.waitFor(t, "listening on http://127.0.0.1:8081", time.Minute)
+	out.waitFor(t, "listening on https://127.0.0.1:8081", time.Minute)
+	// It serves HTTPS with the demo's certificate, as the first does.
+	pem, err := os.ReadFile(filepath.Join(dir, ".passerelle-demo", "tls", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		t.Fatal("the demo's ca.crt holds no certificate")
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		resp, err := http.Get("http://127.0.0.1:8081/readyz")
+		resp, err := hc.Get("https://127.0.0.1:8081/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {

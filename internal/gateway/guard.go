@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/audit"
+	"github.com/passerelle-bus/passerelle/internal/pki"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/trust"
 )
@@ -57,7 +59,9 @@ type request struct {
 // member if role is ""). A missing or invalid token is a 401 problem
 // document, unaudited: nobody is known to have asked. A replayed token
 // and a missing role are refused with an audit event of kind
-// audit.KindRefusal, as the answer of what was asked. Every answer,
+// audit.KindRefusal, as the answer of what was asked, and so is a valid
+// token over a connection whose client certificate does not go with it
+// (refuseCertificate). Every answer,
 // refusals included, is marked for no cache to keep (noStore).
 func (g *Guard) protect(role string, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -82,6 +86,12 @@ func (g *Guard) protect(role string, next http.HandlerFunc) http.Handler {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), requestKey{}, &request{caller: c, from: from}))
+		if cert := peerCertificate(r); cert != nil || c.Confirmation != "" {
+			if err := c.CheckCertificate(cert); err != nil {
+				g.refuseCertificate(w, r, cert, err)
+				return
+			}
+		}
 		if role != "" && !c.Has(role) {
 			g.reject(w, r, http.StatusForbidden, "role-missing", "The "+role+" role is required", "")
 			return
@@ -102,6 +112,46 @@ func (g *Guard) refusal(r *http.Request, c trust.Caller, code string) audit.Even
 		}
 	}
 	return ev
+}
+
+// peerCertificate is the client certificate of the request's connection,
+// nil if none. The TLS layer verified it against the client CA (the
+// gateway's tls.client_auth); the handshake proved the client holds its
+// key. Which member it speaks for is the registry's to say, by
+// thumbprint (trust.Caller.CheckCertificate), never its subject's.
+func peerCertificate(r *http.Request) *x509.Certificate {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return nil
+	}
+	return r.TLS.PeerCertificates[0]
+}
+
+// refuseCertificate refuses a request whose token verified but whose
+// connection's certificate does not go with it (trust.CertRequired,
+// CertMismatch, CertNotBound): 401 as for a bad token, since token and
+// connection together do not prove the member (RFC 8705, section 3), but
+// audited, as a replay is: the token's signature held, so a member is
+// known to have asked, and a certificate that is somebody else's is what
+// an auditor wants to see. The event names the certificate presented.
+func (g *Guard) refuseCertificate(w http.ResponseWriter, r *http.Request, cert *x509.Certificate, err error) {
+	code := trust.CertMismatch
+	var ae *trust.AuthError
+	if errors.As(err, &ae) {
+		code = ae.Code
+	}
+	ev := g.refusal(r, caller(r), code)
+	if cert != nil {
+		ev.Query["certificate"] = pki.Thumbprint(cert)
+	}
+	if void, err := g.record(r, ev); err != nil {
+		writeAuditDown(w)
+		return
+	} else if void != "" {
+		answerVoid(w, void)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	writeProblem(w, http.StatusUnauthorized, code, "Authentication refused", err.Error())
 }
 
 // refuseReplay audits a replayed token, without the token's id (the first
