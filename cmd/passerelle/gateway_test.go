@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
@@ -28,28 +29,37 @@ func TestGatewayCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, dir := t.TempDir(), t.TempDir()
-	if err := bootstrap(ctx, datadir.Dir(data)); err != nil {
+	d := datadir.Dir(data)
+	if err := bootstrap(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	// Over HTTPS, with the data directory's CA, as the example configures.
+	if err := ensureDemoCertificates(d, "127.0.0.1:0", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "gateway.yaml")
 	os.WriteFile(cfg, fmt.Appendf(nil, "id: passerelle-gateway\nlisten: 127.0.0.1:0\ndata: %s\nindex: %s\nkafka:\n  brokers: [%q]\n"+
-		"audit:\n  topic: passerelle.audit.v1.test\n  checkpoint_interval: 1s\n  index: %s\n",
-		data, filepath.Join(dir, "view.db"), tg.Brokers[0], filepath.Join(dir, "audit.db")), 0o600)
+		"audit:\n  topic: passerelle.audit.v1.test\n  checkpoint_interval: 1s\n  index: %s\n"+
+		"tls:\n  cert_file: %s\n  key_file: %s\n  client_ca_file: %s\n  client_auth: optional\n",
+		data, filepath.Join(dir, "view.db"), tg.Brokers[0], filepath.Join(dir, "audit.db"),
+		d.TLSCert("gateway"), d.TLSKey("gateway"), d.CACert()), 0o600)
+	hc := dataClient(t, data)
 	const nir = "184127645108946"
 	for life := 1; life <= 2; life++ {
 		lctx, stop := context.WithCancel(ctx)
 		out, w := newLines()
 		done := make(chan int, 1)
 		go func() { done <- run(lctx, []string{"gateway", "--config", cfg}, w, io.Discard); w.Close() }()
-		base := out.waitFor(t, regexp.MustCompile(`listening on (http://\S+)`))[1]
-		waitReady(t, lctx, base)
+		base := out.waitFor(t, regexp.MustCompile(`listening on (https://\S+)`))[1]
+		waitReady(t, lctx, hc, base)
 		if life == 1 {
-			code, body := get(t, http.DefaultClient, base+"/v1/rules")
+			code, body := get(t, hc, base+"/v1/rules")
 			if code != 200 || !regexp.MustCompile(`"cnaf-housing-aid-eligibility"`).MatchString(body) {
 				t.Fatalf("/v1/rules: %d", code)
 			}
 		}
-		// Each trace is an event of the trail, and lists those before it.
+		// Each trace is an event of the trail, and lists those before it;
+		// the command trusts the data directory's CA without being told.
 		var trace strings.Builder
 		if code := run(ctx, []string{"audit", "trace", "--json", "--data", data, "--gateway", base, "--nir", nir}, &trace, io.Discard); code != exitOK {
 			t.Fatalf("life %d: audit trace exit %d", life, code)
@@ -67,16 +77,16 @@ func TestGatewayCommand(t *testing.T) {
 	}
 }
 
-func waitReady(t *testing.T, ctx context.Context, base string) {
+func waitReady(t *testing.T, ctx context.Context, hc *http.Client, base string) {
 	t.Helper()
-	waitReadyWithin(t, ctx, base, 100)
+	waitReadyWithin(t, ctx, hc, base, 100)
 }
 
 // waitReadyWithin polls /readyz up to tries times, 100 ms apart.
-func waitReadyWithin(t *testing.T, ctx context.Context, base string, tries int) {
+func waitReadyWithin(t *testing.T, ctx context.Context, hc *http.Client, base string, tries int) {
 	t.Helper()
 	for range tries {
-		resp, err := http.Get(base + "/readyz")
+		resp, err := hc.Get(base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -101,6 +111,11 @@ func TestGatewayConfigNamesTheBadField(t *testing.T) {
 		// A secret in clear is refused before anything starts, and not repeated.
 		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"], sasl: {mechanism: PLAIN, username: gw, password: hunter2}}\n", "kafka.sasl.password: a secret must be ${VAR} or file:PATH"},
 		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\nvault: {address: \"http://127.0.0.1:1\", token: t}\n", "vault.token: a secret must be ${VAR} or file:PATH"},
+		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\ntls: {key_file: k}\n", "tls.cert_file: required"},
+		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\ntls: {cert_file: c, key_file: k, client_auth: maybe}\n", "tls.client_auth"},
+		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\ntls: {cert_file: c, key_file: k, client_auth: required}\n", "tls.client_ca_file: required"},
+		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\ntls: {cert_file: /nonexistent.crt, key_file: /nonexistent.key}\n", "tls.cert_file, tls.key_file"},
+		{"id: gw\nlisten: 127.0.0.1:0\ndata: d\nkafka: {brokers: [\"127.0.0.1:9092\"]}\ntls: {cert_file: c, key_file: k, sni: x}\n", "sni"},
 	} {
 		cfg := filepath.Join(t.TempDir(), "gateway.yaml")
 		os.WriteFile(cfg, []byte(tc.yaml), 0o600)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -66,7 +67,7 @@ kafka:
 	done := make(chan int, 1)
 	go func() { done <- run(gctx, []string{"gateway", "--config", cfg}, w, io.Discard); w.Close() }()
 	base := out.waitFor(t, regexp.MustCompile(`listening on (https?://\S+)`))[1]
-	waitReadyWithin(t, gctx, base, 1800) // the shared broker's topics hold every other test's records
+	waitReadyWithin(t, gctx, http.DefaultClient, base, 1800) // the shared broker's topics hold every other test's records
 	stop()
 	if code := <-done; code != 0 {
 		t.Fatalf("the gateway exited %d", code)

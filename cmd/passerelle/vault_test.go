@@ -110,7 +110,7 @@ func TestWithVaultGatewayKeys(t *testing.T) {
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"gateway", "--config", cfg}, w, io.Discard); w.Close() }()
 	base := out.waitFor(t, regexp.MustCompile(`listening on (http://\S+)`))[1]
-	waitReady(t, ctx, base)
+	waitReady(t, ctx, http.DefaultClient, base)
 
 	if !viewsATaxRecord(t, base, data, src.Manifest.Valid) {
 		t.Fatal("no citizen's tax record reached the gateway's view: its pseudonyms differ from the connector's")
