@@ -3,7 +3,10 @@ package trust_test
 import (
 	"crypto"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -169,4 +172,39 @@ func TestCnfIsReadStrictly(t *testing.T) {
 			t.Errorf("cnf %v: got %v, want %s", cnf, err, trust.AuthMalformed)
 		}
 	}
+}
+
+// FuzzCnf: whatever a member signs as its cnf claim, the gateway never
+// panics, and accepts only an x5t#S256 that is a SHA-256.
+func FuzzCnf(f *testing.F) {
+	w := trusttest.New(f, specs)
+	auth := trust.NewAuthenticator(w.Store(f), gw, nil)
+	key, _ := w.Keys.Current("dgfip")
+	for _, seed := range []string{`{"x5t#S256":"47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"}`, `{}`, `null`, `[1]`, `{"x5t#S256":null}`} {
+		f.Add([]byte(seed))
+	}
+	n := 0
+	f.Fuzz(func(t *testing.T, cnf []byte) {
+		if !json.Valid(cnf) {
+			return
+		}
+		n++
+		now := time.Now()
+		tok, err := jwt.NewBuilder().Issuer("dgfip").Subject("dgfip").Audience([]string{gw}).IssuedAt(now).Expiration(now.Add(time.Minute)).
+			JwtID(fmt.Sprint("fuzz-", n)).Claim("cnf", json.RawMessage(cnf)).Build()
+		if err != nil {
+			return
+		}
+		signed, err := jwt.Sign(tok, jwt.WithKey(jwa.EdDSA(), key))
+		if err != nil {
+			return
+		}
+		c, err := auth.Caller(signed)
+		if err != nil {
+			return
+		}
+		if b, derr := base64.RawURLEncoding.Strict().DecodeString(c.Confirmation); c.Confirmation != "" && (derr != nil || len(b) != 32) {
+			t.Fatalf("cnf %s accepted as %q", cnf, c.Confirmation)
+		}
+	})
 }
