@@ -39,6 +39,15 @@ func TestFirstHour(t *testing.T) {
 		}
 		ln.Close()
 	}
+	// A new user's shell has none of the settings make test exports for the
+	// real services: with PASSERELLE_KAFKA_BROKERS set, the README's second
+	// gateway would reach the test broker instead of the demo's.
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "PASSERELLE_") || strings.HasPrefix(name, "VAULT_") {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
 	dir := clone(t)
 	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
 	if err != nil {
