@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"gopkg.in/yaml.v3"
 )
@@ -91,9 +92,12 @@ func resolveSecret(n *yaml.Node) (Secret, error) {
 // The mode is that of the file opened, so a symlink (Kubernetes mounts
 // secrets through two) is judged by its target, and the file checked is
 // the file read. One trailing newline, which editors and echo add, is
-// dropped.
+// dropped. The file is opened non-blocking: opening a FIFO for reading
+// would otherwise wait for a writer, and a configuration naming one would
+// hang the process instead of being refused (regular files ignore the
+// flag).
 func readSecretFile(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", fmt.Errorf("read secret file: %w", err)
 	}
