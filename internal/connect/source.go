@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -20,24 +21,82 @@ import (
 // not how it was written, and a rule with an exception is one people get
 // wrong.
 var (
-	// keywordPassword is libpq's keyword/value form: host=h password=p.
-	keywordPassword = regexp.MustCompile(`(?i)(^|\s)password\s*=`)
-	// userinfoPassword is user:password@ in a URL url.Parse refused.
-	userinfoPassword = regexp.MustCompile(`://[^/@?#]*:[^/@?#]*@`)
+	// secretKeyword is a keyword pgx reads a secret from, in keyword/value
+	// form: password, or sslpassword (the client key's passphrase). libpq's
+	// grammar ends a value at any of " \t\n\r\v\f" or a closing quote and
+	// starts the next keyword at once (host='db'password=p), so a keyword
+	// is only required not to continue a word; a value that merely holds
+	// "password=" is refused too, which costs nothing.
+	secretKeyword = regexp.MustCompile(`(?i)(^|[^a-z0-9_])(ssl)?password[ \t\n\r\v\f]*=`)
 )
 
-// dsnHasPassword reports a password in a URL's user info or query
-// (?password=), or in keyword/value form.
+// dsnHasPassword reports a password in a DSN however pgx would read it,
+// and however net/url would: a keyword (password=, sslpassword=), a URI's
+// user info or its query. The checks do not first decide the DSN's form:
+// a keyword/value DSN may hold "://" (application_name=x://y), which once
+// sent it to net/url, blind to its keywords.
 func dsnHasPassword(dsn string) bool {
-	if strings.Contains(dsn, "://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return userinfoPassword.MatchString(dsn)
-		}
-		_, inUser := u.User.Password()
-		return inUser || u.Query().Has("password")
+	return secretKeyword.MatchString(dsn) || uriHasPassword(dsn) || netURLHasPassword(dsn)
+}
+
+// uriHasPassword reads a URI with libpq's grammar, which pgx follows and
+// net/url does not: the user info runs to the first '@' before any '/'
+// (so postgres://u:p?@h holds the password "p?"), and a query key is
+// percent-decoded and stripped of spaces (?%20password=, ? password=).
+func uriHasPassword(dsn string) bool {
+	_, p, ok := strings.Cut(dsn, "://")
+	if !ok {
+		return false
 	}
-	return keywordPassword.MatchString(dsn)
+	if i := strings.IndexAny(p, "@/"); i >= 0 && p[i] == '@' && strings.Contains(p[:i], ":") {
+		return true
+	}
+	_, query, ok := strings.Cut(p, "?")
+	if !ok {
+		return false
+	}
+	for pair := range strings.SplitSeq(query, "&") {
+		key, _, _ := strings.Cut(pair, "=")
+		switch strings.ToLower(strings.TrimSpace(percentDecode(key))) {
+		case "password", "sslpassword":
+			return true
+		}
+	}
+	return false
+}
+
+// netURLHasPassword is the same question asked of net/url, for drivers
+// other than pgx.
+func netURLHasPassword(dsn string) bool {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return false
+	}
+	_, inUser := u.User.Password()
+	q := u.Query()
+	return inUser || q.Has("password") || q.Has("sslpassword")
+}
+
+// percentDecode decodes each %XX and keeps anything else as it is.
+func percentDecode(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			v, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			b.WriteByte(byte(v))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // validateSQL names the first invalid field of a SQL source.
