@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -86,6 +87,14 @@ func TestMutualTLSAttackCnfSpellings(t *testing.T) {
 // dgfip's connection is refused even after dgfip's own was served there.
 func TestMutualTLSAttackConnectionReuse(t *testing.T) {
 	f := newMTLS(t, gateway.ClientAuthOptional)
+	// The same handler and TLS settings, served with HTTP/2 as
+	// http.Server.ServeTLS does in production (httptest needs asking).
+	h2 := httptest.NewUnstartedServer(f.srv.Config.Handler)
+	h2.TLS = f.srv.TLS.Clone()
+	h2.TLS.NextProtos = nil // f.srv's says http/1.1
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	defer h2.Close()
 	hc := f.client("dgfip", 0)
 	hc.Transport.(*http.Transport).ForceAttemptHTTP2 = true
 	var proto []int
@@ -100,7 +109,7 @@ func TestMutualTLSAttackConnectionReuse(t *testing.T) {
 		{"cnil", "", 401, trust.CertMismatch},
 		{"dgfip", "", 200, ""},
 	} {
-		req, _ := http.NewRequest("GET", f.srv.URL+"/v1/audit/checkpoint", nil)
+		req, _ := http.NewRequest("GET", h2.URL+"/v1/audit/checkpoint", nil)
 		req.Header.Set("Authorization", "Bearer "+f.token(t, tc.member, tc.bound))
 		resp, err := hc.Do(req)
 		if err != nil {
@@ -112,8 +121,10 @@ func TestMutualTLSAttackConnectionReuse(t *testing.T) {
 			t.Fatalf("request %d (%s over dgfip's connection): %d, want %d", i, tc.member, resp.StatusCode, tc.status)
 		}
 	}
-	if proto[0] != 2 {
-		t.Logf("served over HTTP/%d, not 2: the reuse tested is HTTP/1.1 keep-alive", proto[0])
+	for i, p := range proto {
+		if p != 2 {
+			t.Fatalf("request %d served over HTTP/%d, not 2", i, p)
+		}
 	}
 }
 
