@@ -16,7 +16,9 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/busacl"
+	"github.com/passerelle-bus/passerelle/internal/config"
 	"github.com/passerelle-bus/passerelle/internal/domains"
+	"github.com/passerelle-bus/passerelle/internal/pki"
 )
 
 // lockedDown is the demo's embedded broker as the demo leaves it: locked
@@ -274,5 +276,34 @@ func TestACLAttackConnectorEscalation(t *testing.T) {
 		if err := l.as(t, u).Ping(ctx); err != nil {
 			t.Fatalf("%s no longer signs in: %v", u, err)
 		}
+	}
+}
+
+// The client certificate's private key is a secret like any other: a key
+// file its group or others may read is refused, as file:PATH is.
+func TestTLSAttackClientKeyReadableByOthers(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	ca, err := pki.EnsureCA(filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key"), "test CA", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ca.IssueClient("connector-tax", nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crt, key := filepath.Join(dir, "c.crt"), filepath.Join(dir, "c.key")
+	if err := l.Write(crt, key); err != nil {
+		t.Fatal(err)
+	}
+	cfg := bus.Config{Brokers: []string{"127.0.0.1:1"}, TLS: &bus.TLSConfig{CAFile: filepath.Join(dir, "ca.crt"), CertFile: crt, KeyFile: key}}
+	if _, err := bus.New(cfg, nil); err != nil {
+		t.Fatalf("a 0600 key: %v", err)
+	}
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bus.New(cfg, nil); !errors.Is(err, config.ErrSecretFileMode) || !strings.Contains(err.Error(), "tls.key_file") {
+		t.Fatalf("a 0644 key: got %v, want %v naming tls.key_file", err, config.ErrSecretFileMode)
 	}
 }
