@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/passerelle-bus/passerelle/internal/config"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
 	"github.com/passerelle-bus/passerelle/internal/pki"
@@ -69,7 +70,7 @@ func (t gatewayTLS) client(d datadir.Dir) (*http.Client, string, error) {
 	x5t := ""
 	switch {
 	case t.cert != "" && t.key != "":
-		pair, err := tls.LoadX509KeyPair(t.cert, t.key)
+		pair, err := config.KeyPair(t.cert, t.key) // the key file 0600, as any secret
 		if err != nil {
 			return nil, "", fmt.Errorf("--cert, --key: %w", err)
 		}

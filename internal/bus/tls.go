@@ -6,6 +6,8 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
+
+	"github.com/passerelle-bus/passerelle/internal/config"
 )
 
 // tlsConfig builds the client side of TLS from t, reading its files once:
@@ -27,9 +29,9 @@ func tlsConfig(t *TLSConfig) (*tls.Config, error) {
 		}
 	}
 	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		cert, err := config.KeyPair(t.CertFile, t.KeyFile) // the key file 0600, as any secret
 		if err != nil {
-			return nil, fmt.Errorf("%w: tls.cert_file/key_file: %w", ErrBadConfig, err)
+			return nil, fmt.Errorf("%w: tls.cert_file, tls.key_file: %w", ErrBadConfig, err)
 		}
 		c.Certificates = []tls.Certificate{cert}
 	}

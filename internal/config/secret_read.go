@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -137,4 +138,20 @@ func SecretFile(path string) (Secret, error) {
 		return Secret{}, err
 	}
 	return SecretValue(s), nil
+}
+
+// KeyPair loads a PEM certificate and its private key as
+// tls.LoadX509KeyPair does, the key under the rule of file:PATH: a TLS
+// private key is a secret, and a key file its group or others may read
+// is refused (ErrSecretFileMode), not used.
+func KeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	key, err := readSecretFile(keyFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	cert, err := os.ReadFile(certFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(cert, []byte(key))
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/passerelle-bus/passerelle/internal/config"
 )
 
 // Client authentication policies of TLSConfig.ClientAuth.
@@ -79,7 +81,7 @@ func (c *TLSConfig) ServerConfig() (*tls.Config, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	cert, err := config.KeyPair(c.CertFile, c.KeyFile) // the key file 0600, as any secret
 	if err != nil {
 		return nil, fmt.Errorf("tls.cert_file, tls.key_file: %w", err)
 	}
