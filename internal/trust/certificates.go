@@ -77,13 +77,18 @@ func (m *Member) holds(cert *x509.Certificate) bool {
 // lists for the caller, whatever the token, since a certificate that is
 // somebody else's says the token travelled where it should not; a token
 // bound to a certificate (cnf x5t#S256) must come over exactly that one.
-// A caller without a cnf over a connection without a certificate passes:
-// whether a certificate is required at all is the TLS layer's
-// (client_auth). The error is an *AuthError.
+// A member the registry lists certificates for must present one of them,
+// bound token or not: enrolling a certificate is what makes a stolen
+// bearer token useless, and it would not be if leaving the certificate
+// out were enough. Other members without a cnf pass without one. The
+// error is an *AuthError.
 func (c Caller) CheckCertificate(cert *x509.Certificate) error {
 	if cert == nil {
 		if c.Confirmation != "" {
 			return refuse(CertRequired, "the token is bound to certificate %s: call over a TLS connection presenting it", c.Confirmation)
+		}
+		if c.Member != nil && len(c.Member.certs) > 0 {
+			return refuse(CertRequired, "the member registry lists certificates for %s: its calls must present one over mutual TLS", c.ID)
 		}
 		return nil
 	}

@@ -105,7 +105,7 @@ func TestCheckCertificate(t *testing.T) {
 		{"listed certificate", "dgfip", nil, dgfipCert, ""},
 		{"listed key", "cnam", nil, cnamCert, ""},
 		{"renewed on the listed key", "cnam", nil, renewed, ""},
-		{"no certificate, no cnf", "dgfip", nil, nil, ""},
+		{"an enrolled member without its certificate", "dgfip", nil, nil, trust.CertRequired},
 		{"no certificate listed, none presented", "cnil", nil, nil, ""},
 		{"another member's certificate", "dgfip", nil, cnamCert, trust.CertMismatch},
 		{"an unlisted certificate of the same CA", "dgfip", nil, unlisted, trust.CertMismatch},
