@@ -71,27 +71,29 @@ func (g *Guard) protect(role string, next http.HandlerFunc) http.Handler {
 		if !ok {
 			token = ""
 		}
-		c, err := g.Auth.Caller([]byte(strings.TrimSpace(token)))
+		cert := peerCertificate(r)
+		c, err := g.Auth.CallerOver([]byte(strings.TrimSpace(token)), trust.Connection{Cert: cert})
 		if err != nil {
 			code := trust.AuthMalformed
 			var ae *trust.AuthError
 			if errors.As(err, &ae) {
 				code = ae.Code
 			}
-			if code == trust.AuthReplayed && c.Member != nil && !g.refuseReplay(w, r, c) {
+			switch code {
+			case trust.CertRequired, trust.CertMismatch, trust.CertNotBound:
+				r = r.WithContext(context.WithValue(r.Context(), requestKey{}, &request{caller: c, from: from}))
+				g.refuseCertificate(w, r, cert, err)
 				return
+			case trust.AuthReplayed:
+				if c.Member != nil && !g.refuseReplay(w, r, c) {
+					return
+				}
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 			writeProblem(w, http.StatusUnauthorized, code, "Authentication refused", err.Error())
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), requestKey{}, &request{caller: c, from: from}))
-		if cert := peerCertificate(r); cert != nil || c.Confirmation != "" {
-			if err := c.CheckCertificate(cert); err != nil {
-				g.refuseCertificate(w, r, cert, err)
-				return
-			}
-		}
 		if role != "" && !c.Has(role) {
 			g.reject(w, r, http.StatusForbidden, "role-missing", "The "+role+" role is required", "")
 			return

@@ -166,8 +166,9 @@ func (f *mtls) get(hc *http.Client, token string) (int, string, error) {
 
 // Under client_auth optional, over real TLS: a presented certificate
 // must be listed for the token's member (by certificate or by key), a
-// bound token must come over its certificate, a member may call without
-// one; every refusal is a 401 problem with its code, and audited with
+// bound token must come over its certificate, a member enrolled with
+// certificates must present one and a member listing none may call
+// without; every refusal is a 401 problem with its code, and audited with
 // the certificate presented.
 func TestMutualTLSOptional(t *testing.T) {
 	f := newMTLS(t, gateway.ClientAuthOptional)
@@ -177,7 +178,7 @@ func TestMutualTLSOptional(t *testing.T) {
 		code                      string
 	}{
 		{"its certificate", "dgfip", "dgfip", "", 200, ""},
-		{"no certificate", "dgfip", "", "", 200, ""},
+		{"an enrolled member without its certificate", "dgfip", "", "", 401, trust.CertRequired},
 		{"a member listing none, without one", "cnil", "", "", 200, ""},
 		{"listed by key", "cnam", "cnam", "", 200, ""},
 		{"renewed on the listed key", "cnam", "cnam-renewed", "", 200, ""},
@@ -212,7 +213,7 @@ func TestMutualTLSOptional(t *testing.T) {
 				t.Errorf("event %s: token %q, route %q", ev.ID, ev.Token, ev.Query["route"])
 			}
 		}
-		want := map[string]int{trust.CertMismatch: 3, trust.CertRequired: 1, trust.CertNotBound: 1}
+		want := map[string]int{trust.CertMismatch: 3, trust.CertRequired: 2, trust.CertNotBound: 1}
 		for code, n := range want {
 			if got[code] != n {
 				t.Errorf("%d refusals %s audited, want %d (all: %v)", got[code], code, n, got)
@@ -281,8 +282,13 @@ func TestMutualTLSRequiredAndNone(t *testing.T) {
 	})
 	t.Run("none", func(t *testing.T) {
 		f := newMTLS(t, gateway.ClientAuthNone)
-		if status, code, err := f.get(f.client("", 0), f.token(t, "dgfip", "")); err != nil || status != 200 {
-			t.Fatalf("unbound token: %d %s %v", status, code, err)
+		if status, code, err := f.get(f.client("", 0), f.token(t, "cnil", "")); err != nil || status != 200 {
+			t.Fatalf("unbound token of a member listing no certificate: %d %s %v", status, code, err)
+		}
+		// A gateway that cannot see certificates cannot serve a member
+		// enrolled with one: its bearer tokens alone prove nothing.
+		if status, code, err := f.get(f.client("", 0), f.token(t, "dgfip", "")); err != nil || code != trust.CertRequired {
+			t.Fatalf("unbound token of an enrolled member: %d %s %v, want %s", status, code, err, trust.CertRequired)
 		}
 		if status, code, err := f.get(f.client("dgfip", 0), f.token(t, "dgfip", "dgfip")); err != nil || code != trust.CertRequired {
 			t.Fatalf("bound token: %d %s %v, want %s (the server asks for no certificate)", status, code, err, trust.CertRequired)

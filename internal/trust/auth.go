@@ -3,6 +3,7 @@ package trust
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -141,6 +142,21 @@ type claimSet struct {
 // refused as a replay still returns its caller, whose signature held: the
 // refusal is the member's own, and is audited.
 func (a *Authenticator) Caller(token []byte) (Caller, error) {
+	return a.caller(token, nil)
+}
+
+// Connection is what a request's TLS connection proves: its client
+// certificate, nil when it presented none.
+type Connection struct{ Cert *x509.Certificate }
+
+// CallerOver is Caller for a request over conn: the caller is also held to
+// the connection's certificate (Caller.CheckCertificate) before its token
+// is spent, and a refusal for the certificate returns the caller too.
+func (a *Authenticator) CallerOver(token []byte, conn Connection) (Caller, error) {
+	return a.caller(token, &conn)
+}
+
+func (a *Authenticator) caller(token []byte, over *Connection) (Caller, error) {
 	if len(token) == 0 {
 		return Caller{}, refuse(AuthMissing, "no bearer token")
 	}
@@ -212,6 +228,13 @@ func (a *Authenticator) Caller(token []byte) (Caller, error) {
 		return Caller{}, err
 	}
 	caller := Caller{Member: m, KeyID: kid, TokenID: TokenID(c.iss, c.jti), Expiry: c.exp, Confirmation: c.cnf}
+	if over != nil {
+		// Before the token is spent: a bound token stolen and sent
+		// without its certificate must not use it up for its owner.
+		if err := caller.CheckCertificate(over.Cert); err != nil {
+			return caller, err
+		}
+	}
 	if !a.remember(caller.TokenID, c.exp.Add(Skew), now) || (a.logged != nil && a.logged(caller.TokenID)) {
 		return caller, refuse(AuthReplayed, "jti %s already used", c.jti)
 	}

@@ -208,3 +208,36 @@ func FuzzCnf(f *testing.F) {
 		}
 	})
 }
+
+// A bound token stolen and sent without its certificate is refused before
+// it is spent: its owner's own call with it, over the certificate, is
+// still served, not refused as a replay.
+func TestACertificateRefusalDoesNotSpendTheToken(t *testing.T) {
+	now := time.Now()
+	ca, err := pki.NewCA("test CA", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.IssueClient("dgfip", nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := trusttest.New(t, []trust.MemberSpec{{ID: "dgfip", Name: "DGFiP", Roles: []string{"reader"},
+		Certificates: []trust.Certificate{{X5TS256: pki.Thumbprint(cert.Cert)}}}})
+	auth := trust.NewAuthenticator(w.Store(t), gw, nil)
+	key, _ := w.Keys.Current("dgfip")
+	tok, err := trust.MintBoundToken(key, "dgfip", gw, time.Minute, now, pki.Thumbprint(cert.Cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ae *trust.AuthError
+	if _, err := auth.CallerOver(tok, trust.Connection{}); !errors.As(err, &ae) || ae.Code != trust.CertRequired {
+		t.Fatalf("without its certificate: %v", err)
+	}
+	if _, err := auth.CallerOver(tok, trust.Connection{Cert: cert.Cert}); err != nil {
+		t.Fatalf("its owner, after the theft: %v", err)
+	}
+	if _, err := auth.CallerOver(tok, trust.Connection{Cert: cert.Cert}); !errors.As(err, &ae) || ae.Code != trust.AuthReplayed {
+		t.Fatalf("used twice: %v", err)
+	}
+}
