@@ -17,6 +17,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/config"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
 	"github.com/passerelle-bus/passerelle/internal/domains"
+	"github.com/passerelle-bus/passerelle/internal/keyfile"
 	"github.com/passerelle-bus/passerelle/internal/pki"
 )
 
@@ -133,7 +134,7 @@ func lockDown(ctx context.Context, admin *bus.Client, d datadir.Dir) (*busacl.Fi
 			fmt.Fprintf(&b, "%s=%s\n", kv[0], kv[1])
 		}
 		fmt.Fprintf(&b, "sasl.password=%s\n", pw)
-		if err := writeSecret(d.KafkaProperties(u.Name), b.String()); err != nil {
+		if err := keyfile.WriteFile(d.KafkaProperties(u.Name), []byte(b.String()), 0o600); err != nil {
 			return nil, err
 		}
 	}
@@ -167,15 +168,6 @@ func kcatCommand(brokers []string, d datadir.Dir, user, args string) string {
 	}
 	fmt.Fprintf(&b, " -X sasl.password=$(cat %s) %s", d.KafkaPassword(user), args)
 	return b.String()
-}
-
-// writeSecret writes a file only its owner may read, atomically.
-func writeSecret(path, content string) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // ensureDemoTopics creates the contract's topics as the operator: under

@@ -68,17 +68,27 @@ func (d Dir) Generate(owner, alg string) (jwk.Key, error) {
 }
 
 // writeFile writes atomically with mode 0600.
-func writeFile(path string, b []byte) error {
+func writeFile(path string, b []byte) error { return WriteFile(path, b, 0o600) }
+
+// WriteFile writes b to path atomically with mode perm: a temporary file
+// in the same directory, synced, then renamed over path, so a crash
+// leaves the old file or the new one, never half of one, and the content
+// is never readable with a wider mode, even for a moment.
+func WriteFile(path string, b []byte, perm os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := tmp.Chmod(0o600); err != nil {
+	if err := tmp.Sync(); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
