@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -58,14 +57,11 @@ func (t gatewayTLS) client(d datadir.Dir) (*http.Client, string, error) {
 		}
 	}
 	if ca != "" {
-		pem, err := os.ReadFile(ca)
+		pool, err := config.CertPool(ca)
 		if err != nil {
 			return nil, "", fmt.Errorf("--cacert: %w", err)
 		}
-		tc.RootCAs = x509.NewCertPool()
-		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, "", fmt.Errorf("--cacert: %s holds no PEM certificate", ca)
-		}
+		tc.RootCAs = pool
 	}
 	x5t := ""
 	switch {

@@ -19,14 +19,11 @@ func tlsConfig(t *TLSConfig) (*tls.Config, error) {
 	}
 	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
 	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
+		pool, err := config.CertPool(t.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("%w: tls.ca_file: %w", ErrBadConfig, err)
 		}
-		c.RootCAs = x509.NewCertPool()
-		if !c.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%w: tls.ca_file %s: no PEM certificate in it", ErrBadConfig, t.CAFile)
-		}
+		c.RootCAs = pool
 	}
 	if t.CertFile != "" {
 		cert, err := config.KeyPair(t.CertFile, t.KeyFile) // the key file 0600, as any secret

@@ -2,10 +2,8 @@ package gateway
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/passerelle-bus/passerelle/internal/config"
 )
@@ -94,13 +92,10 @@ func (c *TLSConfig) ServerConfig() (*tls.Config, error) {
 	default:
 		return tc, nil
 	}
-	pem, err := os.ReadFile(c.ClientCAFile)
+	pool, err := config.CertPool(c.ClientCAFile)
 	if err != nil {
 		return nil, fmt.Errorf("tls.client_ca_file: %w", err)
 	}
-	tc.ClientCAs = x509.NewCertPool()
-	if !tc.ClientCAs.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("tls.client_ca_file: %s holds no PEM certificate", c.ClientCAFile)
-	}
+	tc.ClientCAs = pool
 	return tc, nil
 }
