@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
-	"github.com/valyala/fastjson"
 )
 
 // Key is a verification key as the trust registry knows it.
@@ -40,7 +39,7 @@ type Record struct {
 // for concurrent use.
 type Verifier struct {
 	keys    Keys
-	parsers fastjson.ParserPool
+	headers sync.Pool // of *batchHeader: its path is 2 KB
 
 	mu    sync.RWMutex
 	roots map[string]string // root signature+root+size already verified → kid
@@ -51,7 +50,7 @@ const maxCachedRoots = 8192
 
 // NewVerifier returns a verifier over keys.
 func NewVerifier(keys Keys) *Verifier {
-	return &Verifier{keys: keys, roots: map[string]string{}}
+	return &Verifier{keys: keys, roots: map[string]string{}, headers: sync.Pool{New: func() any { return new(batchHeader) }}}
 }
 
 // Verify checks the signature and that the signer could publish this record
@@ -89,47 +88,20 @@ func (v *Verifier) Signature(value, sig, batch []byte) (Key, error) {
 }
 
 func (v *Verifier) verifyBatch(value, raw []byte) (Key, error) {
-	p := v.parsers.Get()
-	defer v.parsers.Put(p)
-	doc, err := p.ParseBytes(raw)
-	if err != nil {
-		return Key{}, fmt.Errorf("%w: %s is not JSON", ErrMalformed, HeaderBatch)
+	h := v.headers.Get().(*batchHeader)
+	defer v.headers.Put(h)
+	if !parseBatchHeader(raw, h) {
+		return Key{}, fmt.Errorf("%w: %s is not in its canonical form", ErrMalformed, HeaderBatch)
 	}
-	rootSig := doc.GetStringBytes("root_sig")
-	jIndex, jSize, jPath := doc.Get("index"), doc.Get("size"), doc.Get("path")
-	if rootSig == nil || jIndex == nil || jSize == nil || jPath == nil {
-		return Key{}, fmt.Errorf("%w: %s lacks root_sig, index, size or path", ErrMalformed, HeaderBatch)
-	}
-	index, ierr := jIndex.Uint64()
-	size, serr := jSize.Uint64()
-	elems, perr := jPath.Array()
-	if ierr != nil || serr != nil || perr != nil {
-		return Key{}, fmt.Errorf("%w: %s lacks root_sig, index, size or path", ErrMalformed, HeaderBatch)
-	}
-	if len(elems) > 64 {
-		return Key{}, fmt.Errorf("%w: path of %d hashes", ErrBadInclusion, len(elems))
-	}
-	path := make([]Hash, len(elems))
-	for i, e := range elems {
-		s, err := e.StringBytes()
-		if err != nil || len(s) != b64.EncodedLen(len(Hash{})) {
-			return Key{}, fmt.Errorf("%w: path[%d]", ErrMalformed, i)
-		}
-		if n, err := b64.Decode(path[i][:], s); err != nil || n != len(Hash{}) {
-			return Key{}, fmt.Errorf("%w: path[%d]", ErrMalformed, i)
-		}
-	}
-	if !bytes.Equal(raw, appendBatchHeader(make([]byte, 0, len(raw)), rootSig, index, size, path)) {
-		return Key{}, fmt.Errorf("%w: %s is not in canonical form", ErrMalformed, HeaderBatch)
-	}
+	rootSig, index, size, path := h.rootSig, h.index, h.size, h.path[:h.n]
 	root, err := RootFromPath(LeafHash(value), index, size, path)
 	if err != nil {
 		return Key{}, fmt.Errorf("%w: %w", ErrBadInclusion, err)
 	}
 	// The root signature is shared by the whole batch: verify it once.
-	cacheKey := string(rootSig) + string(root[:]) + strconv.FormatUint(size, 10)
+	h.key = strconv.AppendUint(append(append(h.key[:0], rootSig...), root[:]...), size, 10)
 	v.mu.RLock()
-	kid, seen := v.roots[cacheKey]
+	kid, seen := v.roots[string(h.key)] // no copy: a lookup by converted bytes
 	v.mu.RUnlock()
 	if seen {
 		// Still ask the registry: the key may have been revoked since.
@@ -143,7 +115,7 @@ func (v *Verifier) verifyBatch(value, raw []byte) (Key, error) {
 	if len(v.roots) >= maxCachedRoots {
 		clear(v.roots)
 	}
-	v.roots[cacheKey] = k.ID
+	v.roots[string(h.key)] = k.ID
 	v.mu.Unlock()
 	return k, nil
 }
