@@ -70,6 +70,12 @@ var errBadPath = errors.New("inclusion path does not fit the tree")
 // RootFromPath recomputes the root of a tree of size leaves from leaf index's
 // hash and its inclusion path, by RFC 9162 §2.1.3.2.
 func RootFromPath(leaf Hash, index, size uint64, path []Hash) (Hash, error) {
+	return rootFromPath(leaf, index, size, path, nodeHash)
+}
+
+// rootFromPath is RootFromPath hashing inner nodes with node, which a
+// verifier memoizes.
+func rootFromPath(leaf Hash, index, size uint64, path []Hash, node func(left, right Hash) Hash) (Hash, error) {
 	if index >= size {
 		return Hash{}, errBadPath
 	}
@@ -79,13 +85,13 @@ func RootFromPath(leaf Hash, index, size uint64, path []Hash) (Hash, error) {
 			return Hash{}, errBadPath
 		}
 		if fn&1 == 1 || fn == sn {
-			r = nodeHash(p, r)
+			r = node(p, r)
 			for fn&1 == 0 && fn != 0 {
 				fn >>= 1
 				sn >>= 1
 			}
 		} else {
-			r = nodeHash(r, p)
+			r = node(r, p)
 		}
 		fn >>= 1
 		sn >>= 1

@@ -40,6 +40,7 @@ type Record struct {
 type Verifier struct {
 	keys    Keys
 	headers sync.Pool // of *batchHeader: its path is 2 KB
+	nodes   nodeMemo
 
 	mu    sync.RWMutex
 	roots map[string]string // root signature+root+size already verified → kid
@@ -94,7 +95,7 @@ func (v *Verifier) verifyBatch(value, raw []byte) (Key, error) {
 		return Key{}, fmt.Errorf("%w: %s is not in its canonical form", ErrMalformed, HeaderBatch)
 	}
 	rootSig, index, size, path := h.rootSig, h.index, h.size, h.path[:h.n]
-	root, err := RootFromPath(LeafHash(value), index, size, path)
+	root, err := rootFromPath(LeafHash(value), index, size, path, v.nodes.node)
 	if err != nil {
 		return Key{}, fmt.Errorf("%w: %w", ErrBadInclusion, err)
 	}
