@@ -70,21 +70,26 @@ type Store interface {
 	Close() error
 }
 
-// Memory is a Store in RAM.
+// Memory is a Store in RAM: a map per domain, keyed by the subject
+// string the record's decoding made already, so a record costs no key of
+// its own.
 type Memory struct {
 	mu sync.RWMutex
-	m  map[string]Entry
+	m  map[string]map[string]Entry
 }
 
 // NewMemory returns an empty in-memory store.
-func NewMemory() *Memory { return &Memory{m: map[string]Entry{}} }
-
-func memKey(domain, subject string) string { return domain + "\x00" + subject }
+func NewMemory() *Memory { return &Memory{m: map[string]map[string]Entry{}} }
 
 // Put implements Store.
 func (s *Memory) Put(domain, subject string, e Entry) error {
 	s.mu.Lock()
-	s.m[memKey(domain, subject)] = e
+	m := s.m[domain]
+	if m == nil {
+		m = map[string]Entry{}
+		s.m[domain] = m
+	}
+	m[subject] = e
 	s.mu.Unlock()
 	return nil
 }
@@ -98,7 +103,7 @@ func (s *Memory) Head(domain, subject string) (Head, bool, error) {
 // Get implements Store.
 func (s *Memory) Get(domain, subject string) (Entry, bool, error) {
 	s.mu.RLock()
-	e, ok := s.m[memKey(domain, subject)]
+	e, ok := s.m[domain][subject]
 	s.mu.RUnlock()
 	return e, ok, nil
 }
