@@ -35,7 +35,7 @@ fuzz:
 
 # The packages whose tests need Vault; make test runs every other one while
 # Vault builds, then these.
-VAULT_PKGS = ./internal/pseudo/ ./internal/seal/ ./internal/transit/ ./internal/link/ ./internal/memberkeys/
+VAULT_PKGS = ./internal/pseudo/ ./internal/seal/ ./internal/transit/ ./internal/link/ ./internal/memberkeys/ ./internal/kek/
 
 # Tests of other packages that need Vault (the gateway with its keys in
 # Vault, ./cmd/passerelle) are named TestWithVault*: skipped by

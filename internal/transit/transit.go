@@ -28,6 +28,7 @@ const (
 	Ed25519   = "ed25519"
 	ECDSAP256 = "ecdsa-p256"
 	HMACKey   = "hmac"
+	AES256GCM = "aes256-gcm96"
 )
 
 // DefaultMount is where the Transit engine is mounted unless Config.Mount
@@ -46,6 +47,19 @@ func SignPath(mount, name string) string { return mount + "/sign/" + name }
 
 // HMACPath computes HMAC-SHA256 under key name.
 func HMACPath(mount, name string) string { return mount + "/hmac/" + name + "/sha2-256" }
+
+// EncryptPath encrypts with key name; DecryptPath decrypts.
+func EncryptPath(mount, name string) string { return mount + "/encrypt/" + name }
+
+// DecryptPath decrypts with key name.
+func DecryptPath(mount, name string) string { return mount + "/decrypt/" + name }
+
+// ConfigPath sets a key's minimum decryption version; TrimPath deletes the
+// versions below its minimum available one.
+func ConfigPath(mount, name string) string { return KeyPath(mount, name) + "/config" }
+
+// TrimPath deletes a key's versions below min_available_version.
+func TrimPath(mount, name string) string { return KeyPath(mount, name) + "/trim" }
 
 // ErrVault wraps every failure of a Vault call; the message says which.
 var ErrVault = errors.New("vault transit")
@@ -182,6 +196,90 @@ func (c *Client) Sign(ctx context.Context, name string, ver int, keyType string,
 func (c *Client) HMAC(ctx context.Context, name string, ver int, inputs [][]byte) ([][]byte, error) {
 	body := map[string]any{"batch_input": batch(inputs), "key_version": ver}
 	return c.batchCall(ctx, HMACPath(c.mount, name), body, "hmac", len(inputs))
+}
+
+// Encrypt encrypts plaintext under the latest version of AEAD key name,
+// authenticating aad with it; the ciphertext is Transit's
+// "vault:v<N>:<base64>", which names the version.
+func (c *Client) Encrypt(ctx context.Context, name string, plaintext, aad []byte) (string, error) {
+	s, err := c.v.Logical().WriteWithContext(ctx, EncryptPath(c.mount, name), map[string]any{
+		"plaintext": base64.StdEncoding.EncodeToString(plaintext), "associated_data": base64.StdEncoding.EncodeToString(aad)})
+	if err != nil {
+		return "", fmt.Errorf("%w: encrypt with %s: %w", ErrVault, name, err)
+	}
+	ct, _ := dataString(s, "ciphertext")
+	if !strings.HasPrefix(ct, "vault:v") {
+		return "", fmt.Errorf("%w: encrypt with %s: no ciphertext in the answer", ErrVault, name)
+	}
+	return ct, nil
+}
+
+// Decrypt reverses Encrypt; Vault refuses a ciphertext whose version has
+// been trimmed or is below the key's minimum decryption version.
+func (c *Client) Decrypt(ctx context.Context, name, ciphertext string, aad []byte) ([]byte, error) {
+	s, err := c.v.Logical().WriteWithContext(ctx, DecryptPath(c.mount, name), map[string]any{
+		"ciphertext": ciphertext, "associated_data": base64.StdEncoding.EncodeToString(aad)})
+	if err != nil {
+		return nil, fmt.Errorf("%w: decrypt with %s: %w", ErrVault, name, err)
+	}
+	pt, ok := dataString(s, "plaintext")
+	if !ok {
+		return nil, fmt.Errorf("%w: decrypt with %s: no plaintext in the answer", ErrVault, name)
+	}
+	b, err := base64.StdEncoding.DecodeString(pt)
+	if err != nil {
+		return nil, fmt.Errorf("%w: decrypt with %s: %w", ErrVault, name, err)
+	}
+	return b, nil
+}
+
+// LatestVersion returns the latest version of key name.
+func (c *Client) LatestVersion(ctx context.Context, name string) (int, error) {
+	s, err := c.v.Logical().ReadWithContext(ctx, KeyPath(c.mount, name))
+	if err != nil {
+		return 0, fmt.Errorf("%w: read key %s: %w", ErrVault, name, err)
+	}
+	if s == nil {
+		return 0, fmt.Errorf("%w: key %s does not exist", ErrVault, name)
+	}
+	n, err := jsonInt(s.Data["latest_version"])
+	if err != nil {
+		return 0, fmt.Errorf("%w: key %s: latest_version: %w", ErrVault, name, err)
+	}
+	return n, nil
+}
+
+// Retire destroys every version of key name below version: what they
+// encrypted can never be decrypted again, by anyone, from any copy.
+func (c *Client) Retire(ctx context.Context, name string, version int) error {
+	if _, err := c.v.Logical().WriteWithContext(ctx, ConfigPath(c.mount, name), map[string]any{
+		"min_decryption_version": version, "min_encryption_version": version}); err != nil {
+		return fmt.Errorf("%w: raise the minimum version of %s to %d: %w", ErrVault, name, version, err)
+	}
+	if _, err := c.v.Logical().WriteWithContext(ctx, TrimPath(c.mount, name), map[string]any{
+		"min_available_version": version}); err != nil {
+		return fmt.Errorf("%w: trim %s below version %d: %w", ErrVault, name, version, err)
+	}
+	return nil
+}
+
+func dataString(s *vault.Secret, key string) (string, bool) {
+	if s == nil {
+		return "", false
+	}
+	v, ok := s.Data[key].(string)
+	return v, ok
+}
+
+func jsonInt(v any) (int, error) {
+	switch n := v.(type) {
+	case json.Number:
+		i, err := n.Int64()
+		return int(i), err
+	case float64:
+		return int(n), nil
+	}
+	return 0, fmt.Errorf("not a number: %v", v)
 }
 
 func batch(inputs [][]byte) []map[string]string {
