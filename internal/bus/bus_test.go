@@ -331,7 +331,7 @@ func TestEnsureTopics(t *testing.T) {
 		c := tg.Client(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		specs := append(bus.DomainTopics(bus.DomainTopic("tax", "household", 1), bus.DLQTopic("tax"), 3), bus.FixedTopics(3)...)
+		specs := append(bus.DomainTopics(bus.DomainTopic("tax", "household", 1), bus.DLQTopic("tax"), bus.KeyTopic("tax"), 3), bus.FixedTopics(3)...)
 		// Twice: the second call finds them all and must not fail.
 		for range 2 {
 			if err := c.EnsureTopics(ctx, specs...); err != nil {
@@ -352,6 +352,7 @@ func TestTopicNames(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
 		{bus.DomainTopic("tax", "household", 1), "passerelle.tax.household.v1"},
 		{bus.DLQTopic("health"), "passerelle.dlq.health"},
+		{bus.KeyTopic("health"), "passerelle.keys.health.v1"},
 		{bus.TopicConsent, "passerelle.consent.v1"},
 		{bus.TopicAudit, "passerelle.audit.v1"},
 	} {
@@ -359,9 +360,10 @@ func TestTopicNames(t *testing.T) {
 			t.Errorf("got %s, want %s", tc.got, tc.want)
 		}
 	}
-	specs := bus.DomainTopics("passerelle.tax.household.v1", "passerelle.dlq.tax", 3)
-	if len(specs) != 2 || specs[0].Cleanup != bus.CleanupCompact || specs[1].Cleanup != bus.CleanupDelete || !specs[1].KeepForever {
-		t.Errorf("a domain's topics: %+v; want the compacted topic and its dead letters kept forever", specs)
+	specs := bus.DomainTopics("passerelle.tax.household.v1", "passerelle.dlq.tax", "passerelle.keys.tax.v1", 3)
+	if len(specs) != 3 || specs[0].Cleanup != bus.CleanupCompact || specs[1].Cleanup != bus.CleanupDelete || !specs[1].KeepForever ||
+		specs[2].Cleanup != bus.CleanupCompact || specs[2].Partitions != 1 {
+		t.Errorf("a domain's topics: %+v; want the compacted topic, its dead letters kept forever, and its keys compacted on one partition", specs)
 	}
 }
 

@@ -19,6 +19,9 @@ func DomainTopic(domain, entity string, major int) string {
 // DLQTopic names the dead-letter topic of a domain.
 func DLQTopic(domain string) string { return "passerelle.dlq." + domain }
 
+// KeyTopic names the topic of a domain's data keys (internal/datakeys).
+func KeyTopic(domain string) string { return "passerelle.keys." + domain + ".v1" }
+
 // Cleanup policies, as Kafka spells them.
 const (
 	CleanupCompact = "compact"
@@ -46,13 +49,16 @@ func (s TopicSpec) configs() map[string]string {
 	return c
 }
 
-// DomainTopics is what a domain's topic and its dead letters ask of the
-// broker: the domain topic is compacted (the latest record of a subject is
-// what matters); dead letters are kept forever.
-func DomainTopics(topic, deadLetters string, partitions int) []TopicSpec {
+// DomainTopics is what a domain's topic, its dead letters and its data
+// keys ask of the broker: the domain topic is compacted (the latest record
+// of a subject is what matters); dead letters are kept forever; the keys
+// are compacted on one partition, so that an epoch and the keys wrapped
+// under it have one order every reader agrees on.
+func DomainTopics(topic, deadLetters, keys string, partitions int) []TopicSpec {
 	return []TopicSpec{
 		{Name: topic, Partitions: partitions, Cleanup: CleanupCompact},
 		{Name: deadLetters, Partitions: partitions, Cleanup: CleanupDelete, KeepForever: true},
+		{Name: keys, Partitions: 1, Cleanup: CleanupCompact},
 	}
 }
 

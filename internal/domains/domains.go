@@ -90,12 +90,12 @@ var catalog = sync.OnceValues(func() (*schemas.Catalog, error) {
 // binary.
 func Catalog() (*schemas.Catalog, error) { return catalog() }
 
-// Topics is every topic of the contract: each domain's topic and dead
-// letters, then the consent and audit topics.
+// Topics is every topic of the contract: each domain's topic, dead
+// letters and data keys, then the consent and audit topics.
 func Topics(partitions int) []bus.TopicSpec {
 	var specs []bus.TopicSpec
 	for _, d := range load().all {
-		specs = append(specs, bus.DomainTopics(d.Topic(), d.DeadLetters(), partitions)...)
+		specs = append(specs, bus.DomainTopics(d.Topic(), d.DeadLetters(), bus.KeyTopic(d.Name), partitions)...)
 	}
 	return append(specs, bus.FixedTopics(partitions)...)
 }
