@@ -36,6 +36,11 @@ type Version struct {
 	// serves and what the sha256 pins.
 	Text   string
 	Schema avro.Schema
+	// Seals, for the schema of sealed records (internal/fieldcrypt), is
+	// the clear version whose personal fields it holds as envelopes.
+	// Sealed schemas are not versions of their subject: a producer never
+	// encodes with one, and the compatibility rules do not apply to them.
+	Seals *Version
 }
 
 // Subject is a registry subject with its versions, oldest first.
@@ -43,6 +48,9 @@ type Subject struct {
 	Name          string
 	Compatibility Mode
 	Versions      []*Version
+	// Sealed maps a clear version number to the schema of its sealed
+	// records.
+	Sealed map[int]*Version
 }
 
 // Latest returns the newest version.
@@ -65,6 +73,12 @@ type manifest struct {
 			File    string `yaml:"file"`
 			SHA256  string `yaml:"sha256"`
 		} `yaml:"versions"`
+		Sealed []struct {
+			Seals  int    `yaml:"seals"`
+			ID     int    `yaml:"id"`
+			File   string `yaml:"file"`
+			SHA256 string `yaml:"sha256"`
+		} `yaml:"sealed"`
 	} `yaml:"subjects"`
 }
 
@@ -133,6 +147,28 @@ func (c *Catalog) load(src Source) error {
 			}
 			v.Subject, v.Version, v.ID = s.Name, mv.Version, mv.ID
 			s.Versions = append(s.Versions, v)
+			c.byID[v.ID] = v
+		}
+		for j, ms := range ms.Sealed {
+			where := fmt.Sprintf("%s.sealed[%d]", where, j)
+			if ms.Seals < 1 || ms.Seals > len(s.Versions) {
+				return fmt.Errorf("%s.seals: %d is not a version of %s", where, ms.Seals, s.Name)
+			}
+			if s.Sealed[ms.Seals] != nil {
+				return fmt.Errorf("%s.seals: version %d is sealed twice", where, ms.Seals)
+			}
+			if other, dup := c.byID[ms.ID]; dup || ms.ID <= 0 {
+				return fmt.Errorf("%s.id: %d is not positive or already used (%v)", where, ms.ID, other)
+			}
+			v, err := loadVersion(src.FS, ms.File, ms.SHA256)
+			if err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+			v.Subject, v.Version, v.ID, v.Seals = s.Name, 0, ms.ID, s.Versions[ms.Seals-1]
+			if s.Sealed == nil {
+				s.Sealed = map[int]*Version{}
+			}
+			s.Sealed[ms.Seals] = v
 			c.byID[v.ID] = v
 		}
 		c.subjects = append(c.subjects, s)

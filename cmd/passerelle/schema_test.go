@@ -85,6 +85,9 @@ func unusedID(t *testing.T) int {
 		for _, v := range s.Versions {
 			id = max(id, v.ID+1)
 		}
+		for _, v := range s.Sealed {
+			id = max(id, v.ID+1)
+		}
 	}
 	return id
 }

@@ -15,7 +15,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/passerelle-bus/passerelle/connectors"
@@ -49,6 +51,9 @@ type Domain struct {
 	// Breakdowns are the categories a statistic may group the domain's
 	// records by (its own and derived ones: an age band, a département).
 	Breakdowns []Breakdown
+	// Unviewed classes the fields of the record no field of the citizen
+	// view reads (a payment's id), so that every field has a class.
+	Unviewed map[string]Class
 	// Ages says whether a record describes a period or an event (a tax
 	// year, a payment), which a purpose's max_age bounds, rather than a
 	// present state however old its start.
@@ -66,6 +71,48 @@ type Domain struct {
 	// topic and subject, once Prepare has run: the view decodes every
 	// record with them, and formatting them each time cost its replay 11%.
 	topic, subject string
+}
+
+// Sealed lists the fields of the domain's record that are personal (a
+// class for which Class.Personal holds, of a view field that reads them
+// or in Unviewed): a connector seals them (internal/fieldcrypt), so that
+// destroying one citizen's data key erases them from every copy of the
+// log.
+func (d *Domain) Sealed() []string {
+	var out []string
+	add := func(name string) {
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	for _, f := range d.Fields {
+		if f.Class.Personal() {
+			for _, r := range f.recordFields() {
+				add(r)
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.Unviewed)) {
+		if d.Unviewed[name].Personal() {
+			add(name)
+		}
+	}
+	return out
+}
+
+// Classify returns the class of a field of the domain's record: the most
+// sensitive of the view fields that read it, or its Unviewed class.
+func (d *Domain) Classify(recordField string) (Class, bool) {
+	var class Class
+	for _, f := range d.Fields {
+		if slices.Contains(f.recordFields(), recordField) && (class == "" || f.Class.Personal()) {
+			class = f.Class
+		}
+	}
+	if c, ok := d.Unviewed[recordField]; ok && class == "" {
+		class = c
+	}
+	return class, class != ""
 }
 
 // Prepare computes once what the domain's hot paths ask for every record.

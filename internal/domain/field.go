@@ -90,6 +90,18 @@ type Field struct {
 	// Value reads the field from a record of the domain (a pointer of
 	// its Record type). An absent optional value is nil.
 	Value func(record any) any
+	// Record names the fields of the Avro record the value is read from,
+	// when they are not just Name: they take the field's class, and a
+	// personal one is sealed on the log (Domain.Sealed).
+	Record []string
+}
+
+// recordFields are the Avro record fields f reads.
+func (f Field) recordFields() []string {
+	if len(f.Record) > 0 {
+		return f.Record
+	}
+	return []string{f.Name}
 }
 
 var fieldPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)

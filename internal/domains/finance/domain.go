@@ -17,11 +17,13 @@ var schemaFiles embed.FS
 func Domain() *domain.Domain {
 	return &domain.Domain{
 		Name: "finance", Entity: "payment",
-		Doc:        "The latest benefit payment made to a citizen by the benefits payer.",
-		Publisher:  domain.Member{ID: "cnaf", Name: "Caisse nationale des allocations familiales"},
-		Schemas:    schemaFiles,
-		Record:     domain.RecordOf(func(p *Payment) *schemas.Meta { return &p.Meta }),
-		Fields:     fields(),
+		Doc:       "The latest benefit payment made to a citizen by the benefits payer.",
+		Publisher: domain.Member{ID: "cnaf", Name: "Caisse nationale des allocations familiales"},
+		Schemas:   schemaFiles,
+		Record:    domain.RecordOf(func(p *Payment) *schemas.Meta { return &p.Meta }),
+		Fields:    fields(),
+		// A payment id names one payment in the payer's books: with them, a person.
+		Unviewed:   map[string]domain.Class{"payment_id": domain.Identifying},
 		Breakdowns: breakdowns(),
 		Ages:       true, // a payment is for one month
 		Mapping:    Mapping{},

@@ -14,9 +14,9 @@ func fields() []domain.Field {
 			Value: func(r any) any {
 				p := payment(r)
 				return map[string]string{"start": domain.Day(p.PeriodStart), "end": domain.Day(p.PeriodEnd)}
-			}},
+			}, Record: []string{"period_start", "period_end"}},
 		{Name: "amount", Type: domain.Money, Class: domain.Measure, Doc: "Amount paid, never negative.",
-			Value: func(r any) any { return domain.Cents(payment(r).AmountCents) }},
+			Value: func(r any) any { return domain.Cents(payment(r).AmountCents) }, Record: []string{"amount_cents"}},
 		{Name: "payer", Type: domain.Text, Class: domain.Dimension, Doc: "Paying organisation, e.g. CAF 75.",
 			Value: func(r any) any { return payment(r).Payer }},
 		{Name: "payment_date", Type: domain.Date, Class: domain.Dimension, Doc: "Day of the payment.",

@@ -12,7 +12,7 @@ func fields() []domain.Field {
 			Value: func(r any) any {
 				e := employment(r)
 				return map[string]string{"siret": e.EmployerSIRET, "name": e.EmployerName}
-			}},
+			}, Record: []string{"employer_siret", "employer_name"}},
 		{Name: "corps", Type: domain.Text, Class: domain.Dimension, Doc: "Corps, e.g. attachés d'administration de l'État.",
 			Value: func(r any) any { return employment(r).Corps }},
 		{Name: "grade", Type: domain.Text, Class: domain.Dimension, Doc: "Grade within the corps.",
@@ -26,8 +26,8 @@ func fields() []domain.Field {
 		{Name: "end_date", Type: domain.Date, Class: domain.Dimension, Optional: true, Doc: "Last day of the employment; null while it lasts.",
 			Value: func(r any) any { return domain.OptionalDay(employment(r).EndDate) }},
 		{Name: "working_time", Type: domain.Integer, Class: domain.Measure, Doc: "Quotité de travail, in percent.",
-			Value: func(r any) any { return employment(r).WorkingTimePercent }},
+			Value: func(r any) any { return employment(r).WorkingTimePercent }, Record: []string{"working_time_percent"}},
 		{Name: "gross_monthly_pay", Type: domain.Money, Class: domain.Measure, Doc: "Traitement brut mensuel.",
-			Value: func(r any) any { return domain.Cents(employment(r).GrossMonthlyPayCents) }},
+			Value: func(r any) any { return domain.Cents(employment(r).GrossMonthlyPayCents) }, Record: []string{"gross_monthly_pay_cents"}},
 	}
 }

@@ -23,6 +23,7 @@ func Domain() *domain.Domain {
 		Schemas:    schemaFiles,
 		Record:     domain.RecordOf(func(h *Household) *schemas.Meta { return &h.Meta }),
 		Fields:     fields(),
+		Unviewed:   map[string]domain.Class{"withholding_rate_bp": domain.Measure},
 		Breakdowns: breakdowns(),
 		Ages:       true, // an assessment is about one income year
 		Mapping:    Mapping{},

@@ -17,14 +17,14 @@ func fields() []domain.Field {
 		{Name: "shares", Type: domain.Decimal, Class: domain.Measure, Doc: "Nombre de parts (quotient familial), e.g. \"2.50\".",
 			Value: func(r any) any { return domain.Exact(household(r).Shares) }},
 		{Name: "reference_income", Type: domain.Money, Class: domain.Measure, Doc: "Revenu fiscal de référence of the household.",
-			Value: func(r any) any { return domain.Cents(household(r).ReferenceIncomeCents) }},
+			Value: func(r any) any { return domain.Cents(household(r).ReferenceIncomeCents) }, Record: []string{"reference_income_cents"}},
 		{Name: "taxable_income", Type: domain.Money, Class: domain.Measure, Doc: "Revenu net imposable of the household.",
-			Value: func(r any) any { return domain.Cents(household(r).TaxableIncomeCents) }},
+			Value: func(r any) any { return domain.Cents(household(r).TaxableIncomeCents) }, Record: []string{"taxable_income_cents"}},
 		{Name: "tax_due", Type: domain.Money, Class: domain.Measure, Doc: "Income tax due by the household.",
-			Value: func(r any) any { return domain.Cents(household(r).TaxDueCents) }},
+			Value: func(r any) any { return domain.Cents(household(r).TaxDueCents) }, Record: []string{"tax_due_cents"}},
 		{Name: "dependants", Type: domain.Integer, Class: domain.Measure, Doc: "Personnes à charge of the household.",
 			Value: func(r any) any { return household(r).Dependants }},
 		{Name: "commune", Type: domain.Code, Class: domain.QuasiIdentifier, Doc: "INSEE code of the commune of taxation.",
-			Value: func(r any) any { return household(r).CommuneCode }},
+			Value: func(r any) any { return household(r).CommuneCode }, Record: []string{"commune_code"}},
 	}
 }
