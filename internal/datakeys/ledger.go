@@ -71,8 +71,8 @@ type entry struct {
 
 // Options configure a ledger.
 type Options struct {
-	// IsGateway reports whether a member may write epochs, erasures and
-	// keys wrapped again (it holds the gateway role).
+	// IsGateway reports whether a member may erase, and wrap keys again
+	// under a new epoch (it holds the gateway role).
 	IsGateway func(member string) bool
 	// OnErase is told of each subject erased, once the ledger applied it:
 	// a gateway forgets the subject's records there.
@@ -158,9 +158,11 @@ func (l *Ledger) Apply(m bus.Message) (why string, err error) {
 	if err != nil {
 		return "malformed", err
 	}
+	// The domain's connector starts epochs and makes keys; only a gateway
+	// erases, on the controller's order.
 	switch gw := l.isGateway(k.Member); {
-	case r.Kind == KindKey && (gw || l.keys.MayPublish(k.Member, l.domain)):
-	case r.Kind != KindKey && gw:
+	case r.Kind != KindErased && (gw || l.keys.MayPublish(k.Member, l.domain)):
+	case r.Kind == KindErased && gw:
 	default:
 		return "forged", fmt.Errorf("%s may not write a %s record of %s", k.Member, r.Kind, l.domain)
 	}

@@ -33,8 +33,8 @@ const (
 )
 
 // Record is the value of a key-topic record: JSON, signed as records are
-// (passerelle-batch or passerelle-sig) by the domain's publisher (a key) or by a gateway (an
-// epoch, an erasure, a key wrapped again under a new epoch).
+// (passerelle-batch or passerelle-sig) by the domain's publisher (epochs
+// and keys) or by a gateway (erasures, and epochs and keys of a rollover).
 type Record struct {
 	Kind   string `json:"kind"`
 	Domain string `json:"domain"`
