@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/fieldcrypt"
 	"github.com/passerelle-bus/passerelle/internal/link"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
@@ -59,6 +60,18 @@ type Options struct {
 	GiveUpAfter int
 	Metrics     *Metrics
 	Log         *slog.Logger
+	// Sealing, if set, seals the records' personal fields under each
+	// citizen's data key before they are signed (internal/datakeys).
+	Sealing Sealing
+}
+
+// Sealing seals personal fields (implemented by datakeys.Sealing).
+type Sealing interface {
+	// Keys returns each subject's data key, and the key records to write
+	// before any record sealed with them.
+	Keys(ctx context.Context, subjects []string) (map[string]fieldcrypt.DataKey, []bus.Message, error)
+	// Seal returns the sealed wire value of a clear one.
+	Seal(wire []byte, dk fieldcrypt.DataKey, subject, recordID string) ([]byte, error)
 }
 
 // Stats count what a runner did since it started.
@@ -213,9 +226,16 @@ func (r *Runner) Step(ctx context.Context) (int, error) {
 // letters commits its own offsets.
 func (r *Runner) Publish(ctx context.Context, rows []Row, attempt int) (int, error) {
 	domain := r.o.Domain
-	msgs, dead, err := r.build(ctx, rows, attempt)
+	msgs, dead, keys, err := r.build(ctx, rows, attempt)
 	if err != nil {
 		return 0, err
+	}
+	// The keys first, acknowledged: no reader may meet a record sealed
+	// with a key the key topic does not hold yet.
+	if len(keys) > 0 {
+		if err := r.o.Writer.Write(ctx, keys...); err != nil {
+			return 0, err
+		}
 	}
 	if err := r.o.Writer.Write(ctx, append(msgs, dead...)...); err != nil {
 		return 0, err
@@ -255,7 +275,7 @@ type good struct {
 
 // build maps, pseudonymises, encodes, signs and seals the link ids of a
 // batch; rows that fail become dead letters.
-func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead []bus.Message, err error) {
+func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead, keys []bus.Message, err error) {
 	var ok []good
 	for _, row := range rows {
 		if row.Err != nil {
@@ -270,7 +290,7 @@ func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead
 		ok = append(ok, good{row, m})
 	}
 	if len(ok) == 0 {
-		return nil, dead, nil
+		return nil, dead, nil, nil
 	}
 	nirs := make([]string, len(ok))
 	for i, g := range ok {
@@ -279,18 +299,19 @@ func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead
 	subjects, err := r.o.Pseudo.Domain(ctx, r.o.Domain, nirs)
 	if err != nil {
 		// Mappings validate NIRs, so this is the keyring failing.
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	parts, err := r.o.Pseudo.Partitions(ctx, nirs, r.o.Partitions)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ids, err := r.o.Link.IDs(ctx, nirs)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	values := make([][]byte, 0, len(ok))
 	links := make([][]byte, 0, len(ok))
+	recordIDs := make([]string, 0, len(ok))
 	keptSubjects, keptParts := subjects[:0], parts[:0]
 	for i, g := range ok {
 		recordID := RecordID(r.o.Member, r.o.Domain, g.row.Key, g.row.Version)
@@ -310,15 +331,21 @@ func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead
 		// to this record (domain, subject, record id).
 		l, err := r.o.Link.Seal(ids[i], subjects[i], recordID)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		values = append(values, v)
 		links = append(links, l)
+		recordIDs = append(recordIDs, recordID)
 		keptSubjects = append(keptSubjects, subjects[i])
 		keptParts = append(keptParts, parts[i])
 	}
 	if len(values) == 0 {
-		return nil, dead, nil
+		return nil, dead, nil, nil
+	}
+	if r.o.Sealing != nil {
+		if keys, err = r.seal(ctx, values, keptSubjects, recordIDs); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	var hdrs [][]byte
 	name := seal.HeaderSig
@@ -329,7 +356,7 @@ func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead
 		hdrs, err = r.o.Sealer.SignEach(ctx, values)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	msgs = make([]bus.Message, len(values))
 	for i := range values {
@@ -341,7 +368,22 @@ func (r *Runner) build(ctx context.Context, rows []Row, attempt int) (msgs, dead
 			Headers:   []bus.Header{{Key: name, Value: hdrs[i]}, {Key: link.Header, Value: links[i]}},
 		}
 	}
-	return msgs, dead, nil
+	return msgs, dead, keys, nil
+}
+
+// seal seals values in place, each under its subject's data key, and
+// returns the key records to write first.
+func (r *Runner) seal(ctx context.Context, values [][]byte, subjects, recordIDs []string) ([]bus.Message, error) {
+	keys, fresh, err := r.o.Sealing.Keys(ctx, subjects)
+	if err != nil {
+		return nil, fmt.Errorf("data keys: %w", err)
+	}
+	for i, v := range values {
+		if values[i], err = r.o.Sealing.Seal(v, keys[subjects[i]], subjects[i], recordIDs[i]); err != nil {
+			return nil, err
+		}
+	}
+	return fresh, nil
 }
 
 func (r *Runner) deadLetter(row Row, d *Defect, attempt int) bus.Message {

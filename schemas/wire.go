@@ -75,9 +75,7 @@ func (c *Codec) Append(dst []byte, v *Version, val any) ([]byte, error) {
 		w.Error = nil
 		return dst, fmt.Errorf("encode %s version %d: %w", v.Subject, v.Version, err)
 	}
-	dst = append(dst, magic, 0, 0, 0, 0)
-	binary.BigEndian.PutUint32(dst[len(dst)-4:], uint32(v.ID))
-	return append(dst, w.Buffer()...), nil
+	return append(AppendHeader(dst, v.ID), w.Buffer()...), nil
 }
 
 // Encode is Append to a new slice with the latest version of subject.
@@ -87,6 +85,11 @@ func (c *Codec) Encode(subject string, val any) ([]byte, error) {
 		return nil, err
 	}
 	return c.Append(nil, s.Latest(), val)
+}
+
+// AppendHeader appends the wire-format header of schema id.
+func AppendHeader(dst []byte, id int) []byte {
+	return binary.BigEndian.AppendUint32(append(dst, magic), uint32(id))
 }
 
 // SchemaID reads the schema id from a wire-format value's header.
