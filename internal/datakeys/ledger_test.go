@@ -211,5 +211,5 @@ func (downKEK) Wrap(context.Context, string, []byte, []byte) (string, error) {
 func (downKEK) Unwrap(context.Context, string, string, []byte) ([]byte, error) {
 	return nil, kek.ErrUnavailable
 }
-func (downKEK) Rotate(context.Context, string) (int, error)   { return 0, kek.ErrUnavailable }
-func (downKEK) Retire(context.Context, string, int) error      { return kek.ErrUnavailable }
+func (downKEK) Rotate(context.Context, string) (int, error) { return 0, kek.ErrUnavailable }
+func (downKEK) Retire(context.Context, string, int) error   { return kek.ErrUnavailable }

@@ -79,7 +79,9 @@ func parse(domain string, key, value []byte) (*Record, error) {
 	if err := json.Unmarshal(value, &r); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	bad := func(why string) (*Record, error) { return nil, fmt.Errorf("%w: %s record: %s", ErrMalformed, r.Kind, why) }
+	bad := func(why string) (*Record, error) {
+		return nil, fmt.Errorf("%w: %s record: %s", ErrMalformed, r.Kind, why)
+	}
 	if r.Domain != domain {
 		return bad(fmt.Sprintf("domain %q on %s's topic", r.Domain, domain))
 	}
