@@ -21,6 +21,10 @@ var (
 	ErrMalformed = errors.New("malformed avro body")
 	// ErrIncompatible: the reader's schema cannot read the writer's.
 	ErrIncompatible = errors.New("incompatible reader and writer schemas")
+	// ErrSealed: the record's personal fields are sealed
+	// (internal/fieldcrypt); it decodes once opened, or DecodeMeta reads
+	// its meta alone.
+	ErrSealed = errors.New("sealed record")
 	// ErrUnknownSubject: no such subject in the registry.
 	ErrUnknownSubject = errors.New("unknown subject")
 )
