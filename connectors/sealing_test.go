@@ -104,9 +104,8 @@ func TestRunnerSealsPersonalFields(t *testing.T) {
 		}
 		// The gateway opens it with the key from the key topic.
 		subj, rid := meta["subject"].(string), meta["record_id"].(string)
-		body, err := plan.Open(nil, m.Value[schemas.HeaderSize:], subj, rid, func(id fieldcrypt.KeyID) ([32]byte, bool) {
-			key, err := gw.Key(ctx, subj, id)
-			return key, err == nil
+		body, err := plan.Open(nil, m.Value[schemas.HeaderSize:], subj, rid, func(id fieldcrypt.KeyID) ([32]byte, error) {
+			return gw.Key(ctx, subj, id)
 		})
 		if err != nil {
 			t.Fatalf("open: %v", err)

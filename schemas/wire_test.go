@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/passerelle-bus/passerelle/internal/domains"
-	"github.com/passerelle-bus/passerelle/internal/fieldcrypt"
 	"github.com/passerelle-bus/passerelle/internal/domains/civilstatus"
+	"github.com/passerelle-bus/passerelle/internal/fieldcrypt"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
 

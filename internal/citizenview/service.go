@@ -352,7 +352,7 @@ func (s *Service) assemble(ctx context.Context, nir string, granted policy.Field
 		if err != nil {
 			return err
 		}
-		rec, ok, err := s.Index.Lookup(domain, subjects[0])
+		rec, ok, err := s.Index.Lookup(ctx, domain, subjects[0])
 		withdrawn := errors.Is(err, view.ErrWithdrawn)
 		if err != nil && !withdrawn {
 			return err

@@ -311,7 +311,7 @@ func withRecord(t *testing.T, w *world, i int) string {
 	t.Helper()
 	for _, n := range w.adults {
 		subjects, _ := w.pseudo.Domain(context.Background(), "health", []string{n})
-		if _, ok, _ := w.index.Lookup("health", subjects[0]); ok {
+		if _, ok, _ := w.index.Lookup(context.Background(), "health", subjects[0]); ok {
 			if i == 0 {
 				return n
 			}

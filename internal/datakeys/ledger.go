@@ -22,11 +22,13 @@ import (
 )
 
 var (
-	// ErrUnknownKey: the ledger holds no key of that id for the subject.
-	ErrUnknownKey = errors.New("datakeys: no such data key")
+	// ErrUnknownKey: the ledger, read to its end, holds no key of that id
+	// for the subject. Connectors publish a key before any record sealed
+	// with it, so a record naming one is forged (fieldcrypt.ErrForged).
+	ErrUnknownKey = fmt.Errorf("datakeys: no such data key: %w", fieldcrypt.ErrForged)
 	// ErrForged: a key that does not open under its epoch, or a record
 	// naming a key its subject never had.
-	ErrForged = errors.New("datakeys: forged key")
+	ErrForged = fmt.Errorf("datakeys: forged key: %w", fieldcrypt.ErrForged)
 	// ErrLagging: the ledger has not read its topic to the end yet.
 	ErrLagging = errors.New("datakeys: the key topic is not read to its end yet")
 )

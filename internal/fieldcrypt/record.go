@@ -117,11 +117,17 @@ func (p *Plan) Seal(dst, body []byte, dk DataKey, subject, recordID string, rand
 	return dst, nil
 }
 
-// Open returns the clear body of a sealed body. A field that does not
-// open is ErrShredded (its key is gone), ErrForged (moved, swapped,
-// altered) or ErrMalformed; the record is then refused whole, never
+// Open returns the clear body of a sealed body; keys gives the data key
+// of a key id (asked once per record and key). A field that does not open
+// is ErrShredded (its key is gone), ErrForged (moved, swapped, altered),
+// ErrMalformed or keys' error; the record is then refused whole, never
 // served in part.
-func (p *Plan) Open(dst, body []byte, subject, recordID string, lookup func(KeyID) ([32]byte, bool)) ([]byte, error) {
+func (p *Plan) Open(dst, body []byte, subject, recordID string, keys func(KeyID) ([32]byte, error)) ([]byte, error) {
+	var (
+		held    KeyID
+		heldKey [32]byte
+		holds   bool
+	)
 	i := 0
 	for n, f := range p.clear.Fields() {
 		if !p.isField[n] {
@@ -138,7 +144,18 @@ func (p *Plan) Open(dst, body []byte, subject, recordID string, lookup func(KeyI
 			return nil, fmt.Errorf("field %s: %w", f.Name(), ErrMalformed)
 		}
 		env := body[j : j+int(size)]
-		v, err := Open(env, Identity{Domain: p.domain, Subject: subject, RecordID: recordID, Field: f.Name()}, lookup)
+		kid, err := KeyOf(env)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", f.Name(), err)
+		}
+		if !holds || kid != held {
+			if heldKey, err = keys(kid); err != nil {
+				return nil, fmt.Errorf("field %s: %w", f.Name(), err)
+			}
+			held, holds = kid, true
+		}
+		v, err := Open(env, Identity{Domain: p.domain, Subject: subject, RecordID: recordID, Field: f.Name()},
+			func(KeyID) ([32]byte, bool) { return heldKey, true })
 		if err != nil {
 			return nil, fmt.Errorf("field %s: %w", f.Name(), err)
 		}

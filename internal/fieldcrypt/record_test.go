@@ -27,14 +27,14 @@ func dk(b byte) fieldcrypt.DataKey {
 	return k
 }
 
-func lookup(keys ...fieldcrypt.DataKey) func(fieldcrypt.KeyID) ([32]byte, bool) {
-	return func(id fieldcrypt.KeyID) ([32]byte, bool) {
+func lookup(keys ...fieldcrypt.DataKey) func(fieldcrypt.KeyID) ([32]byte, error) {
+	return func(id fieldcrypt.KeyID) ([32]byte, error) {
 		for _, k := range keys {
 			if k.ID == id {
-				return k.Key, true
+				return k.Key, nil
 			}
 		}
-		return [32]byte{}, false
+		return [32]byte{}, fieldcrypt.ErrShredded
 	}
 }
 

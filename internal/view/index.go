@@ -10,7 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/passerelle-bus/passerelle/internal/bus"
+	"github.com/passerelle-bus/passerelle/internal/domain"
 	"github.com/passerelle-bus/passerelle/internal/domains"
+	"github.com/passerelle-bus/passerelle/internal/fieldcrypt"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
@@ -39,14 +41,29 @@ type Index struct {
 	verifier *seal.Verifier
 	log      *slog.Logger
 
-	indexed  *prometheus.CounterVec
-	rejected *prometheus.CounterVec
+	indexed    *prometheus.CounterVec
+	rejected   *prometheus.CounterVec
+	unobserved *prometheus.CounterVec
 
 	ready     chan struct{}
 	readyOnce sync.Once
 
 	observer Observer
+	opener   Opener
 }
+
+// Opener opens sealed records (internal/datakeys): the clear wire value
+// of a record whose personal fields are sealed, or an error wrapping
+// fieldcrypt.ErrShredded (its key erased), fieldcrypt.ErrForged or
+// datakeys.ErrForged (an envelope moved or altered), or the key
+// service's unavailability.
+type Opener interface {
+	Open(ctx context.Context, domain string, wire []byte, meta *schemas.Meta) ([]byte, error)
+}
+
+// Open makes the view open sealed records with o; call it before Run.
+// Without one, a sealed record is held but never served.
+func (ix *Index) Open(o Opener) { ix.opener = o }
 
 // Observer hears of every record the view holds, as it takes it in: the
 // statistics index (internal/stats) keeps its own columns from them. A
@@ -83,10 +100,14 @@ func New(store Store, codec *schemas.Codec, keys seal.Keys, reg prometheus.Regis
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "passerelle_view_records_rejected_total", Help: "Records refused by the view, never served, by reason.",
 		}, []string{"domain", "reason"}),
+		unobserved: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "passerelle_view_records_unobserved_total",
+			Help: "Sealed records the view holds but could not open for its observer (the statistics), by reason: no-keys, shredded, forged, unavailable, undecodable.",
+		}, []string{"domain", "reason"}),
 		ready: make(chan struct{}),
 	}
 	if reg != nil {
-		reg.MustRegister(ix.indexed, ix.rejected)
+		reg.MustRegister(ix.indexed, ix.rejected, ix.unobserved)
 	}
 	return ix
 }
@@ -155,6 +176,14 @@ func (ix *Index) Ingest(domainName string, m bus.Message) error {
 		return fmt.Errorf("view: unknown domain %q", domainName)
 	}
 	value, meta, err := d.Decode(ix.codec, m.Value)
+	sealed := errors.Is(err, schemas.ErrSealed)
+	if sealed {
+		// Held as published, opened when asked (Lookup): the index never
+		// holds a personal field in clear, and an erased key erases
+		// what it holds too.
+		meta, _, err = ix.codec.DecodeMeta(m.Value, d.Subject())
+		value = nil
+	}
 	if err != nil {
 		ix.reject(d.Name, "undecodable", m, err)
 		return nil
@@ -214,10 +243,45 @@ func (ix *Index) Ingest(domainName string, m bus.Message) error {
 	if ix.observer != nil {
 		if e.Deleted {
 			value = nil
+		} else if sealed {
+			if value = ix.openForObserver(d, m.Value, meta); value == nil {
+				return nil
+			}
 		}
 		ix.observer.Observe(d.Name, Observed{Meta: meta, Value: value, Deleted: e.Deleted, KeyID: k.ID, Headers: m.Headers})
 	}
 	return nil
+}
+
+// openForObserver opens a sealed record for the observer, or counts why
+// it could not: the statistics then lack it.
+func (ix *Index) openForObserver(d *domain.Domain, wire []byte, meta *schemas.Meta) any {
+	if ix.opener == nil {
+		ix.unobserved.WithLabelValues(d.Name, "no-keys").Inc()
+		return nil
+	}
+	clear, err := ix.opener.Open(context.Background(), d.Name, wire, meta)
+	if err != nil {
+		ix.unobserved.WithLabelValues(d.Name, openFailure(err)).Inc()
+		return nil
+	}
+	v, _, err := d.Decode(ix.codec, clear)
+	if err != nil {
+		ix.unobserved.WithLabelValues(d.Name, "undecodable").Inc()
+		return nil
+	}
+	return v
+}
+
+// openFailure names why a sealed record did not open, for metrics.
+func openFailure(err error) string {
+	switch {
+	case errors.Is(err, fieldcrypt.ErrShredded):
+		return "shredded"
+	case errors.Is(err, fieldcrypt.ErrForged), errors.Is(err, fieldcrypt.ErrMalformed):
+		return "forged"
+	}
+	return "unavailable"
 }
 
 // rehear tells the observer again of the record the view holds, read
@@ -233,6 +297,11 @@ func (ix *Index) rehear(domainName string, meta *schemas.Meta, value any, m bus.
 	}
 	if e.Deleted {
 		value = nil
+	} else if value == nil {
+		d, _ := domains.ByName(domainName)
+		if value = ix.openForObserver(d, m.Value, meta); value == nil {
+			return
+		}
 	}
 	ix.observer.Observe(domainName, Observed{Meta: meta, Value: value, Deleted: e.Deleted, KeyID: e.KeyID, Headers: m.Headers})
 }
@@ -276,7 +345,7 @@ func Decode(codec *schemas.Codec, domainName string, value []byte) (any, schemas
 
 // Lookup returns the verified record of subject in domain, if any; an
 // error wrapping ErrWithdrawn if its publisher has been revoked since.
-func (ix *Index) Lookup(domainName, subject string) (Record, bool, error) {
+func (ix *Index) Lookup(ctx context.Context, domainName, subject string) (Record, bool, error) {
 	d, ok := domains.ByName(domainName)
 	if !ok {
 		return Record{}, false, fmt.Errorf("view: unknown domain %q", domainName)
@@ -293,10 +362,40 @@ func (ix *Index) Lookup(domainName, subject string) (Record, bool, error) {
 		return Record{}, false, fmt.Errorf("%w: %s record of key %s: %w", ErrWithdrawn, d.Name, e.KeyID, err)
 	}
 	v, meta, err := d.Decode(ix.codec, e.Value)
+	if errors.Is(err, schemas.ErrSealed) {
+		v, meta, err = ix.open(ctx, d, e.Value)
+		switch {
+		case errors.Is(err, fieldcrypt.ErrShredded):
+			// Erased: the view no longer holds a record of the subject.
+			return Record{}, false, nil
+		case err != nil && openFailure(err) == "forged":
+			ix.rejected.WithLabelValues(d.Name, "forged-envelope").Inc()
+			ix.log.Warn("sealed record refused", "domain", d.Name, "record", e.RecordID, "err", err)
+			return Record{}, false, nil
+		case err != nil:
+			return Record{}, false, fmt.Errorf("view: %s record of %s: %w", d.Name, subject, err)
+		}
+	}
 	if err != nil {
 		return Record{}, false, fmt.Errorf("view: stored %s record of %s: %w", d.Name, subject, err)
 	}
 	return Record{Domain: d.Name, Meta: *meta, Value: v, KeyID: e.KeyID, Entry: e}, true, nil
+}
+
+// open opens a stored sealed record and decodes it.
+func (ix *Index) open(ctx context.Context, d *domain.Domain, wire []byte) (any, *schemas.Meta, error) {
+	if ix.opener == nil {
+		return nil, nil, errors.New("a sealed record, and no keys to open it")
+	}
+	meta, _, err := ix.codec.DecodeMeta(wire, d.Subject())
+	if err != nil {
+		return nil, nil, err
+	}
+	clear, err := ix.opener.Open(ctx, d.Name, wire, meta)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d.Decode(ix.codec, clear)
 }
 
 // Rejected is the counter of refused records, for tests and dashboards.

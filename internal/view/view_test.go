@@ -181,7 +181,7 @@ func TestViewFromTheLog(t *testing.T) {
 			subjects, _ := ps.Domain(ctx, "tax", nirs)
 			found := 0
 			for i, s := range subjects {
-				r, ok, err := ix.Lookup("tax", s)
+				r, ok, err := ix.Lookup(context.Background(), "tax", s)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -264,7 +264,7 @@ func TestViewNeverGoesBack(t *testing.T) {
 	for name, store := range map[string]view.Store{"memory": view.NewMemory(), "disk": disk} {
 		t.Run(name, func(t *testing.T) {
 			ix := build(t, store)
-			r, ok, err := ix.Lookup("tax", string(old.Key))
+			r, ok, err := ix.Lookup(context.Background(), "tax", string(old.Key))
 			if err != nil || !ok {
 				t.Fatalf("lookup: %v %v", ok, err)
 			}
@@ -283,7 +283,7 @@ func TestViewNeverGoesBack(t *testing.T) {
 	if s, d := testutil.ToFloat64(ix.Rejected("tax", "stale")), testutil.ToFloat64(ix.Rejected("tax", "duplicate")); s != 1 || d != 0 {
 		t.Fatalf("reading the log again counted %v stale and %v duplicate records, want 1 and 0", s, d)
 	}
-	if r, ok, _ := ix.Lookup("tax", string(old.Key)); !ok || r.Value.(*tax.Household).ReferenceIncomeCents != was.ReferenceIncomeCents+12345 {
+	if r, ok, _ := ix.Lookup(context.Background(), "tax", string(old.Key)); !ok || r.Value.(*tax.Household).ReferenceIncomeCents != was.ReferenceIncomeCents+12345 {
 		t.Fatalf("after the restart: %v %+v", ok, r)
 	}
 
@@ -300,14 +300,14 @@ func TestViewNeverGoesBack(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, ok, err := ix.Lookup("tax", string(old.Key)); !ok || err != nil {
+		if _, ok, err := ix.Lookup(context.Background(), "tax", string(old.Key)); !ok || err != nil {
 			t.Fatalf("before: %v %v", ok, err)
 		}
 		tl.world.Publish(t, []trust.MemberSpec{spec})
 		if _, err := store.Reload(); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok, err := ix.Lookup("tax", string(old.Key)); ok || !errors.Is(err, view.ErrWithdrawn) {
+		if _, ok, err := ix.Lookup(context.Background(), "tax", string(old.Key)); ok || !errors.Is(err, view.ErrWithdrawn) {
 			t.Fatalf("after %+v: %v %v", spec, ok, err)
 		}
 		tl.world.Publish(t, []trust.MemberSpec{{ID: "dgfip", Name: "DGFiP", Roles: []string{"publisher:tax"}}})
