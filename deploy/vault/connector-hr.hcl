@@ -25,3 +25,11 @@ path "transit/hmac/passerelle-pseudo-link/sha2-256" {
 path "transit/hmac/passerelle-pseudo-link-seal-hr/sha2-256" {
   capabilities = ["update"]
 }
+
+# hr's KEK: wrap a new epoch key, unwrap the current one (internal/datakeys).
+path "transit/encrypt/passerelle-kek-hr" {
+  capabilities = ["update"]
+}
+path "transit/decrypt/passerelle-kek-hr" {
+  capabilities = ["update"]
+}

@@ -52,3 +52,23 @@ path "transit/hmac/passerelle-pseudo-domain-pensions/sha2-256" {
 path "transit/hmac/passerelle-pseudo-link-seal-pensions/sha2-256" {
   capabilities = ["update"]
 }
+
+# Every domain's KEK: unwrap its epoch keys, to open sealed records (internal/datakeys).
+path "transit/decrypt/passerelle-kek-civilstatus" {
+  capabilities = ["update"]
+}
+path "transit/decrypt/passerelle-kek-tax" {
+  capabilities = ["update"]
+}
+path "transit/decrypt/passerelle-kek-hr" {
+  capabilities = ["update"]
+}
+path "transit/decrypt/passerelle-kek-finance" {
+  capabilities = ["update"]
+}
+path "transit/decrypt/passerelle-kek-health" {
+  capabilities = ["update"]
+}
+path "transit/decrypt/passerelle-kek-pensions" {
+  capabilities = ["update"]
+}

@@ -17,6 +17,10 @@ func (d Dir) Keys() keyfile.Dir { return keyfile.Dir(filepath.Join(string(d), "k
 // Pseudo holds the pseudonym keys.
 func (d Dir) Pseudo() string { return filepath.Join(string(d), "pseudo") }
 
+// KEK holds each domain's key-encryption key when Vault is not used
+// (internal/kek).
+func (d Dir) KEK() string { return filepath.Join(string(d), "kek") }
+
 // MemberSpecs is governance's list of members, roles and revocations.
 func (d Dir) MemberSpecs() string { return filepath.Join(string(d), "trust", "members.src.yaml") }
 

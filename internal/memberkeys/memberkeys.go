@@ -12,6 +12,7 @@ import (
 	"fmt"
 
 	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/kek"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
 	"github.com/passerelle-bus/passerelle/internal/transit"
@@ -115,14 +116,31 @@ func Open(ctx context.Context, v *Vault, data datadir.Dir, member string) (*Keys
 
 // Provision creates, unless they exist, the Transit keys of a deployment
 // with the default names: an Ed25519 signing key per member (the one
-// algorithm of the gateway's signed checkpoints) and every pseudonym key
-// of domainNames. It takes an operator's token: no member policy may
-// create keys.
+// algorithm of the gateway's signed checkpoints), every pseudonym key of
+// domainNames and each domain's KEK. It takes an operator's token: no
+// member policy may create keys.
 func Provision(ctx context.Context, t *transit.Client, members, domainNames []string) error {
 	for _, m := range members {
 		if err := t.EnsureKey(ctx, SignKeyName(m), transit.Ed25519); err != nil {
 			return err
 		}
 	}
+	if err := kek.NewVault(t).Ensure(ctx, domainNames...); err != nil {
+		return err
+	}
 	return pseudo.NewVaultKeyring(t, DefaultPseudoPrefix).Ensure(ctx, pseudo.KeyNames(domainNames)...)
+}
+
+// OpenKEK opens the KEKs of personal data (internal/kek): in Vault
+// Transit with v, else in the data directory's key files. close releases
+// the Vault client.
+func OpenKEK(v *Vault, data datadir.Dir) (k kek.KEK, close func(), err error) {
+	if v == nil {
+		return kek.NewFiles(data.KEK()), func() {}, nil
+	}
+	c, err := transit.New(v.Config)
+	if err != nil {
+		return nil, nil, err
+	}
+	return kek.NewVault(c), c.Close, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/domain"
 	"github.com/passerelle-bus/passerelle/internal/domains"
+	"github.com/passerelle-bus/passerelle/internal/kek"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/transit"
 )
@@ -47,6 +48,9 @@ func ConnectorPolicy(d *domain.Domain) Policy {
 	signGrants(&b, d.Publisher.ID)
 	hmacGrants(&b, fmt.Sprintf("%s's pseudonyms, the routing partition, the link ids and %s's link seal key", d.Name, d.Name),
 		pseudo.PublisherKeyNames(d.Name))
+	fmt.Fprintf(&b, "\n# %s's KEK: wrap a new epoch key, unwrap the current one (internal/datakeys).\n", d.Name)
+	grant(&b, transit.EncryptPath(transit.DefaultMount, kek.KeyName(d.Name)), "update")
+	grant(&b, transit.DecryptPath(transit.DefaultMount, kek.KeyName(d.Name)), "update")
 	return Policy{Name: ConnectorPolicyName(d.Name), HCL: b.String()}
 }
 
@@ -60,6 +64,10 @@ func GatewayPolicy(id string, domainNames []string) Policy {
 	signGrants(&b, id)
 	hmacGrants(&b, "every domain's pseudonyms and link seal key (derived once at start), and the audit pseudonyms",
 		pseudo.GatewayKeyNames(domainNames))
+	b.WriteString("\n# Every domain's KEK: unwrap its epoch keys, to open sealed records (internal/datakeys).\n")
+	for _, d := range domainNames {
+		grant(&b, transit.DecryptPath(transit.DefaultMount, kek.KeyName(d)), "update")
+	}
 	return Policy{Name: GatewayPolicyName, HCL: b.String()}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/passerelle-bus/passerelle/internal/config"
 	"github.com/passerelle-bus/passerelle/internal/domains"
+	"github.com/passerelle-bus/passerelle/internal/kek"
 	"github.com/passerelle-bus/passerelle/internal/memberkeys"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
@@ -103,6 +104,36 @@ func TestPoliciesAgainstVault(t *testing.T) {
 				if _, err := c.Sign(ctx, memberkeys.SignKeyName(m), 1, transit.Ed25519, msgs); !denied(err) {
 					t.Errorf("signing as %s: %v, want 403", m, err)
 				}
+			}
+			// Its domain's KEK wraps and unwraps an epoch key; the gateway
+			// unwraps it; no other domain's KEK, and no retiring.
+			aad := []byte("epoch")
+			w, err := kek.NewVault(c).Wrap(ctx, d.Name, []byte("an epoch key"), aad)
+			if err != nil {
+				t.Fatalf("wrap with %s's KEK: %v", d.Name, err)
+			}
+			if _, err := kek.NewVault(c).Unwrap(ctx, d.Name, w, aad); err != nil {
+				t.Errorf("unwrap with %s's KEK: %v", d.Name, err)
+			}
+			if _, err := kek.NewVault(gwClient).Unwrap(ctx, d.Name, w, aad); err != nil {
+				t.Errorf("the gateway unwrapping %s's epoch key: %v", d.Name, err)
+			}
+			if err := kek.NewVault(c).Retire(ctx, d.Name, 2); !denied(err) {
+				t.Errorf("a connector retiring its KEK: %v, want 403", err)
+			}
+			for _, o := range domains.Names() {
+				if o == d.Name {
+					continue
+				}
+				if _, err := kek.NewVault(c).Wrap(ctx, o, []byte("k"), aad); !denied(err) {
+					t.Errorf("wrap with %s's KEK: %v, want 403", o, err)
+				}
+				if _, err := kek.NewVault(c).Unwrap(ctx, o, w, aad); !denied(err) {
+					t.Errorf("unwrap with %s's KEK: %v, want 403", o, err)
+				}
+			}
+			if _, err := kek.NewVault(gwClient).Wrap(ctx, d.Name, []byte("k"), aad); !denied(err) {
+				t.Errorf("the gateway wrapping with %s's KEK: %v, want 403", d.Name, err)
 			}
 			// Every other key: another domain's pseudonyms and link seal,
 			// the audit pseudonyms.
