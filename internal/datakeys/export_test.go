@@ -2,4 +2,4 @@ package datakeys
 
 // SetReady stands, in tests without a broker, for Follow reaching the end
 // of an empty topic.
-func SetReady(l *Ledger) { l.ready.Store(true) }
+func SetReady(l *Ledger) { l.markReady() }

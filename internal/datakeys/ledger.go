@@ -45,12 +45,23 @@ type Ledger struct {
 	log       *slog.Logger
 	rejected  *prometheus.CounterVec
 	ready     atomic.Bool
+	caughtUp  chan struct{}
+	readyOnce sync.Once
 	onErase   func(subject string)
 
 	mu       sync.RWMutex
 	epochs   map[string]*epoch
 	seq      int
 	subjects map[string]*entry
+
+	// Where the follower is: a reader asked for a key it does not hold
+	// yet waits until the follower has read what the topic held when it
+	// asked (sync), since a connector writes a key before any record
+	// sealed with it, but on another topic.
+	client  *bus.Client
+	applied atomic.Int64 // offset of the next record to read
+	moved   chan struct{} // closed and replaced when applied moves
+	movedMu sync.Mutex
 }
 
 type epoch struct {
@@ -80,8 +91,24 @@ type Options struct {
 	// a gateway forgets the subject's records there.
 	OnErase func(subject string)
 	Log     *slog.Logger
-	// Registerer, if set, registers the ledger's series.
-	Registerer prometheus.Registerer
+	// Metrics, shared by the ledgers of a process (NewMetrics); nil
+	// counts for this ledger alone.
+	Metrics *Metrics
+}
+
+// Metrics are the series of a process's ledgers.
+type Metrics struct{ rejected *prometheus.CounterVec }
+
+// NewMetrics returns the ledgers' series, registered with reg if not nil.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "passerelle_datakeys_records_rejected_total",
+		Help: "Records of a key topic that changed nothing, by reason: forged, malformed, unknown-epoch, erased, conflict, stale, tombstone.",
+	}, []string{"domain", "reason"})}
+	if reg != nil {
+		reg.MustRegister(m.rejected)
+	}
+	return m
 }
 
 // New returns the empty ledger of domain; records are trusted by keys
@@ -91,18 +118,14 @@ func New(domain string, k kek.KEK, keys seal.Keys, opts Options) *Ledger {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(nil)
+	}
 	l := &Ledger{domain: domain, kek: k, keys: keys, verifier: seal.NewVerifier(keys), isGateway: opts.IsGateway,
-		onErase: opts.OnErase, log: log.With("component", "datakeys", "domain", domain),
-		epochs: map[string]*epoch{}, subjects: map[string]*entry{},
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "passerelle_datakeys_records_rejected_total",
-			Help: "Records of a key topic that changed nothing, by reason: forged, malformed, unknown-epoch, erased, conflict, stale, tombstone.",
-		}, []string{"domain", "reason"})}
+		onErase: opts.OnErase, log: log.With("component", "datakeys", "domain", domain), rejected: opts.Metrics.rejected,
+		epochs: map[string]*epoch{}, subjects: map[string]*entry{}, caughtUp: make(chan struct{}), moved: make(chan struct{})}
 	if l.isGateway == nil {
 		l.isGateway = func(string) bool { return false }
-	}
-	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(l.rejected)
 	}
 	return l
 }
@@ -115,17 +138,67 @@ func (l *Ledger) Rejected(reason string) prometheus.Counter {
 // Ready reports whether the ledger has read its topic to the end once.
 func (l *Ledger) Ready() bool { return l.ready.Load() }
 
+// CaughtUp is closed once the ledger has read its topic to the end.
+func (l *Ledger) CaughtUp() <-chan struct{} { return l.caughtUp }
+
+func (l *Ledger) markReady() {
+	l.ready.Store(true)
+	l.readyOnce.Do(func() { close(l.caughtUp) })
+}
+
 // Follow reads the domain's key topic from the beginning and follows it
 // until ctx ends.
 func (l *Ledger) Follow(ctx context.Context, client *bus.Client) error {
-	return client.Replay(ctx, bus.KeyTopic(l.domain), bus.ReplayOptions{Follow: true, CaughtUp: func() { l.ready.Store(true) }},
+	l.movedMu.Lock()
+	l.client = client
+	l.movedMu.Unlock()
+	return client.Replay(ctx, bus.KeyTopic(l.domain), bus.ReplayOptions{Follow: true, CaughtUp: l.markReady},
 		func(m bus.Message) error {
 			if why, err := l.Apply(m); why != "" {
 				l.Rejected(why).Inc()
 				l.log.Warn("key record refused", "offset", m.Offset, "reason", why, "err", err)
 			}
+			l.applied.Store(m.Offset + 1)
+			l.movedMu.Lock()
+			close(l.moved)
+			l.moved = make(chan struct{})
+			l.movedMu.Unlock()
 			return nil
 		})
+}
+
+// maxSync bounds how long a reader waits for the follower to read what
+// the key topic holds.
+const maxSync = 5 * time.Second
+
+// sync waits until the follower has read every record the key topic held
+// when it was called; false if it could not tell or not in time.
+func (l *Ledger) sync(ctx context.Context) bool {
+	l.movedMu.Lock()
+	client := l.client
+	l.movedMu.Unlock()
+	if client == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, maxSync)
+	defer cancel()
+	hw, err := client.HighWatermark(ctx, bus.KeyTopic(l.domain), 0)
+	if err != nil {
+		return false
+	}
+	for {
+		l.movedMu.Lock()
+		moved := l.moved
+		l.movedMu.Unlock()
+		if l.applied.Load() >= hw {
+			return true
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // Apply takes one record of the key topic; why names a refusal.
@@ -239,6 +312,13 @@ func (l *Ledger) applyLocked(r *Record) (string, error) {
 // reach wraps kek.ErrUnavailable, which a reader answers with "try
 // later", never with the record in part or a guess.
 func (l *Ledger) Key(ctx context.Context, subject string, id fieldcrypt.KeyID) ([32]byte, error) {
+	l.movedMu.Lock()
+	following := l.client != nil
+	l.movedMu.Unlock()
+	return l.key(ctx, subject, id, !following)
+}
+
+func (l *Ledger) key(ctx context.Context, subject string, id fieldcrypt.KeyID, retried bool) ([32]byte, error) {
 	keyID := hexID(id)
 	l.mu.RLock()
 	e := l.subjects[subject]
@@ -255,12 +335,21 @@ func (l *Ledger) Key(ctx context.Context, subject string, id fieldcrypt.KeyID) (
 	switch {
 	case erased:
 		return [32]byte{}, fmt.Errorf("%w: key %s of %s was erased", fieldcrypt.ErrShredded, keyID, subject)
-	case e == nil || held == "":
+	case e == nil || held == "" || held != keyID:
+		// Not held yet, maybe: the key was written before the record,
+		// on the key topic, which the follower may not have read so far.
 		if !l.Ready() {
 			return [32]byte{}, ErrLagging
 		}
-		return [32]byte{}, fmt.Errorf("%w: %s has no key %s", ErrUnknownKey, subject, keyID)
-	case held != keyID:
+		if !retried && l.sync(ctx) {
+			return l.key(ctx, subject, id, true)
+		}
+		if !retried {
+			return [32]byte{}, fmt.Errorf("%w: %s's key %s", ErrLagging, subject, keyID)
+		}
+		if e == nil || held == "" {
+			return [32]byte{}, fmt.Errorf("%w: %s has no key %s", ErrUnknownKey, subject, keyID)
+		}
 		return [32]byte{}, fmt.Errorf("%w: %s's key is %s, the record names %s", ErrForged, subject, held, keyID)
 	}
 	ek, err := l.epochKey(ctx, ep)

@@ -14,6 +14,7 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/citizenview"
 	"github.com/passerelle-bus/passerelle/internal/consent"
+	"github.com/passerelle-bus/passerelle/internal/kek"
 	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/link"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
@@ -58,6 +59,10 @@ type Parts struct {
 	// AuditIndex is the bbolt file of the audit trail (audit.OpenTrail);
 	// empty keeps the trail in memory and rereads the topic at each start.
 	AuditIndex string
+	// KEK unwraps each domain's epoch keys (internal/kek), to open the
+	// records whose personal fields are sealed; nil holds them unopened
+	// and never serves them.
+	KEK kek.KEK
 	// Group runs the gateway's parts; nil gives the gateway a group of its
 	// own. A process that runs more beside the gateway (the demo's
 	// connectors, the registry watcher) passes its group: /readyz then
@@ -74,6 +79,7 @@ const (
 	PartCheckpoints = "checkpoints" // the checkpoint publisher
 	PartConsents    = "consents"    // the consent state following its topic
 	PartBudget      = "budget"      // the privacy budget ledger following its topic
+	PartDataKeys    = "data-keys"   // each domain's key ledger following its key topic
 )
 
 // stopOnError bounds the stop of a group of the gateway's own when Start
@@ -141,6 +147,10 @@ func Start(ctx context.Context, p Parts) (_ *Gateway, err error) {
 		return nil, errors.Join(err, w.Close(), trail.Close(), p.Index.Close())
 	}
 	ix := view.New(p.Index, schemas.NewCodec(p.Schemas), p.Trust, p.Metrics, p.Log)
+	keys, err := dataKeys(p, ix)
+	if err != nil {
+		return nil, errors.Join(err, w.Close(), trail.Close(), p.Index.Close())
+	}
 	opener, err := link.NewOpener(ctx, p.Pseudo.Keyring(), domains.Names())
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("gateway: linkage keys: %w", err), w.Close(), trail.Close(), p.Index.Close())
@@ -163,7 +173,17 @@ func Start(ctx context.Context, p Parts) (_ *Gateway, err error) {
 	// Closed in reverse: the writer once the log and the consents are
 	// done with it, the trail's and the view's files last.
 	parts := []supervise.Part{
-		{Name: PartView, Run: func(ctx context.Context) error { return ix.Run(ctx, p.Bus) }, Ready: ix.Ready(), Close: p.Index.Close},
+		{Name: PartDataKeys, Run: keys.run, Ready: keys.ready},
+		// The view reads the domain topics once the keys are read, so
+		// that its observer opens every sealed record it hears of.
+		{Name: PartView, Run: func(ctx context.Context) error {
+			select {
+			case <-keys.ready:
+			case <-ctx.Done():
+				return nil
+			}
+			return ix.Run(ctx, p.Bus)
+		}, Ready: ix.Ready(), Close: p.Index.Close},
 		{Name: PartTrail, Run: func(ctx context.Context) error { return trail.Follow(ctx, p.Bus, p.Log) }, Ready: trail.Ready(), Close: trail.Close},
 		{Name: PartAuditLog, Run: auditLog.Run, Close: func() error { auditLog.Close(); return w.Close() }},
 		{Name: PartCheckpoints, Run: func(ctx context.Context) error { publisher.Run(ctx, p.CheckpointInterval); return nil }},

@@ -37,9 +37,10 @@ type sealedWorld struct {
 	conn, gwKL *datakeys.Ledger
 	sealing    *datakeys.Sealing
 	ix         *view.Index
-	keyMsgs    []bus.Message
 	plan       *fieldcrypt.Plan
 	sub        *schemas.Subject
+	client     *bus.Client
+	writer     *bus.Writer
 }
 
 func newSealedWorld(t *testing.T, k kek.KEK) *sealedWorld {
@@ -54,9 +55,16 @@ func newSealedWorld(t *testing.T, k kek.KEK) *sealedWorld {
 		mem, err := sw.store.Current().Member(m)
 		return err == nil && mem.Has(trust.RoleGateway)
 	}
+	sw.client = bustest.Embedded(t).Client(t)
+	if err := sw.client.EnsureTopics(context.Background(), domains.Topics(1)...); err != nil {
+		t.Fatal(err)
+	}
+	sw.writer = sw.client.NewWriter(nil)
+	t.Cleanup(func() { sw.writer.Close() })
 	sw.conn = datakeys.New("tax", k, sw.store, datakeys.Options{IsGateway: isGW})
-	followEmpty(t, sw.conn)
+	follow(t, sw.conn, sw.client)
 	sw.gwKL = datakeys.New("tax", k, sw.store, datakeys.Options{IsGateway: isGW})
+	follow(t, sw.gwKL, sw.client)
 	d, _ := domains.ByName("tax")
 	sw.sub, _ = cat.Subject(d.Subject())
 	var err error
@@ -96,12 +104,7 @@ func (sw *sealedWorld) publish(t *testing.T, wires [][]byte, subjects, recordIDs
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range keyMsgs {
-		if why, err := sw.gwKL.Apply(m); why != "" {
-			t.Fatalf("key record refused: %s %v", why, err)
-		}
-	}
-	sw.keyMsgs = append(sw.keyMsgs, keyMsgs...)
+	sw.write(t, keyMsgs)
 	values := make([][]byte, len(wires))
 	for i := range wires {
 		if values[i], err = sw.sealing.Seal(wires[i], keys[subjects[i]], subjects[i], recordIDs[i]); err != nil {
@@ -109,6 +112,14 @@ func (sw *sealedWorld) publish(t *testing.T, wires [][]byte, subjects, recordIDs
 		}
 	}
 	return sw.sign(t, values, subjects)
+}
+
+// write puts key records on the key topic, as the connector does before
+// the records sealed with them; the ledgers learn them by following it.
+func (sw *sealedWorld) write(t *testing.T, ms []bus.Message) {
+	if err := sw.writer.Write(context.Background(), ms...); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (sw *sealedWorld) sign(t *testing.T, values [][]byte, subjects []string) []bus.Message {
@@ -154,9 +165,11 @@ func TestSealedRecordsServedOpenedUntilErased(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if why, err := sw.gwKL.Apply(em[0]); why != "" {
-		t.Fatal(why, err)
-	}
+	sw.write(t, em)
+	waitFor(t, func() bool {
+		_, err := sw.gwKL.Key(ctx, "s1", firstKey(t, sw, ms[0]))
+		return errors.Is(err, fieldcrypt.ErrShredded)
+	})
 	if _, ok, err := sw.ix.Lookup(ctx, "tax", "s1"); ok || err != nil {
 		t.Fatalf("erased citizen: served %v, %v", ok, err)
 	}
@@ -183,9 +196,7 @@ func TestMovedEnvelopesAreRefused(t *testing.T) {
 	// s3's record (meta s3/r3) whose fields s1's key sealed for s1/r1,
 	// and s2's next record whose fields are bound to another record id.
 	_, s3Msgs, _ := sw.sealing.Keys(ctx, []string{"s3"})
-	for _, m := range s3Msgs {
-		sw.gwKL.Apply(m)
-	}
+	sw.write(t, s3Msgs)
 	movedBody, _ := sw.plan.Seal(nil, sw.household(t, "s3", "r3", 3)[schemas.HeaderSize:], keys["s1"], "s1", "r1", rand.Reader)
 	swapped, _ := sw.plan.Seal(nil, sw.household(t, "s2", "r2b", 4)[schemas.HeaderSize:], keys["s2"], "s2", "r2", rand.Reader)
 	sealedID := sw.sub.Sealed[sw.sub.Latest().Version].ID
@@ -218,14 +229,10 @@ func TestKeyServiceDownServesNothing(t *testing.T) {
 	}
 }
 
-// followEmpty has l follow an empty key topic, as a connector's first
-// run does, until it has read it to its end.
-func followEmpty(t *testing.T, l *datakeys.Ledger) {
-	c := bustest.Embedded(t).Client(t)
+// follow has l follow its key topic until the test ends, once it has read
+// it to its end.
+func follow(t *testing.T, l *datakeys.Ledger, c *bus.Client) {
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := c.EnsureTopics(ctx, domains.Topics(1)...); err != nil {
-		t.Fatal(err)
-	}
 	done := make(chan error, 1)
 	go func() { done <- l.Follow(ctx, c) }()
 	t.Cleanup(func() { cancel(); <-done })
@@ -237,6 +244,22 @@ func followEmpty(t *testing.T, l *datakeys.Ledger) {
 }
 
 func stdhex(b []byte) string { return hex.EncodeToString(b) }
+
+func firstKey(t *testing.T, sw *sealedWorld, m bus.Message) fieldcrypt.KeyID {
+	ids, err := sw.plan.KeyIDs(m.Value[schemas.HeaderSize:])
+	if err != nil || len(ids) == 0 {
+		t.Fatal(ids, err)
+	}
+	return ids[0]
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+	}
+}
 
 type switchKEK struct {
 	kek.KEK
