@@ -79,12 +79,20 @@ func assemble(ctx context.Context, e *env, parts *supervise.Group, client *bus.C
 	// A part of its own, started before the gateway's: Stop closes parts
 	// in reverse order, so the keys are released after the last checkpoint
 	// is signed with them.
+	// The KEKs of personal data: Transit keys with cfg.Vault, files of the
+	// data directory without.
+	keks, closeKEK, err := memberkeys.OpenKEK(cfg.Vault, d)
+	if err != nil {
+		keys.Close()
+		return nil, nil, err
+	}
 	err = parts.Start(ctx, supervise.Part{Name: partKeys, Run: func(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
-	}, Close: func() error { keys.Close(); return nil }})
+	}, Close: func() error { keys.Close(); closeKEK(); return nil }})
 	if err != nil {
 		keys.Close()
+		closeKEK()
 		return nil, nil, err
 	}
 	var index view.Store = view.NewMemory()
@@ -96,7 +104,7 @@ func assemble(ctx context.Context, e *env, parts *supervise.Group, client *bus.C
 	gw, err := gateway.Start(ctx, gateway.Parts{ID: cfg.ID, Log: log, Metrics: reg, Bus: client, Trust: store,
 		Rules: rules, Schemas: cat, Pseudo: pseudo.New(keys.Keyring), Signer: keys.Signer, Index: index,
 		AuditTopic: cfg.Audit.Topic, CheckpointInterval: cfg.Audit.CheckpointInterval, AuditIndex: cfg.Audit.Index,
-		StatsPeriod: cfg.Stats.Period, Group: parts})
+		StatsPeriod: cfg.Stats.Period, KEK: keks, Group: parts})
 	if err != nil {
 		return nil, nil, err
 	}

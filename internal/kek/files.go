@@ -39,9 +39,13 @@ type fileKEK struct {
 
 func (f *Files) path(domain string) string { return filepath.Join(f.dir, domain+".kek") }
 
-// load reads domain's file, creating version 1 if there is none.
-func (f *Files) load(domain string) (*fileKEK, error) {
+// load reads domain's file, creating version 1 if there is none and
+// create says so: only wrapping makes a KEK, unwrapping never does.
+func (f *Files) load(domain string, create bool) (*fileKEK, error) {
 	b, err := os.ReadFile(f.path(domain))
+	if errors.Is(err, fs.ErrNotExist) && !create {
+		return nil, fmt.Errorf("%w: %s has no KEK in %s", ErrRefused, domain, f.dir)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		k := &fileKEK{Versions: map[string][]byte{}}
 		if err := k.add(); err != nil {
@@ -91,7 +95,7 @@ func gcm(key []byte) (cipher.AEAD, error) {
 // Wrap implements KEK.
 func (f *Files) Wrap(_ context.Context, domain string, key, aad []byte) (string, error) {
 	f.mu.Lock()
-	k, err := f.load(domain)
+	k, err := f.load(domain, true)
 	f.mu.Unlock()
 	if err != nil {
 		return "", err
@@ -114,7 +118,7 @@ func (f *Files) Unwrap(_ context.Context, domain, wrapped string, aad []byte) ([
 		return nil, fmt.Errorf("%w: not a wrapped key of a KEK file", ErrRefused)
 	}
 	f.mu.Lock()
-	k, err := f.load(domain)
+	k, err := f.load(domain, false)
 	f.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -140,7 +144,7 @@ func (f *Files) Unwrap(_ context.Context, domain, wrapped string, aad []byte) ([
 func (f *Files) Rotate(_ context.Context, domain string) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	k, err := f.load(domain)
+	k, err := f.load(domain, true)
 	if err != nil {
 		return 0, err
 	}
@@ -154,7 +158,7 @@ func (f *Files) Rotate(_ context.Context, domain string) (int, error) {
 func (f *Files) Retire(_ context.Context, domain string, below int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	k, err := f.load(domain)
+	k, err := f.load(domain, false)
 	if err != nil {
 		return err
 	}
