@@ -18,12 +18,14 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/config"
 	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/datakeys"
 	"github.com/passerelle-bus/passerelle/internal/domain"
 	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/link"
 	"github.com/passerelle-bus/passerelle/internal/memberkeys"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
+	"github.com/passerelle-bus/passerelle/internal/trust"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
 
@@ -50,6 +52,13 @@ type Config struct {
 	// keys in Transit (internal/memberkeys); Data then holds no key.
 	Vault  *memberkeys.Vault `yaml:"vault"`
 	Source SourceConfig      `yaml:"source"`
+	// Seal seals the records' personal fields under each citizen's data
+	// key (docs/DESIGN.md, "Personal data on the log"). The connector
+	// then follows its domain's key topic, whose records it verifies with
+	// the member registry of Data (trust/members.yaml, its signature and
+	// the governance key), and wraps epoch keys with the domain's KEK (in
+	// Vault with vault:, else in Data/kek).
+	Seal bool `yaml:"seal"`
 }
 
 // SourceConfig locates the administration's system.
@@ -76,6 +85,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("signing: %q, want batch or record", c.Signing)
 	case c.Vault == nil && c.Data == "":
 		return errors.New("data: required unless vault is set")
+	case c.Seal && c.Data == "":
+		return errors.New("data: required with seal: the member registry is read there")
 	case d.Source.SQL() && (c.Source.Driver == "" || c.Source.DSN == ""):
 		return fmt.Errorf("source: domain %s reads SQL: driver and dsn are required", c.Domain)
 	case !d.Source.SQL() && c.Source.Dir == "":
@@ -165,14 +176,67 @@ func Open(ctx context.Context, cfg Config, deps Deps) (_ *Connector, err error) 
 	if metrics == nil {
 		metrics = connectors.NewMetrics(deps.Registerer)
 	}
+	var sealing connectors.Sealing
+	if cfg.Seal {
+		if sealing, err = openSealing(ctx, cfg, d, sealer, deps, c); err != nil {
+			return nil, err
+		}
+	}
 	c.Runner, err = connectors.NewRunner(connectors.Options{
 		Member: cfg.Member, Domain: d.Name, Subject: d.Subject(), Source: src, Mapping: d.Mapping, Pseudo: pseudo.New(kr), Link: linker,
 		Codec: deps.Codec, Sealer: sealer, BatchSigning: cfg.Signing != SignRecord, Writer: w,
 		Partitions: parts, DLQPartitions: dlqParts,
 		Checkpoint: connectors.NewCheckpoint(filepath.Join(state, "checkpoint.json")),
-		BatchSize:  cfg.BatchSize, Poll: cfg.Poll, Metrics: metrics, Log: deps.Log,
+		BatchSize:  cfg.BatchSize, Poll: cfg.Poll, Metrics: metrics, Log: deps.Log, Sealing: sealing,
 	})
 	return c, err
+}
+
+// sealReady bounds how long a connector waits, when it opens, for its
+// domain's key topic to be read to its end.
+const sealReady = time.Minute
+
+// openSealing follows d's key topic until the connector closes and
+// returns its records' sealing.
+func openSealing(ctx context.Context, cfg Config, d *domain.Domain, sealer *seal.Sealer, deps Deps, c *Connector) (connectors.Sealing, error) {
+	data := datadir.Dir(cfg.Data)
+	anchor, err := trust.LoadAnchor(data.GovernancePublic())
+	if err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	store, err := trust.Open(data.MembersDoc(), data.MembersSig(), anchor, deps.Log)
+	if err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	k, closeKEK, err := memberkeys.OpenKEK(cfg.Vault, data)
+	if err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	c.close = append(c.close, func() error { closeKEK(); return nil })
+	isGateway := func(member string) bool {
+		m, err := store.Current().Member(member)
+		return err == nil && m.Has(trust.RoleGateway)
+	}
+	ledger := datakeys.New(d.Name, k, store, datakeys.Options{IsGateway: isGateway, Log: deps.Log})
+	fctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- ledger.Follow(fctx, deps.Bus) }()
+	c.close = append(c.close, func() error { stop(); <-done; return nil })
+	select {
+	case <-ledger.CaughtUp():
+	case err := <-done:
+		done <- err
+		return nil, fmt.Errorf("seal: %s: %w", bus.KeyTopic(d.Name), err)
+	case <-time.After(sealReady):
+		return nil, fmt.Errorf("seal: %s not read to its end within %s", bus.KeyTopic(d.Name), sealReady)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	sub, err := deps.Codec.Catalog().Subject(d.Subject())
+	if err != nil {
+		return nil, err
+	}
+	return datakeys.NewSealing(ledger, sealer, sub, d.Sealed())
 }
 
 func openSource(cfg Config, d *domain.Domain, c *Connector) (connectors.Source, error) {

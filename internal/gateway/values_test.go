@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -8,13 +9,17 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/passerelle-bus/passerelle/internal/bus"
 	"github.com/passerelle-bus/passerelle/internal/bus/bustest"
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/synth"
 	"github.com/passerelle-bus/passerelle/policy"
+	"github.com/passerelle-bus/passerelle/schemas"
 )
 
 // Every field's value, followed from the source row the synthetic
@@ -26,8 +31,34 @@ import (
 // citizen whose latest rows tie is skipped, as is a field the domain's
 // row leaves empty.
 func TestValuesFromSourceToAnswer(t *testing.T) {
-	bustest.Each(t, func(t *testing.T, tg bustest.Target) {
-		f := newFixtureOn(t, tg, 120)
+	bustest.Each(t, func(t *testing.T, tg bustest.Target) { valuesFromSourceToAnswer(t, newFixtureOn(t, tg, 120)) })
+}
+
+// The same values, the connectors sealing every personal field on the
+// log and the view opening them with each citizen's key.
+func TestSealedValuesFromSourceToAnswer(t *testing.T) {
+	f := newFixtureWith(t, bustest.Embedded(t), 120, true, domains.Names()...)
+	// On the log, nothing personal in clear: a sealed schema's id, and
+	// every sealed field an envelope.
+	for _, d := range domains.All() {
+		sub, _ := f.codec.Catalog().Subject(d.Subject())
+		sealed := sub.Sealed[sub.Latest().Version]
+		n := 0
+		for _, m := range readAll(t, f.client, d.Topic()) {
+			if id, _ := schemas.SchemaID(m.Value); id != sealed.ID {
+				t.Fatalf("%s: a record of schema %d on the log, want the sealed %d", d.Name, id, sealed.ID)
+			}
+			n++
+		}
+		if n == 0 {
+			t.Fatalf("%s: no record", d.Name)
+		}
+	}
+	valuesFromSourceToAnswer(t, f)
+}
+
+func valuesFromSourceToAnswer(t *testing.T, f *fixture) {
+	{
 		f.rules = everyFieldRules(t)
 		_, _, srv := f.instance(t, f.cz.Service.Index, f.auditLog, f.trail, f.publisher)
 		want := expectedValues(f.pop)
@@ -68,7 +99,23 @@ func TestValuesFromSourceToAnswer(t *testing.T) {
 			}
 		}
 		t.Logf("values checked: %v", checked)
+	}
+}
+
+// readAll returns every record of topic.
+func readAll(t *testing.T, c *bus.Client, topic string) []bus.Message {
+	var mu sync.Mutex
+	var out []bus.Message
+	err := c.Replay(context.Background(), topic, bus.ReplayOptions{}, func(m bus.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		out = append(out, m)
+		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // everyFieldRules is the default register plus a purpose and a rule that

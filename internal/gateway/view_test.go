@@ -23,8 +23,11 @@ import (
 	"github.com/passerelle-bus/passerelle/internal/citizenview"
 	"github.com/passerelle-bus/passerelle/internal/connect"
 	"github.com/passerelle-bus/passerelle/internal/consent"
+	"github.com/passerelle-bus/passerelle/internal/datadir"
+	"github.com/passerelle-bus/passerelle/internal/datakeys"
 	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/gateway"
+	"github.com/passerelle-bus/passerelle/internal/kek"
 	"github.com/passerelle-bus/passerelle/internal/link"
 	"github.com/passerelle-bus/passerelle/internal/pseudo"
 	"github.com/passerelle-bus/passerelle/internal/seal"
@@ -148,6 +151,13 @@ func newFixtureOn(t testing.TB, tg bustest.Target, citizens int) *fixture {
 // the three its figures have always been measured with, since a larger
 // view in memory costs every garbage collection more.
 func newFixtureOf(t testing.TB, tg bustest.Target, citizens int, names ...string) *fixture {
+	return newFixtureWith(t, tg, citizens, false, names...)
+}
+
+// newFixtureWith publishes with connectors that seal the personal fields
+// when sealed is true, and the view opens them with each domain's keys,
+// as a gateway with a KEK does.
+func newFixtureWith(t testing.TB, tg bustest.Target, citizens int, sealed bool, names ...string) *fixture {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	client := tg.Client(t)
@@ -169,7 +179,7 @@ func newFixtureOf(t testing.TB, tg bustest.Target, citizens int, names ...string
 			t.Fatal(err)
 		}
 		cfg := connect.Config{Member: d.Publisher.ID, Domain: d.Name, Source: connect.SyntheticSource(d, files),
-			Data: w.Dir, Kafka: tg.Config()}
+			Data: w.Dir, Kafka: tg.Config(), Seal: sealed}
 		c, err := connect.Open(ctx, cfg, connect.Deps{Bus: client, Codec: codec})
 		if err != nil {
 			t.Fatal(err)
@@ -192,6 +202,9 @@ func newFixtureOf(t testing.TB, tg bustest.Target, citizens int, names ...string
 	statsIx := stats.NewIndex(opener, store, nil, nil)
 	statsIx.Keep(rules.Aggregates())
 	ix.Observe(statsIx)
+	if sealed {
+		openSealed(t, ctx, ix, client, store, cat, kek.NewFiles(datadir.Dir(w.Dir).KEK()))
+	}
 	bustest.Follow(t, ctx, func(ctx context.Context) { ix.Run(ctx, client) })
 	select {
 	case <-ix.Ready():
@@ -223,6 +236,28 @@ func newFixtureOf(t testing.TB, tg bustest.Target, citizens int, names ...string
 	f.nir = f.adults[0]
 	f.guard, f.cz, f.srv = f.instance(t, ix, f.auditLog, f.trail, f.publisher)
 	return f
+}
+
+// openSealed has ix open sealed records with a ledger per domain, each
+// following its key topic, read to its end before this returns.
+func openSealed(t testing.TB, ctx context.Context, ix *view.Index, client *bus.Client, store *trust.Store, cat *schemas.Catalog, k kek.KEK) {
+	ledgers := map[string]*datakeys.Ledger{}
+	for _, d := range domains.Names() {
+		l := datakeys.New(d, k, store, datakeys.Options{IsGateway: func(m string) bool { return m == gatewayID }})
+		ledgers[d] = l
+		bustest.Follow(t, ctx, func(ctx context.Context) { l.Follow(ctx, client) })
+		select {
+		case <-l.CaughtUp():
+		case <-time.After(time.Minute):
+			t.Fatalf("the key topic of %s was not read to its end", d)
+		}
+	}
+	opener, err := datakeys.NewOpener(cat, ledgers, func(n string) string { d, _ := domains.ByName(n); return d.Subject() },
+		func(n string) []string { d, _ := domains.ByName(n); return d.Sealed() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix.Open(opener)
 }
 
 // instance serves a gateway on the fixture's view and consents, writing
