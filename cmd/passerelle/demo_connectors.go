@@ -101,6 +101,9 @@ func demoConnectorConfig(dir datadir.Dir, sources string, kafka bus.Config, d *d
 	return connect.Config{
 		Member: d.Publisher.ID, Domain: d.Name, Data: string(dir), Source: connect.SyntheticSource(d, sources),
 		Kafka: kafka, Signing: connect.SignBatch, Poll: 2 * time.Second,
+		// Personal fields sealed on the log, opened by the gateway with
+		// the KEKs of the data directory (docs/DESIGN.md).
+		Seal: true,
 	}
 }
 
