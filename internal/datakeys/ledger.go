@@ -59,7 +59,7 @@ type Ledger struct {
 	// asked (sync), since a connector writes a key before any record
 	// sealed with it, but on another topic.
 	client  *bus.Client
-	applied atomic.Int64 // offset of the next record to read
+	applied atomic.Int64  // offset of the next record to read
 	moved   chan struct{} // closed and replaced when applied moves
 	movedMu sync.Mutex
 }
