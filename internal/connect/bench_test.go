@@ -68,11 +68,18 @@ func BenchmarkConnector(b *testing.B) {
 	w := trusttest.New(b, specs)
 	pseudo.NewFileKeyring(filepath.Join(w.Dir, "pseudo")).Ensure(pseudo.KeyNames(domains.Names())...)
 
-	for _, tc := range []struct{ domain, mode string }{
-		{"tax", "batch"}, {"tax", "record"}, {"civilstatus", "batch"}, {"hr", "batch"}, {"finance", "batch"}, {"health", "batch"},
-		{"pensions", "batch"},
+	for _, tc := range []struct {
+		domain, mode string
+		seal         bool
+	}{
+		{"tax", "batch", false}, {"tax", "batch", true}, {"tax", "record", false}, {"civilstatus", "batch", false}, {"civilstatus", "batch", true},
+		{"hr", "batch", false}, {"finance", "batch", false}, {"health", "batch", false}, {"health", "batch", true}, {"pensions", "batch", false},
 	} {
-		b.Run(tc.domain+"/"+tc.mode, func(b *testing.B) {
+		name := tc.domain + "/" + tc.mode
+		if tc.seal {
+			name += "/sealed" // personal fields sealed, keys on the key topic (issue 19)
+		}
+		b.Run(name, func(b *testing.B) {
 			rows := rows[tc.domain]
 			d, _ := domains.ByName(tc.domain)
 			for i := 0; b.Loop(); i++ {
@@ -94,8 +101,8 @@ func BenchmarkConnector(b *testing.B) {
 					src = fmt.Sprintf("dir: %q", dir)
 				}
 				cfg := filepath.Join(state, "c.yaml")
-				os.WriteFile(cfg, fmt.Appendf(nil, "member: %s\ndomain: %s\ndata: %s\nstate: %s\nkafka:\n%ssigning: %s\nbatch_size: 2000\nsource:\n  %s\n",
-					members[tc.domain], tc.domain, w.Dir, state, tg.KafkaYAML(2), tc.mode, src), 0o600)
+				os.WriteFile(cfg, fmt.Appendf(nil, "member: %s\ndomain: %s\ndata: %s\nstate: %s\nkafka:\n%ssigning: %s\nbatch_size: 2000\nseal: %v\nsource:\n  %s\n",
+					members[tc.domain], tc.domain, w.Dir, state, tg.KafkaYAML(2), tc.mode, tc.seal, src), 0o600)
 				cmd := exec.Command(bin, "connect", tc.domain, "--config", cfg, "--until-idle")
 				cmd.Env = append(os.Environ(), "PASSERELLE_PG_PASSWORD="+pgSrc.Password.Value())
 				var out bytes.Buffer
