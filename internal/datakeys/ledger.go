@@ -513,3 +513,17 @@ func Messages(ctx context.Context, sealer *seal.Sealer, records []*Record) ([]bu
 }
 
 func hexID(id fieldcrypt.KeyID) string { return hex.EncodeToString(id[:]) }
+
+// Erase returns the erased record that destroys subject's key in the
+// domain, for a gateway to sign and publish; nil if the ledger holds no
+// live key of the subject (nothing to destroy, or erased already).
+func (l *Ledger) Erase(subject string, e Erasure, now time.Time) *Record {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	ent := l.subjects[subject]
+	if ent == nil || ent.keyID == "" {
+		return nil
+	}
+	e.KeyIDs = []string{ent.keyID}
+	return &Record{Kind: KindErased, Domain: l.domain, Subject: subject, Erasure: &e, Time: now}
+}

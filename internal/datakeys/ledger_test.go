@@ -213,3 +213,24 @@ func (downKEK) Unwrap(context.Context, string, string, []byte) ([]byte, error) {
 }
 func (downKEK) Rotate(context.Context, string) (int, error) { return 0, kek.ErrUnavailable }
 func (downKEK) Retire(context.Context, string, int) error   { return kek.ErrUnavailable }
+
+// Erase names the key the ledger holds, and nothing once it is erased.
+func TestEraseNamesTheHeldKey(t *testing.T) {
+	ctx, now := context.Background(), time.Now()
+	w := newWorld(t)
+	conn := w.ledger(t, nil)
+	keys, fresh, _ := conn.Ensure(ctx, []string{"s1"}, now)
+	gw := w.ledger(t, nil)
+	apply(t, gw, w.publish(t, w.connector, conn, fresh), "")
+	if r := gw.Erase("nobody", datakeys.Erasure{ID: "e"}, now); r != nil {
+		t.Fatalf("an erasure of a subject without a key: %+v", r)
+	}
+	r := gw.Erase("s1", datakeys.Erasure{ID: "e1", Reason: "art. 17", LegalBasis: "GDPR art. 17(1)(a)"}, now)
+	if r == nil || len(r.Erasure.KeyIDs) != 1 || r.Erasure.KeyIDs[0] != hex(keys["s1"].ID) {
+		t.Fatalf("erasure %+v", r)
+	}
+	apply(t, gw, w.publish(t, w.gw, gw, []*datakeys.Record{r}), "")
+	if r := gw.Erase("s1", datakeys.Erasure{ID: "e2"}, now); r != nil {
+		t.Fatalf("a second erasure: %+v", r)
+	}
+}
