@@ -17,8 +17,9 @@ func FuzzDecode(f *testing.F) {
 		f.Add(encoded(f, codec, s.Name))
 	}
 	f.Add([]byte{0, 0, 0, 0, 3, 0xfe, 0xff, 0xff, 0xff, 0x0f})
+	f.Add([]byte{0, 0, 0, 0, 12}) // a sealed schema's id
 	named := []error{schemas.ErrTruncated, schemas.ErrBadMagic, schemas.ErrUnknownSchemaID,
-		schemas.ErrSubjectMismatch, schemas.ErrMalformed, schemas.ErrIncompatible}
+		schemas.ErrSubjectMismatch, schemas.ErrMalformed, schemas.ErrIncompatible, schemas.ErrSealed}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, s := range cat.Subjects() {
 			out := fresh(samples[s.Name])
@@ -32,6 +33,17 @@ func FuzzDecode(f *testing.F) {
 			}
 			if !known {
 				t.Fatalf("untyped error for %x: %v", data, err)
+			}
+		}
+		// The meta alone, of any record, sealed or not.
+		for _, s := range cat.Subjects() {
+			meta, _, err := codec.DecodeMeta(data, s.Name)
+			if err == nil && meta == nil {
+				t.Fatal("no meta and no error")
+			}
+			if err != nil && !errors.Is(err, schemas.ErrTruncated) && !errors.Is(err, schemas.ErrBadMagic) &&
+				!errors.Is(err, schemas.ErrUnknownSchemaID) && !errors.Is(err, schemas.ErrSubjectMismatch) && !errors.Is(err, schemas.ErrMalformed) {
+				t.Fatalf("untyped error from DecodeMeta for %x: %v", data, err)
 			}
 		}
 	})

@@ -107,18 +107,22 @@ func (c *Codec) DecodeMeta(data []byte, subject string) (*Meta, *Version, error)
 	if wv.Subject != subject {
 		return nil, nil, fmt.Errorf("%w: schema id %d is %s, the topic's subject is %s", ErrSubjectMismatch, id, wv.Subject, subject)
 	}
-	var out struct {
-		Meta Meta `avro:"meta"`
+	rs, ok := wv.Schema.(*avro.RecordSchema)
+	if !ok || len(rs.Fields()) == 0 || rs.Fields()[0].Name() != "meta" {
+		return nil, nil, fmt.Errorf("%w: %s: meta is not the record's first field", ErrMalformed, wv.Subject)
 	}
+	// Only meta's bytes are read: skipping the rest with the decoder
+	// would walk any block count a forged record claims.
+	var out Meta
 	r := c.readers.Get().(*avro.Reader)
 	defer c.readers.Put(r)
 	r.Reset(data[HeaderSize:])
-	r.ReadVal(wv.Schema, &out)
+	r.ReadVal(rs.Fields()[0].Type(), &out)
 	if err := r.Error; err != nil {
 		r.Error = nil
 		return nil, nil, fmt.Errorf("%w: %s: %w", ErrMalformed, wv.Subject, err)
 	}
-	return &out.Meta, wv, nil
+	return &out, wv, nil
 }
 
 // SchemaID reads the schema id from a wire-format value's header.

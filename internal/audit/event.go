@@ -72,6 +72,9 @@ const (
 	KindView      = "view"
 	KindConsent   = "consent"
 	KindAggregate = "aggregate"
+	// KindErasure is a citizen's data keys destroyed on the controller's
+	// order (Query: reason, legal basis, domains).
+	KindErasure = "erasure"
 	// KindTrace is an auditor reading the trail, and KindAccessLog a
 	// citizen's portal reading who accessed the citizen's data: reading
 	// the log is an access too.

@@ -20,9 +20,9 @@ type keyLedgers struct {
 }
 
 // dataKeys makes a ledger per domain and has the view open sealed records
-// with them. Without a KEK the view holds sealed records unopened: ready
+// with them; forget is told of each citizen erased. Without a KEK the view holds sealed records unopened: ready
 // at once, nothing to follow.
-func dataKeys(p Parts, ix *view.Index) (*keyLedgers, error) {
+func dataKeys(p Parts, ix *view.Index, forget func(domain, subject string)) (*keyLedgers, error) {
 	k := &keyLedgers{ledgers: map[string]*datakeys.Ledger{}, p: &p, ready: make(chan struct{})}
 	if p.KEK == nil {
 		close(k.ready)
@@ -34,7 +34,8 @@ func dataKeys(p Parts, ix *view.Index) (*keyLedgers, error) {
 		return err == nil && m.Has(trust.RoleGateway)
 	}
 	for _, d := range domains.Names() {
-		k.ledgers[d] = datakeys.New(d, p.KEK, p.Trust, datakeys.Options{IsGateway: isGateway, Log: p.Log, Metrics: metrics})
+		k.ledgers[d] = datakeys.New(d, p.KEK, p.Trust, datakeys.Options{IsGateway: isGateway, Log: p.Log, Metrics: metrics,
+			OnErase: func(subject string) { forget(d, subject) }})
 	}
 	opener, err := datakeys.NewOpener(p.Schemas, k.ledgers,
 		func(name string) string { d, _ := domains.ByName(name); return d.Subject() },

@@ -38,6 +38,8 @@ type Options struct {
 	Audit *Audit
 	// Aggregates, when set, serves decision-makers' statistics.
 	Aggregates *Aggregates
+	// Erasures, when set, serves the controller's erasures.
+	Erasures *Erasures
 	// Policy, when set, is published at /v1/rules: the register of
 	// exchanges is public.
 	Policy *policy.RuleSet
@@ -109,6 +111,9 @@ func NewHandler(o Options) http.Handler {
 	}
 	if o.Aggregates != nil {
 		o.Aggregates.Routes(mux)
+	}
+	if o.Erasures != nil {
+		o.Erasures.Routes(mux)
 	}
 	if o.Policy != nil {
 		mux.HandleFunc("GET /v1/rules", func(w http.ResponseWriter, _ *http.Request) {

@@ -147,10 +147,6 @@ func Start(ctx context.Context, p Parts) (_ *Gateway, err error) {
 		return nil, errors.Join(err, w.Close(), trail.Close(), p.Index.Close())
 	}
 	ix := view.New(p.Index, schemas.NewCodec(p.Schemas), p.Trust, p.Metrics, p.Log)
-	keys, err := dataKeys(p, ix)
-	if err != nil {
-		return nil, errors.Join(err, w.Close(), trail.Close(), p.Index.Close())
-	}
 	opener, err := link.NewOpener(ctx, p.Pseudo.Keyring(), domains.Names())
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("gateway: linkage keys: %w", err), w.Close(), trail.Close(), p.Index.Close())
@@ -158,6 +154,15 @@ func Start(ctx context.Context, p Parts) (_ *Gateway, err error) {
 	statsIx := stats.NewIndex(opener, p.Trust, p.Metrics, p.Log)
 	statsIx.Keep(p.Rules.Aggregates())
 	ix.Observe(statsIx)
+	// An erased citizen leaves the statistics' columns at once (a
+	// snapshot already protected keeps its aggregates until its period
+	// ends); the view serves nothing of them, its keys being gone.
+	keys, err := dataKeys(p, ix, func(domain, subject string) {
+		statsIx.Observe(domain, view.Observed{Meta: &schemas.Meta{Subject: subject}, Deleted: true})
+	})
+	if err != nil {
+		return nil, errors.Join(err, w.Close(), trail.Close(), p.Index.Close())
+	}
 	budgetTopic := p.BudgetTopic
 	if budgetTopic == "" {
 		budgetTopic = bus.TopicBudget
@@ -211,6 +216,7 @@ func Start(ctx context.Context, p Parts) (_ *Gateway, err error) {
 		Audit:    &Audit{Guard: guard, Trail: trail, Publisher: publisher, Pseudo: p.Pseudo, Trust: p.Trust},
 		Aggregates: &Aggregates{Guard: guard, Rules: p.Rules, Stats: &stats.Service{Index: statsIx, Period: p.StatsPeriod},
 			Ready: ix.Ready(), Ledger: ledger},
+		Erasures: &Erasures{Guard: guard, Pseudo: p.Pseudo, Ledgers: keys.ledgers, Writer: w, Sealer: sealer},
 		Ready: Readiness(p.Bus, topic, auditLog, journal, trail, ix, partFailure(p.Group, PartView)),
 		Parts: p.Group,
 	})

@@ -51,6 +51,8 @@ var viewMembers = append(publishers(),
 	// tracer reads every field under a rule of its own (values_test.go).
 	trust.MemberSpec{ID: "tracer", Name: "Test reader of every field", Roles: []string{"reader"}},
 	trust.MemberSpec{ID: "drees", Name: "DREES", Roles: []string{"decision-maker"}},
+	// dpo orders erasures (erasures_test.go).
+	trust.MemberSpec{ID: "dpo", Name: "Data-protection officer", Roles: []string{"controller"}},
 )
 
 func publishers() []trust.MemberSpec {
@@ -85,6 +87,8 @@ type fixture struct {
 	rules      *policy.RuleSet
 	codec      *schemas.Codec
 	ctx        context.Context
+	// ledgers are the data keys' ledgers of a sealed fixture, nil else.
+	ledgers map[string]*datakeys.Ledger
 	// auditMetrics holds the audit log's series.
 	auditMetrics *prometheus.Registry
 	auditLog     *audit.Log
@@ -202,8 +206,9 @@ func newFixtureWith(t testing.TB, tg bustest.Target, citizens int, sealed bool, 
 	statsIx := stats.NewIndex(opener, store, nil, nil)
 	statsIx.Keep(rules.Aggregates())
 	ix.Observe(statsIx)
+	var ledgers map[string]*datakeys.Ledger
 	if sealed {
-		openSealed(t, ctx, ix, client, store, cat, kek.NewFiles(datadir.Dir(w.Dir).KEK()))
+		ledgers = openSealed(t, ctx, ix, client, store, cat, kek.NewFiles(datadir.Dir(w.Dir).KEK()))
 	}
 	bustest.Follow(t, ctx, func(ctx context.Context) { ix.Run(ctx, client) })
 	select {
@@ -212,7 +217,7 @@ func newFixtureWith(t testing.TB, tg bustest.Target, citizens int, sealed bool, 
 		t.Fatal("view never caught up")
 	}
 	f := &fixture{world: w, client: client, consents: consent.NewMemory(), pseudo: pseudo.New(kr), pop: p,
-		stats: statsIx, budgetTopic: bustest.Topic(t, client, 1)}
+		stats: statsIx, budgetTopic: bustest.Topic(t, client, 1), ledgers: ledgers}
 	f.auditMetrics = prometheus.NewRegistry()
 	f.store, f.rules, f.ctx, f.codec = store, rules, ctx, codec
 	f.auditLog, f.trail, f.publisher, f.auditTopic = startAudit(t, ctx, client, w.Signer(t, gatewayID), store, f.auditMetrics, "")
@@ -240,7 +245,7 @@ func newFixtureWith(t testing.TB, tg bustest.Target, citizens int, sealed bool, 
 
 // openSealed has ix open sealed records with a ledger per domain, each
 // following its key topic, read to its end before this returns.
-func openSealed(t testing.TB, ctx context.Context, ix *view.Index, client *bus.Client, store *trust.Store, cat *schemas.Catalog, k kek.KEK) {
+func openSealed(t testing.TB, ctx context.Context, ix *view.Index, client *bus.Client, store *trust.Store, cat *schemas.Catalog, k kek.KEK) map[string]*datakeys.Ledger {
 	ledgers := map[string]*datakeys.Ledger{}
 	for _, d := range domains.Names() {
 		l := datakeys.New(d, k, store, datakeys.Options{IsGateway: func(m string) bool { return m == gatewayID }})
@@ -258,6 +263,7 @@ func openSealed(t testing.TB, ctx context.Context, ix *view.Index, client *bus.C
 		t.Fatal(err)
 	}
 	ix.Open(opener)
+	return ledgers
 }
 
 // instance serves a gateway on the fixture's view and consents, writing
@@ -274,8 +280,14 @@ func (f *fixture) instance(t testing.TB, ix *view.Index, log *audit.Log, trail *
 	bustest.Follow(t, f.ctx, func(ctx context.Context) { ledger.Run(ctx) })
 	ag := &gateway.Aggregates{Guard: guard, Rules: f.rules, Stats: &stats.Service{Index: f.stats}, Ready: ix.Ready(), Ledger: ledger}
 	ready := gateway.Readiness(f.client, trail.Topic(), log, f.journal, trail, ix, func() error { return nil })
+	var er *gateway.Erasures
+	if f.ledgers != nil {
+		ew := f.client.NewWriter(nil)
+		t.Cleanup(func() { ew.Close() })
+		er = &gateway.Erasures{Guard: guard, Pseudo: f.pseudo, Ledgers: f.ledgers, Writer: ew, Sealer: seal.NewSealer(f.world.Signer(t, gatewayID))}
+	}
 	srv := httptest.NewServer(gateway.NewHandler(gateway.Options{Metrics: prometheus.NewRegistry(), Log: slog.New(slog.DiscardHandler),
-		Citizens: cz, Consents: cs, Audit: au, Aggregates: ag, Trust: f.store, Policy: f.rules, Ready: ready}))
+		Citizens: cz, Consents: cs, Audit: au, Aggregates: ag, Erasures: er, Trust: f.store, Policy: f.rules, Ready: ready}))
 	t.Cleanup(srv.Close)
 	return guard, cz, srv
 }

@@ -27,6 +27,9 @@ const (
 	RoleDecisionMaker    = "decision-maker"
 	RoleAuditor          = "auditor"
 	RoleConsentCollector = "consent-collector"
+	// RoleController is the data-protection officer acting for the
+	// controller: it orders a citizen's erasure (POST /v1/erasures).
+	RoleController = "controller"
 	// RoleGateway signs the gateway's own records (consent events).
 	RoleGateway         = "gateway"
 	rolePublisherPrefix = "publisher:"
@@ -188,7 +191,7 @@ func Parse(doc, sig []byte, anchor jwk.Key) (*Registry, error) {
 
 func validRole(role string) bool {
 	switch role {
-	case RoleReader, RoleDecisionMaker, RoleAuditor, RoleConsentCollector, RoleGateway:
+	case RoleReader, RoleDecisionMaker, RoleAuditor, RoleConsentCollector, RoleController, RoleGateway:
 		return true
 	}
 	d, ok := strings.CutPrefix(role, rolePublisherPrefix)
