@@ -217,8 +217,8 @@ func Start(ctx context.Context, p Parts) (_ *Gateway, err error) {
 		Aggregates: &Aggregates{Guard: guard, Rules: p.Rules, Stats: &stats.Service{Index: statsIx, Period: p.StatsPeriod},
 			Ready: ix.Ready(), Ledger: ledger},
 		Erasures: &Erasures{Guard: guard, Pseudo: p.Pseudo, Ledgers: keys.ledgers, Writer: w, Sealer: sealer},
-		Ready: Readiness(p.Bus, topic, auditLog, journal, trail, ix, partFailure(p.Group, PartView)),
-		Parts: p.Group,
+		Ready:    Readiness(p.Bus, topic, auditLog, journal, trail, ix, partFailure(p.Group, PartView)),
+		Parts:    p.Group,
 	})
 	return &Gateway{Handler: h, parts: p.Group}, nil
 }
