@@ -21,7 +21,8 @@ import (
 
 // demoMembers are the synthetic administrations of the demo: each domain's
 // publisher (from the domain registry), a statistics office, the
-// data-protection authority, the citizens' portal and the gateway itself.
+// data-protection authority, the citizens' portal, a data-protection
+// officer and the gateway itself.
 func demoMembers() []trust.MemberSpec {
 	var out []trust.MemberSpec
 	for _, p := range domains.Publishers() {
@@ -36,6 +37,8 @@ func demoMembers() []trust.MemberSpec {
 		trust.MemberSpec{ID: "drees", Name: "Direction de la recherche, des études, de l'évaluation et des statistiques", Roles: []string{trust.RoleDecisionMaker}},
 		trust.MemberSpec{ID: "cnil", Name: "Commission nationale de l'informatique et des libertés", Roles: []string{trust.RoleAuditor}},
 		trust.MemberSpec{ID: "portail", Name: "Portail citoyen", Roles: []string{trust.RoleConsentCollector}},
+		// The data-protection officer orders erasures (passerelle erase).
+		trust.MemberSpec{ID: "dpo", Name: "Délégué à la protection des données", Roles: []string{trust.RoleController}},
 		// The gateway signs the consent events it records.
 		trust.MemberSpec{ID: gatewayMember, Name: "Passerelle gateway", Roles: []string{trust.RoleGateway}},
 	)

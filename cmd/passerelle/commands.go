@@ -40,6 +40,7 @@ func commands() []command {
 		{"token", "print a short-lived request JWT for a member, for curl", runToken},
 		{"audit", "verify the audit log, trace accesses, witness checkpoints", runAudit},
 		{"stats", "compute a statistic as a decision-maker: protected table, CSV or JSON", runStats},
+		{"erase", "erase a citizen as the data-protection officer: their data keys destroyed in every domain", runErase},
 		{"kafka", "apply the ACL file to a Kafka cluster (topics, users, ACLs), or check it", runKafka},
 	}
 }

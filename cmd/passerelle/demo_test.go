@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -120,6 +121,32 @@ func TestDemoServesHealthAndMetricsAndStopsCleanly(t *testing.T) {
 	}
 
 	t.Run("locked down", func(t *testing.T) { checkDemoLockedDown(t, datadir.Dir(data), brokers, kcatL, kcatC) })
+
+	// The data-protection officer erases the citizen: the example request
+	// releases nothing of their tax record any more, and the trail still
+	// verifies, as printed.
+	var so, se strings.Builder
+	if code := run(ctx, []string{"erase", "--data", data, "--gateway", base, "--reason", "the citizen's request",
+		"--legal-basis", "GDPR art. 17(1)(a)", "--nir", nir}, &so, &se); code != exitOK || !strings.Contains(so.String(), "tax") {
+		t.Errorf("erase: exit %d, stdout %q, stderr %q", code, so.String(), se.String())
+	}
+	req.Header.Set("Authorization", "Bearer "+mintToken(t, data))
+	if r, err := hc.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		var a struct {
+			Fields map[string]any `json:"fields"`
+		}
+		json.NewDecoder(r.Body).Decode(&a)
+		r.Body.Close()
+		if r.StatusCode != http.StatusOK || a.Fields["tax.reference_income"] != nil {
+			t.Errorf("after the erasure: %d, fields %v", r.StatusCode, a.Fields)
+		}
+	}
+	so.Reset()
+	if code := run(ctx, verify, &so, io.Discard); code != exitOK || !strings.Contains(so.String(), "verified in") {
+		t.Errorf("audit verify after the erasure: exit %d, %q", code, so.String())
+	}
 
 	for _, tc := range []struct{ path, want string }{
 		{"/healthz", `"status":"ok"`},
