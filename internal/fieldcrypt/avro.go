@@ -2,14 +2,15 @@ package fieldcrypt
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/hamba/avro/v2"
 )
 
-// errAvro: the bytes are not a value of the schema.
-var errAvro = errors.New("fieldcrypt: not an Avro value of its schema")
+// errAvro: the bytes are not a value of the schema. It is ErrMalformed:
+// a signed record whose sealed body does not walk is refused and counted
+// as forged by its readers, never taken for a key service fault.
+var errAvro = fmt.Errorf("%w: not an Avro value of its schema", ErrMalformed)
 
 // maxDepth bounds nested schemas while skipping; a record schema here is a
 // few levels deep.

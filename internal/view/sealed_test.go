@@ -199,18 +199,24 @@ func TestMovedEnvelopesAreRefused(t *testing.T) {
 	sw.write(t, s3Msgs)
 	movedBody, _ := sw.plan.Seal(nil, sw.household(t, "s3", "r3", 3)[schemas.HeaderSize:], keys["s1"], "s1", "r1", rand.Reader)
 	swapped, _ := sw.plan.Seal(nil, sw.household(t, "s2", "r2b", 4)[schemas.HeaderSize:], keys["s2"], "s2", "r2", rand.Reader)
+	// And s4's record cut short: signed, but its sealed fields do not
+	// walk.
+	s4Keys, s4Msgs, _ := sw.sealing.Keys(ctx, []string{"s4"})
+	sw.write(t, s4Msgs)
+	cut, _ := sw.plan.Seal(nil, sw.household(t, "s4", "r4", 5)[schemas.HeaderSize:], s4Keys["s4"], "s4", "r4", rand.Reader)
+	cut = cut[:len(cut)-7]
 	sealedID := sw.sub.Sealed[sw.sub.Latest().Version].ID
-	forged := sw.sign(t, [][]byte{append(schemas.AppendHeader(nil, sealedID), movedBody...), append(schemas.AppendHeader(nil, sealedID), swapped...)},
-		[]string{"s3", "s2"})
+	forged := sw.sign(t, [][]byte{append(schemas.AppendHeader(nil, sealedID), movedBody...), append(schemas.AppendHeader(nil, sealedID), swapped...),
+		append(schemas.AppendHeader(nil, sealedID), cut...)}, []string{"s3", "s2", "s4"})
 	sw.ingest(t, ms[:1])
 	sw.ingest(t, forged)
-	for _, s := range []string{"s3", "s2"} {
+	for _, s := range []string{"s3", "s2", "s4"} {
 		if _, ok, err := sw.ix.Lookup(ctx, "tax", s); ok || err != nil {
 			t.Fatalf("%s: a moved envelope served (%v, %v)", s, ok, err)
 		}
 	}
-	if n := testutil.ToFloat64(sw.ix.Rejected("tax", "forged-envelope")); n != 2 {
-		t.Fatalf("%v forged envelopes counted, want 2", n)
+	if n := testutil.ToFloat64(sw.ix.Rejected("tax", "forged-envelope")); n != 3 {
+		t.Fatalf("%v forged envelopes counted, want 3", n)
 	}
 }
 
