@@ -109,14 +109,7 @@ func verifierTrail(registry *trust.Store, o TrailOptions) *Trail {
 // FromMessage takes what the trail needs of a Kafka record.
 func FromMessage(m bus.Message) Record {
 	r := Record{Offset: m.Offset, Key: m.Key, Value: m.Value}
-	for _, h := range m.Headers {
-		switch h.Key {
-		case seal.HeaderBatch:
-			r.Batch = h.Value
-		case seal.HeaderSig:
-			r.Sig = h.Value
-		}
-	}
+	r.Sig, r.Batch = seal.Headers(m.Headers)
 	return r
 }
 

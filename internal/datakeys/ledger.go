@@ -216,15 +216,7 @@ func (l *Ledger) Apply(m bus.Message) (why string, err error) {
 		}
 		return "tombstone", errors.New("a subject's keys end by an erased record, not a tombstone")
 	}
-	var sig, batch []byte
-	for _, h := range m.Headers {
-		switch h.Key {
-		case seal.HeaderSig:
-			sig = h.Value
-		case seal.HeaderBatch:
-			batch = h.Value
-		}
-	}
+	sig, batch := seal.Headers(m.Headers)
 	k, err := l.verifier.Signature(m.Value, sig, batch)
 	if err != nil {
 		return "forged", err

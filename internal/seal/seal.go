@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/passerelle-bus/passerelle/internal/bus"
 )
 
 // Kafka header names.
@@ -139,4 +141,18 @@ func appendBatchHeader(h, rootSig []byte, index, size uint64, path []Hash) []byt
 		h = append(h, '"')
 	}
 	return append(h, "]}"...)
+}
+
+// Headers picks a record's signature headers: passerelle-sig and
+// passerelle-batch, nil when absent.
+func Headers(hs []bus.Header) (sig, batch []byte) {
+	for _, h := range hs {
+		switch h.Key {
+		case HeaderSig:
+			sig = h.Value
+		case HeaderBatch:
+			batch = h.Value
+		}
+	}
+	return sig, batch
 }

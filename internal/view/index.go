@@ -198,15 +198,7 @@ func (ix *Index) Ingest(domainName string, m bus.Message) error {
 		}
 		return nil
 	}
-	var sig, batch []byte
-	for _, h := range m.Headers {
-		switch h.Key {
-		case seal.HeaderSig:
-			sig = h.Value
-		case seal.HeaderBatch:
-			batch = h.Value
-		}
-	}
+	sig, batch := seal.Headers(m.Headers)
 	k, err := ix.verifier.Verify(seal.Record{Domain: d.Name, Key: m.Key, Value: m.Value, Sig: sig, Batch: batch,
 		Source: meta.Source, Subject: meta.Subject})
 	if err != nil {
