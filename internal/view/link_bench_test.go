@@ -35,7 +35,21 @@ import (
 // read from the embedded broker before the clock starts, so the figure
 // is the view's ingest path (decode, verify, store, observe) and not the
 // broker's; one goroutine per domain, as Run does.
-func BenchmarkIngestLink(b *testing.B) {
+// ingestLogs publishes every domain's records of the benchmark's
+// population (PASSERELLE_BENCH_CITIZENS, default 100,000 citizens) into
+// the embedded broker, sealed or not, and reads them back, before any
+// clock starts.
+type ingestLogs struct {
+	logs  map[string][]bus.Message
+	total int
+	store *trust.Store
+	codec *schemas.Codec
+	kr    *pseudo.FileKeyring
+	dir   string
+	tg    bustest.Target
+}
+
+func publishedLogs(b *testing.B, sealed bool) *ingestLogs {
 	n := 100_000
 	if v := os.Getenv("PASSERELLE_BENCH_CITIZENS"); v != "" {
 		fmt.Sscan(v, &n)
@@ -66,7 +80,7 @@ func BenchmarkIngestLink(b *testing.B) {
 			b.Fatal(err)
 		}
 		cfg := connect.Config{Member: members[d.Name], Domain: d.Name, Data: w.Dir, Kafka: tg.Config(),
-			BatchSize: 2000, Source: connect.SyntheticSource(d, files)}
+			BatchSize: 2000, Source: connect.SyntheticSource(d, files), Seal: sealed}
 		c, err := connect.Open(ctx, cfg, connect.Deps{Bus: client, Codec: codec})
 		if err != nil {
 			b.Fatal(err)
@@ -93,6 +107,12 @@ func BenchmarkIngestLink(b *testing.B) {
 		total += len(logs[d.Name])
 	}
 	store := w.Store(b)
+	return &ingestLogs{logs: logs, total: total, store: store, codec: codec, kr: kr, dir: w.Dir, tg: tg}
+}
+
+func BenchmarkIngestLink(b *testing.B) {
+	il := publishedLogs(b, false)
+	ctx, logs, total, store, codec, kr := context.Background(), il.logs, il.total, il.store, il.codec, il.kr
 	opener, err := link.NewOpener(ctx, kr, domains.Names())
 	if err != nil {
 		b.Fatal(err)

@@ -237,7 +237,7 @@ func TestKeyServiceDownServesNothing(t *testing.T) {
 
 // follow has l follow its key topic until the test ends, once it has read
 // it to its end.
-func follow(t *testing.T, l *datakeys.Ledger, c *bus.Client) {
+func follow(t testing.TB, l *datakeys.Ledger, c *bus.Client) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Follow(ctx, c) }()
