@@ -42,7 +42,9 @@ func TestProtectedAnswersAreNotStored(t *testing.T) {
 		cp        = "/v1/audit/checkpoint"
 		proof     = "/v1/audit/proof"
 		stats     = "/v1/aggregates"
+		erasures  = "/v1/erasures"
 	)
+	erasureBody := []byte(`{"nir":"` + f.nir + `","reason":"the citizen's request","legal_basis":"GDPR art. 17(1)(a)"}`)
 	statsBody := []byte(`{"purpose":"housing-policy-evaluation","group_by":["civilstatus.sex"],"measures":[{"op":"count"}]}`)
 	citizen := "/v1/citizens/" + f.nir
 	answered := map[string]bool{} // "METHOD op success|refusal"
@@ -90,6 +92,10 @@ func TestProtectedAnswersAreNotStored(t *testing.T) {
 		{"aggregates without the role", stats, "cnaf", "POST", stats, statsBody, 403},
 		{"malformed aggregates query", stats, "drees", "POST", stats, []byte(`{"purpose":`), 400},
 		{"aggregates without a token", stats, "", "POST", stats, statsBody, 401},
+		{"erasure", erasures, "dpo", "POST", erasures, erasureBody, 200},
+		{"erasure without the role", erasures, "cnaf", "POST", erasures, erasureBody, 403},
+		{"malformed erasure", erasures, "dpo", "POST", erasures, []byte(`{"nir":`), 400},
+		{"erasure without a token", erasures, "", "POST", erasures, erasureBody, 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			header := http.Header{"Content-Type": {"application/json"}}

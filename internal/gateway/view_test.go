@@ -159,8 +159,8 @@ func newFixtureOf(t testing.TB, tg bustest.Target, citizens int, names ...string
 }
 
 // newFixtureWith publishes with connectors that seal the personal fields
-// when sealed is true, and the view opens them with each domain's keys,
-// as a gateway with a KEK does.
+// when sealed is true; the view opens sealed records with each domain's
+// keys, as a gateway with a KEK does.
 func newFixtureWith(t testing.TB, tg bustest.Target, citizens int, sealed bool, names ...string) *fixture {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -206,10 +206,10 @@ func newFixtureWith(t testing.TB, tg bustest.Target, citizens int, sealed bool, 
 	statsIx := stats.NewIndex(opener, store, nil, nil)
 	statsIx.Keep(rules.Aggregates())
 	ix.Observe(statsIx)
-	var ledgers map[string]*datakeys.Ledger
-	if sealed {
-		ledgers = openSealed(t, ctx, ix, client, store, cat, kek.NewFiles(datadir.Dir(w.Dir).KEK()))
-	}
+	// The data keys' ledgers follow the key topics whether the records are
+	// sealed or not, as a gateway's do: an erasure of a fixture in clear
+	// destroys nothing, and says so.
+	ledgers := openSealed(t, ctx, ix, client, store, cat, kek.NewFiles(datadir.Dir(w.Dir).KEK()))
 	bustest.Follow(t, ctx, func(ctx context.Context) { ix.Run(ctx, client) })
 	select {
 	case <-ix.Ready():
