@@ -9,7 +9,7 @@ import (
 // hold what its kind needs, or are refused as malformed; never a panic.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("epoch/00112233445566778899aabbccddeeff"), []byte(`{"kind":"epoch","domain":"tax","epoch":"00112233445566778899aabbccddeeff","kek":"file:v1:AAAA","time":"2026-12-07T00:00:00Z"}`))
-	f.Add([]byte("s1"), []byte(`{"kind":"erased","domain":"tax","subject":"s1","erasure":{"id":"e","reason":"r","legal_basis":"l","key_ids":["00112233445566778899aabbccddeeff"]}}`))
+	f.Add([]byte("erased/s1/00112233445566778899aabbccddeeff"), []byte(`{"kind":"erased","domain":"tax","subject":"s1","erasure":{"id":"e","reason":"r","legal_basis":"l","key_ids":["00112233445566778899aabbccddeeff"]}}`))
 	f.Add([]byte("s1"), []byte(`{"kind":"key","domain":"tax","subject":"s1","epoch":"00112233445566778899aabbccddeeff","key_id":"00112233445566778899aabbccddeeff","wrapped":"`+strings.Repeat("A", 80)+`"}`))
 	f.Fuzz(func(t *testing.T, key, value []byte) {
 		r, err := parse("tax", key, value)

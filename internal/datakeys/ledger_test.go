@@ -234,3 +234,35 @@ func TestEraseNamesTheHeldKey(t *testing.T) {
 		t.Fatalf("a second erasure: %+v", r)
 	}
 }
+
+// After compaction the topic holds, per Kafka key, only its latest
+// record. An erased key's record written again, validly signed, after the
+// erasure, is what compaction keeps under the subject's key; the erasure,
+// under a key of its own, is kept too, so a ledger rebuilt from the
+// compacted topic still refuses the key.
+func TestErasureOutlivesCompaction(t *testing.T) {
+	ctx, now := context.Background(), time.Now()
+	w := newWorld(t)
+	conn := w.ledger(t, nil)
+	keys, fresh, _ := conn.Ensure(ctx, []string{"s1"}, now)
+	epoch := w.publish(t, w.connector, conn, fresh[:1])
+	keyRecord := w.publish(t, w.connector, conn, fresh[1:])
+	erase := &datakeys.Record{Kind: datakeys.KindErased, Domain: "tax", Subject: "s1", Time: now,
+		Erasure: &datakeys.Erasure{ID: "e1", Reason: "art. 17", LegalBasis: "GDPR art. 17(1)(a)", KeyIDs: []string{hex(keys["s1"].ID)}}}
+	erased := w.publish(t, w.gw, conn, []*datakeys.Record{erase})
+	if string(erased[0].Key) == string(keyRecord[0].Key) {
+		t.Fatal("the erasure shares its Kafka key with the key it erases: compaction would drop it")
+	}
+	// The log compacted after the replay: epoch, erasure, the replayed key.
+	rebuilt := w.ledger(t, nil)
+	apply(t, rebuilt, epoch, "")
+	apply(t, rebuilt, erased, "")
+	apply(t, rebuilt, keyRecord, "erased")
+	if _, err := rebuilt.Key(ctx, "s1", keys["s1"].ID); !errors.Is(err, fieldcrypt.ErrShredded) {
+		t.Fatalf("a rebuilt ledger opens the erased key: %v", err)
+	}
+	// An erasure names exactly one key, which its Kafka key carries.
+	two := *erase
+	two.Erasure = &datakeys.Erasure{ID: "e2", Reason: "r", LegalBasis: "l", KeyIDs: []string{hex(keys["s1"].ID), hex(keys["s1"].ID)}}
+	apply(t, rebuilt, w.publish(t, w.gw, conn, []*datakeys.Record{&two}), "malformed")
+}

@@ -57,15 +57,24 @@ type Erasure struct {
 	ID         string `json:"id"`
 	Reason     string `json:"reason"`
 	LegalBasis string `json:"legal_basis"`
-	// KeyIDs are the data keys destroyed.
+	// KeyIDs are the data keys destroyed: one a record, which names it.
 	KeyIDs []string `json:"key_ids"`
 }
 
-// Kafka key of a record: the subject, or epoch/<id> for an epoch, so that
-// compaction keeps every epoch until a rollover deletes it.
+// Kafka key of a record: the subject for a key; epoch/<id> for an epoch,
+// so that compaction keeps every epoch until a rollover deletes it; and
+// erased/<subject>/<key id> for an erasure, so that compaction keeps it
+// for good: under the subject's key, an old key record written again
+// after it would be the one compaction kept, and a reader rebuilt from
+// the topic would take the erased key back.
 func (r *Record) Key() string {
-	if r.Kind == KindEpoch {
+	switch r.Kind {
+	case KindEpoch:
 		return "epoch/" + r.Epoch
+	case KindErased:
+		if r.Erasure != nil && len(r.Erasure.KeyIDs) == 1 {
+			return "erased/" + r.Subject + "/" + r.Erasure.KeyIDs[0]
+		}
 	}
 	return r.Subject
 }
@@ -98,13 +107,8 @@ func parse(domain string, key, value []byte) (*Record, error) {
 			return bad("subject, epoch, key id or wrapped key")
 		}
 	case KindErased:
-		if r.Subject == "" || r.Erasure == nil || r.Erasure.ID == "" {
-			return bad("subject or erasure")
-		}
-		for _, id := range r.Erasure.KeyIDs {
-			if !validID(id) {
-				return bad("erased key id " + id)
-			}
+		if r.Subject == "" || r.Erasure == nil || r.Erasure.ID == "" || len(r.Erasure.KeyIDs) != 1 || !validID(r.Erasure.KeyIDs[0]) {
+			return bad("subject, erasure or its one key id")
 		}
 	default:
 		return bad("unknown kind")
