@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/passerelle-bus/passerelle/internal/domains"
 	"github.com/passerelle-bus/passerelle/internal/fieldcrypt"
 	"github.com/passerelle-bus/passerelle/schemas"
 )
@@ -16,22 +17,26 @@ type Opener struct {
 	plans   map[int]*fieldcrypt.Plan // by sealed schema id
 }
 
-// NewOpener opens the sealed schemas of the catalog for each domain
-// ledgers holds; sealed names each domain's sealed fields.
-func NewOpener(cat *schemas.Catalog, ledgers map[string]*Ledger, subjectOf func(domain string) string, sealed func(domain string) []string) (*Opener, error) {
+// NewOpener opens, for each domain ledgers holds, the sealed schemas of
+// the catalog, sealing the fields the domain registry says.
+func NewOpener(cat *schemas.Catalog, ledgers map[string]*Ledger) (*Opener, error) {
 	o := &Opener{cat: cat, ledgers: ledgers, plans: map[int]*fieldcrypt.Plan{}}
-	for d := range ledgers {
-		sub, err := cat.Subject(subjectOf(d))
+	for name := range ledgers {
+		d, ok := domains.ByName(name)
+		if !ok {
+			return nil, fmt.Errorf("datakeys: unknown domain %q", name)
+		}
+		sub, err := cat.Subject(d.Subject())
 		if err != nil {
 			return nil, err
 		}
 		for _, v := range sub.Sealed {
-			plan, err := fieldcrypt.NewPlan(d, v.Seals.Schema, sealed(d))
+			plan, err := fieldcrypt.NewPlan(name, v.Seals.Schema, d.Sealed())
 			if err != nil {
 				return nil, err
 			}
 			if plan.Sealed().Fingerprint() != v.Schema.Fingerprint() {
-				return nil, fmt.Errorf("datakeys: sealed schema %d of %s does not seal %v", v.ID, d, sealed(d))
+				return nil, fmt.Errorf("datakeys: sealed schema %d of %s does not seal %v", v.ID, name, d.Sealed())
 			}
 			o.plans[v.ID] = plan
 		}

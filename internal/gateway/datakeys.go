@@ -37,9 +37,7 @@ func dataKeys(p Parts, ix *view.Index, forget func(domain, subject string)) (*ke
 		k.ledgers[d] = datakeys.New(d, p.KEK, p.Trust, datakeys.Options{IsGateway: isGateway, Log: p.Log, Metrics: metrics,
 			OnErase: func(subject string) { forget(d, subject) }})
 	}
-	opener, err := datakeys.NewOpener(p.Schemas, k.ledgers,
-		func(name string) string { d, _ := domains.ByName(name); return d.Subject() },
-		func(name string) []string { d, _ := domains.ByName(name); return d.Sealed() })
+	opener, err := datakeys.NewOpener(p.Schemas, k.ledgers)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: data keys: %w", err)
 	}

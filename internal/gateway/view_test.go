@@ -257,8 +257,7 @@ func openSealed(t testing.TB, ctx context.Context, ix *view.Index, client *bus.C
 			t.Fatalf("the key topic of %s was not read to its end", d)
 		}
 	}
-	opener, err := datakeys.NewOpener(cat, ledgers, func(n string) string { d, _ := domains.ByName(n); return d.Subject() },
-		func(n string) []string { d, _ := domains.ByName(n); return d.Sealed() })
+	opener, err := datakeys.NewOpener(cat, ledgers)
 	if err != nil {
 		t.Fatal(err)
 	}

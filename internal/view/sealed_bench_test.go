@@ -82,8 +82,7 @@ func newIngestIndex(b *testing.B, il *ingestLogs, sealed, withStats bool, rules 
 			ledgers[d] = l
 			follow(b, l, client)
 		}
-		opener, err := datakeys.NewOpener(il.codec.Catalog(), ledgers, func(n string) string { d, _ := domains.ByName(n); return d.Subject() },
-			func(n string) []string { d, _ := domains.ByName(n); return d.Sealed() })
+		opener, err := datakeys.NewOpener(il.codec.Catalog(), ledgers)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -72,8 +72,7 @@ func newSealedWorld(t *testing.T, k kek.KEK) *sealedWorld {
 		t.Fatal(err)
 	}
 	sw.plan, _ = fieldcrypt.NewPlan("tax", sw.sub.Latest().Schema, d.Sealed())
-	opener, err := datakeys.NewOpener(cat, map[string]*datakeys.Ledger{"tax": sw.gwKL},
-		func(string) string { return d.Subject() }, func(string) []string { return d.Sealed() })
+	opener, err := datakeys.NewOpener(cat, map[string]*datakeys.Ledger{"tax": sw.gwKL})
 	if err != nil {
 		t.Fatal(err)
 	}
